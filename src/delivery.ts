@@ -1,0 +1,259 @@
+/**
+ * Delivery bookkeeping, shared by client and server: the outbound window
+ * (queued + in flight, bounded, acked cumulatively, resent after a resume) and
+ * the inbound dedup tracker. Pure: no socket, no timer; time comes in as
+ * arguments.
+ *
+ * Ids are per sender, monotonic and fixed when a message is accepted, so a
+ * resend carries the same id and the receiver drops what it already has.
+ */
+import { ResilientError, sdkError } from './errors';
+
+export type OverflowPolicy = 'reject' | 'drop-oldest';
+
+export interface QueueOptions {
+  /** Bound on messages held (queued + awaiting ack). */
+  maxMessages: number;
+  /** Bound on payload bytes held (queued + awaiting ack). */
+  maxBytes: number;
+  /** What a send() does when a bound would be exceeded. */
+  overflow: OverflowPolicy;
+}
+
+export const QUEUE_DEFAULTS: Readonly<QueueOptions> = Object.freeze({
+  maxMessages: 10_000,
+  maxBytes: 16 * 1024 * 1024,
+  overflow: 'reject',
+});
+
+export interface OutboundEntry {
+  readonly id: number;
+  readonly payload: Buffer;
+  /** Absolute time after which an unsent entry expires (Infinity: never). */
+  readonly expiresAt: number;
+  resolve(): void;
+  reject(err: ResilientError): void;
+}
+
+export interface Enqueued {
+  readonly entry?: OutboundEntry;
+  /** Entries pushed out by the drop-oldest policy (already rejected). */
+  readonly dropped: readonly OutboundEntry[];
+  /** Set when the new message itself was refused (already rejected). */
+  readonly refused?: ResilientError;
+}
+
+/**
+ * Messages accepted but not yet acknowledged, in id order. The first
+ * `inFlight` entries have been written on the current connection; the rest
+ * are waiting to be written. Removal from the front is O(1) amortised.
+ */
+export class OutboundWindow {
+  private entries: OutboundEntry[] = [];
+  private head = 0;
+  private sent = 0;
+  private bytes = 0;
+  private nextId: number;
+
+  constructor(
+    private readonly opts: QueueOptions,
+    firstId = 1,
+  ) {
+    this.nextId = firstId;
+  }
+
+  /** Messages held (queued + in flight). */
+  get size(): number {
+    return this.entries.length - this.head;
+  }
+  /** Payload bytes held. */
+  get sizeBytes(): number {
+    return this.bytes;
+  }
+  /** Messages written on the current connection and not yet acked. */
+  get inFlight(): number {
+    return this.sent;
+  }
+  /** Messages waiting to be written. */
+  get queued(): number {
+    return this.size - this.sent;
+  }
+  /** The id the next accepted message gets. */
+  get peekNextId(): number {
+    return this.nextId;
+  }
+
+  /**
+   * Accepts a message, or refuses it by the overflow policy. The returned
+   * entry's promise callbacks are the caller's; refused and dropped entries
+   * are rejected here with ERR_QUEUE_FULL.
+   */
+  enqueue(
+    payload: Buffer,
+    expiresAt: number,
+    resolve: () => void,
+    reject: (err: ResilientError) => void,
+  ): Enqueued {
+    const dropped: OutboundEntry[] = [];
+    const fits = (): boolean =>
+      this.size + 1 <= this.opts.maxMessages && this.bytes + payload.length <= this.opts.maxBytes;
+    if (payload.length > this.opts.maxBytes) {
+      const refused = sdkError('ERR_QUEUE_FULL', `message of ${payload.length} bytes exceeds queue.maxBytes (${this.opts.maxBytes})`);
+      reject(refused);
+      return { dropped, refused };
+    }
+    while (!fits() && this.opts.overflow === 'drop-oldest' && this.queued > 0) {
+      // Only a message not yet written may be dropped: one on the wire may
+      // already have arrived, and rejecting it would be a lie.
+      const victim = this.removeAt(this.head + this.sent);
+      victim.reject(sdkError('ERR_QUEUE_FULL', `message ${victim.id} dropped by queue.overflow 'drop-oldest'`));
+      dropped.push(victim);
+    }
+    if (!fits()) {
+      const refused = sdkError(
+        'ERR_QUEUE_FULL',
+        `queue full (${this.size} messages, ${this.bytes} bytes; limits ${this.opts.maxMessages} / ${this.opts.maxBytes})`,
+      );
+      reject(refused);
+      return { dropped, refused };
+    }
+    const entry: OutboundEntry = { id: this.nextId++, payload, expiresAt, resolve, reject };
+    this.entries.push(entry);
+    this.bytes += payload.length;
+    return { entry, dropped };
+  }
+
+  /** The next entry to write, marked as in flight; undefined when none waits. */
+  takeNext(): OutboundEntry | undefined {
+    const e = this.entries[this.head + this.sent];
+    if (e) this.sent++;
+    return e;
+  }
+
+  /** Removes the entry last returned by takeNext() and rejects it with `err`. */
+  discardTaken(err: ResilientError): void {
+    if (this.sent === 0) return;
+    this.sent--;
+    this.removeAt(this.head + this.sent).reject(err);
+  }
+
+  /** The peer has everything up to `id`: resolves those entries. Returns how many. */
+  ack(id: number): number {
+    let n = 0;
+    while (this.head < this.entries.length) {
+      const e = this.entries[this.head] as OutboundEntry;
+      if (e.id > id) break;
+      this.entries[this.head] = undefined as unknown as OutboundEntry;
+      this.head++;
+      this.bytes -= e.payload.length;
+      if (this.sent > 0) this.sent--;
+      n++;
+      e.resolve();
+    }
+    this.compact();
+    return n;
+  }
+
+  /** The connection ended: everything in flight must be written again. */
+  rewind(): void {
+    this.sent = 0;
+  }
+
+  /** A connection resumed with the peer holding up to `acked`: ack, then resend the rest. */
+  resume(acked: number): number {
+    this.rewind();
+    return this.ack(acked);
+  }
+
+  /** Rejects and removes unsent entries whose expiry has passed. Returns them. */
+  expire(now: number): OutboundEntry[] {
+    const expired: OutboundEntry[] = [];
+    for (let i = this.head + this.sent; i < this.entries.length; ) {
+      const e = this.entries[i] as OutboundEntry;
+      if (e.expiresAt <= now) {
+        this.removeAt(i);
+        e.reject(sdkError('ERR_MESSAGE_EXPIRED', `message ${e.id} expired before it could be sent`));
+        expired.push(e);
+      } else {
+        i++;
+      }
+    }
+    return expired;
+  }
+
+  /** The earliest expiry among unsent entries (Infinity if none). */
+  nextExpiry(): number {
+    let min = Infinity;
+    for (let i = this.head + this.sent; i < this.entries.length; i++) {
+      const e = this.entries[i] as OutboundEntry;
+      if (e.expiresAt < min) min = e.expiresAt;
+    }
+    return min;
+  }
+
+  /** Payloads not yet acknowledged, in order (for the app to persist). */
+  pending(): Buffer[] {
+    return this.entries.slice(this.head).map((e) => e.payload);
+  }
+
+  /** Rejects every entry with `err`, empties the window, returns the payloads in order. */
+  rejectAll(err: ResilientError): Buffer[] {
+    const all = this.entries.slice(this.head);
+    this.entries = [];
+    this.head = 0;
+    this.sent = 0;
+    this.bytes = 0;
+    for (const e of all) e.reject(err);
+    return all.map((e) => e.payload);
+  }
+
+  private removeAt(index: number): OutboundEntry {
+    const [e] = this.entries.splice(index, 1) as [OutboundEntry];
+    this.bytes -= e.payload.length;
+    return e;
+  }
+
+  private compact(): void {
+    if (this.head === this.entries.length) {
+      this.entries = [];
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.entries.length) {
+      this.entries = this.entries.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
+/**
+ * Inbound side: drops ids already delivered and says when an ACK is due.
+ * Cumulative: an ACK for n means "everything up to n arrived".
+ */
+export class InboundTracker {
+  private delivered: number;
+  private acked: number;
+
+  constructor(lastDelivered = 0) {
+    this.delivered = lastDelivered;
+    this.acked = lastDelivered;
+  }
+
+  /** True when `id` is new and must be delivered; false for a duplicate. */
+  accept(id: number): boolean {
+    if (id <= this.delivered) return false;
+    this.delivered = id;
+    return true;
+  }
+
+  /** Highest id delivered. */
+  get lastDelivered(): number {
+    return this.delivered;
+  }
+
+  /** The id to acknowledge now, or undefined when the last ACK covers everything. */
+  takeAck(): number | undefined {
+    if (this.delivered === this.acked) return undefined;
+    this.acked = this.delivered;
+    return this.acked;
+  }
+
+}

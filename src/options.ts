@@ -1,0 +1,262 @@
+/**
+ * ResilientClient options: the one interface, its DEFAULTS, and validation
+ * that throws a TypeError naming the option and the value.
+ */
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import { randomUUID } from 'node:crypto';
+import { BACKOFF_DEFAULTS, Jitter } from './backoff';
+import { QUEUE_DEFAULTS, OverflowPolicy } from './delivery';
+import type { ErrorKind } from './errors';
+import { HEARTBEAT_DEFAULTS } from './heartbeat';
+import { DEFAULT_MAX_FRAME_BYTES } from './protocol/frames';
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+/** pino-compatible: any object with these four methods. */
+export interface Logger {
+  debug(msg: string, ...args: unknown[]): void;
+  info(msg: string, ...args: unknown[]): void;
+  warn(msg: string, ...args: unknown[]): void;
+  error(msg: string, ...args: unknown[]): void;
+}
+
+export interface ReconnectOptions {
+  /** Consecutive failed attempts retried before giving up; `Infinity` allowed. @default Infinity */
+  maxRetries?: number;
+  /** Base of the first backoff delay, in ms. @default 500 */
+  initialDelayMs?: number;
+  /** Upper bound of any backoff delay, in ms. @default 30000 */
+  maxDelayMs?: number;
+  /** Growth factor per attempt (>= 1). @default 2 */
+  multiplier?: number;
+  /** Jitter strategy. @default 'full' */
+  jitter?: Jitter;
+  /** A connection open this long resets the retry count, in ms. @default 5000 */
+  resetAfterMs?: number;
+}
+
+export interface HeartbeatConfig {
+  /** Time between pings, in ms. @default 5000 */
+  intervalMs?: number;
+  /** Inbound silence after which the link is declared dead, in ms; must exceed intervalMs. @default 15000 */
+  timeoutMs?: number;
+}
+
+export interface QueueConfig {
+  /** Bound on messages held (queued + awaiting ack). @default 10000 */
+  maxMessages?: number;
+  /** Bound on payload bytes held (queued + awaiting ack). @default 16777216 (16 MiB) */
+  maxBytes?: number;
+  /** `'reject'`: send() rejects with ERR_QUEUE_FULL; `'drop-oldest'`: the oldest unsent message is dropped. @default 'reject' */
+  overflow?: OverflowPolicy;
+}
+
+export interface ClientOptions {
+  /** Server host (with `port`), or use `endpoints`. @default 'localhost' */
+  host?: string;
+  /** Server port, 1..65535. */
+  port?: number;
+  /** Servers tried in turn, one per attempt. */
+  endpoints?: Endpoint[];
+  /** TLS: `true` for defaults, or Node's tls.connect options. @default undefined (plain TCP) */
+  tls?: boolean | TlsConnectionOptions;
+  /** Bound on TCP (+TLS) connect plus handshake, in ms. @default 10000 */
+  connectTimeoutMs?: number;
+  /** Heartbeat schedule, or `false` to send none (then only TCP keepalive detects a dead link). */
+  heartbeat?: HeartbeatConfig | false;
+  /** Reconnect policy, or `false` to end in `failed` on the first loss. */
+  reconnect?: ReconnectOptions | false;
+  /** TCP keepalive: `true` (initial delay = heartbeat timeout), `false`, or the initial delay in ms. @default true */
+  keepAlive?: boolean | number;
+  /** Bounds of the outbound queue. */
+  queue?: QueueConfig;
+  /** Bound on one frame's length (type + payload), in bytes, both directions. @default 1048576 */
+  maxFrameBytes?: number;
+  /** How long close() waits for unacknowledged messages to be acked, in ms. @default 5000 */
+  closeTimeoutMs?: number;
+  /** Credential sent in HELLO for the server's `authenticate` hook. */
+  token?: string;
+  /** Stable id of this client, shown in the server's table. @default a random UUID */
+  clientId?: string;
+  /** Overrides the default classification; return undefined to fall back to it. */
+  classifyError?: (err: unknown) => ErrorKind | undefined;
+  /** Aborting it closes the client. */
+  signal?: AbortSignal;
+  /** Receives a line per state change and per connection error. */
+  logger?: Logger;
+  /** Unref the client's timers so a reconnecting client does not keep the process alive. @default false */
+  unref?: boolean;
+  /** Random source in [0, 1) for backoff jitter (tests inject one). @default Math.random */
+  random?: () => number;
+}
+
+export interface ResolvedOptions {
+  endpoints: Endpoint[];
+  tls: TlsConnectionOptions | undefined;
+  connectTimeoutMs: number;
+  heartbeat: { intervalMs: number; timeoutMs: number } | false;
+  reconnect: Required<ReconnectOptions> & { enabled: boolean };
+  keepAliveMs: number | false;
+  queue: Required<QueueConfig>;
+  maxFrameBytes: number;
+  closeTimeoutMs: number;
+  token: string | undefined;
+  clientId: string;
+  classifyError: ((err: unknown) => ErrorKind | undefined) | undefined;
+  signal: AbortSignal | undefined;
+  logger: Logger | undefined;
+  unref: boolean;
+  random: () => number;
+}
+
+/** Every default in one place. */
+export const DEFAULTS = Object.freeze({
+  connectTimeoutMs: 10_000,
+  heartbeat: HEARTBEAT_DEFAULTS,
+  reconnect: Object.freeze({ maxRetries: Infinity, resetAfterMs: 5_000, ...BACKOFF_DEFAULTS }),
+  queue: QUEUE_DEFAULTS,
+  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+  closeTimeoutMs: 5_000,
+  keepAlive: true,
+});
+
+const JITTERS: readonly Jitter[] = ['full', 'equal', 'decorrelated', 'none'];
+const OVERFLOWS: readonly OverflowPolicy[] = ['reject', 'drop-oldest'];
+
+function fail(name: string, value: unknown, expected: string): never {
+  let shown: string;
+  try {
+    shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  } catch {
+    shown = typeof value;
+  }
+  throw new TypeError(`options.${name} must be ${expected}, got ${shown}`);
+}
+
+/** A finite number >= min (or > min when `exclusive`), or `Infinity` when allowed. */
+export function checkNumber(
+  name: string,
+  value: unknown,
+  min: number,
+  opts: { integer?: boolean; allowInfinity?: boolean; exclusive?: boolean; max?: number } = {},
+): number {
+  const expected = `a${opts.integer ? 'n integer' : ' number'} ${opts.exclusive ? '>' : '>='} ${min}${
+    opts.max !== undefined ? ` and <= ${opts.max}` : ''
+  }${opts.allowInfinity ? ' (or Infinity)' : ''}`;
+  if (typeof value !== 'number' || Number.isNaN(value)) fail(name, value, expected);
+  if (value === Infinity && opts.allowInfinity) return value;
+  if (!Number.isFinite(value)) fail(name, value, expected);
+  if (opts.integer && !Number.isInteger(value)) fail(name, value, expected);
+  if (opts.exclusive ? value <= min : value < min) fail(name, value, expected);
+  if (opts.max !== undefined && value > opts.max) fail(name, value, expected);
+  return value;
+}
+
+function checkEndpoint(name: string, e: unknown): Endpoint {
+  if (typeof e !== 'object' || e === null) fail(name, e, 'an object { host, port }');
+  const { host, port } = e as { host?: unknown; port?: unknown };
+  if (typeof host !== 'string' || host.length === 0) fail(`${name}.host`, host, 'a non-empty string');
+  return { host, port: checkNumber(`${name}.port`, port, 1, { integer: true, max: 65535 }) };
+}
+
+function objectOrUndefined(name: string, v: unknown): Record<string, unknown> {
+  if (v === undefined) return {};
+  if (typeof v !== 'object' || v === null) fail(name, v, 'an object');
+  return v as Record<string, unknown>;
+}
+
+/** Validates user options and fills in DEFAULTS. Throws TypeError naming the option. */
+export function resolveOptions(input: ClientOptions): ResolvedOptions {
+  if (typeof input !== 'object' || input === null) throw new TypeError('options must be an object');
+  let endpoints: Endpoint[];
+  if (input.endpoints !== undefined) {
+    if (!Array.isArray(input.endpoints) || input.endpoints.length === 0) fail('endpoints', input.endpoints, 'a non-empty array');
+    endpoints = input.endpoints.map((e, i) => checkEndpoint(`endpoints[${i}]`, e));
+  } else {
+    const host = input.host ?? 'localhost';
+    if (typeof host !== 'string' || host.length === 0) fail('host', host, 'a non-empty string');
+    endpoints = [{ host, port: checkNumber('port', input.port, 1, { integer: true, max: 65535 }) }];
+  }
+
+  const connectTimeoutMs = checkNumber('connectTimeoutMs', input.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs, 0, { exclusive: true });
+
+  let heartbeat: ResolvedOptions['heartbeat'] = false;
+  if (input.heartbeat !== false) {
+    const h = objectOrUndefined('heartbeat', input.heartbeat);
+    const intervalMs = checkNumber('heartbeat.intervalMs', h.intervalMs ?? DEFAULTS.heartbeat.intervalMs, 0, { exclusive: true });
+    const timeoutMs = checkNumber('heartbeat.timeoutMs', h.timeoutMs ?? Math.max(DEFAULTS.heartbeat.timeoutMs, 3 * intervalMs), 0, { exclusive: true });
+    if (timeoutMs <= intervalMs) fail('heartbeat.timeoutMs', timeoutMs, `greater than heartbeat.intervalMs (${intervalMs})`);
+    heartbeat = { intervalMs, timeoutMs };
+  }
+
+  const r = input.reconnect === false ? {} : objectOrUndefined('reconnect', input.reconnect);
+  const d = DEFAULTS.reconnect;
+  const initialDelayMs = checkNumber('reconnect.initialDelayMs', r.initialDelayMs ?? d.initialDelayMs, 0);
+  const reconnect = {
+    enabled: input.reconnect !== false,
+    maxRetries: checkNumber('reconnect.maxRetries', r.maxRetries ?? d.maxRetries, 0, { integer: true, allowInfinity: true }),
+    initialDelayMs,
+    maxDelayMs: checkNumber('reconnect.maxDelayMs', r.maxDelayMs ?? Math.max(d.maxDelayMs, initialDelayMs), initialDelayMs),
+    multiplier: checkNumber('reconnect.multiplier', r.multiplier ?? d.multiplier, 1),
+    jitter: (r.jitter ?? d.jitter) as Jitter,
+    resetAfterMs: checkNumber('reconnect.resetAfterMs', r.resetAfterMs ?? d.resetAfterMs, 0),
+  };
+  if (!JITTERS.includes(reconnect.jitter)) fail('reconnect.jitter', reconnect.jitter, `one of ${JITTERS.join(', ')}`);
+
+  let keepAliveMs: number | false;
+  const ka = input.keepAlive ?? DEFAULTS.keepAlive;
+  if (ka === false) keepAliveMs = false;
+  else if (ka === true) keepAliveMs = heartbeat ? heartbeat.timeoutMs : 15_000;
+  else keepAliveMs = checkNumber('keepAlive', ka, 0);
+
+  const q = objectOrUndefined('queue', input.queue);
+  const queue = {
+    maxMessages: checkNumber('queue.maxMessages', q.maxMessages ?? DEFAULTS.queue.maxMessages, 1, { integer: true, allowInfinity: true }),
+    maxBytes: checkNumber('queue.maxBytes', q.maxBytes ?? DEFAULTS.queue.maxBytes, 1, { allowInfinity: true }),
+    overflow: (q.overflow ?? DEFAULTS.queue.overflow) as OverflowPolicy,
+  };
+  if (!OVERFLOWS.includes(queue.overflow)) fail('queue.overflow', queue.overflow, `one of ${OVERFLOWS.join(', ')}`);
+
+  const maxFrameBytes = checkNumber('maxFrameBytes', input.maxFrameBytes ?? DEFAULTS.maxFrameBytes, 64, { integer: true, max: 0xffffffff });
+  const closeTimeoutMs = checkNumber('closeTimeoutMs', input.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs, 0);
+
+  if (input.token !== undefined && typeof input.token !== 'string') fail('token', input.token, 'a string');
+  if (input.clientId !== undefined && (typeof input.clientId !== 'string' || input.clientId.length === 0 || input.clientId.length > 256)) {
+    fail('clientId', input.clientId, 'a string of 1..256 characters');
+  }
+  if (input.classifyError !== undefined && typeof input.classifyError !== 'function') fail('classifyError', input.classifyError, 'a function');
+  if (input.signal !== undefined && !(input.signal instanceof AbortSignal)) fail('signal', input.signal, 'an AbortSignal');
+  if (input.random !== undefined && typeof input.random !== 'function') fail('random', input.random, 'a function');
+  if (input.logger !== undefined) {
+    for (const m of ['debug', 'info', 'warn', 'error'] as const) {
+      if (typeof (input.logger as unknown as Record<string, unknown>)[m] !== 'function') fail(`logger.${m}`, undefined, 'a function');
+    }
+  }
+  let tls: TlsConnectionOptions | undefined;
+  if (input.tls === true) tls = {};
+  else if (input.tls === false || input.tls === undefined) tls = undefined;
+  else if (typeof input.tls === 'object' && input.tls !== null) tls = input.tls;
+  else fail('tls', input.tls, 'a boolean or tls.connect options');
+
+  return {
+    endpoints,
+    tls,
+    connectTimeoutMs,
+    heartbeat,
+    reconnect,
+    keepAliveMs,
+    queue,
+    maxFrameBytes,
+    closeTimeoutMs,
+    token: input.token,
+    clientId: input.clientId ?? randomUUID(),
+    classifyError: input.classifyError,
+    signal: input.signal,
+    logger: input.logger,
+    unref: input.unref === true,
+    random: input.random ?? Math.random,
+  };
+}

@@ -1,0 +1,214 @@
+/**
+ * Frame layout and message types of the default wire protocol (DESIGN.md):
+ *
+ *   u32 big-endian length (of what follows) | u8 type | payload
+ *
+ * Encoders return one Buffer per frame; the writer coalesces them.
+ */
+import { ResilientError, sdkError } from '../errors';
+
+export const PROTOCOL_VERSION = 1;
+
+export const FrameType = {
+  HELLO: 1,
+  WELCOME: 2,
+  PING: 3,
+  PONG: 4,
+  DATA: 5,
+  ACK: 6,
+  BYE: 7,
+  ERROR: 8,
+} as const;
+export type FrameType = (typeof FrameType)[keyof typeof FrameType];
+
+export const FRAME_TYPE_NAMES: Readonly<Record<number, string>> = Object.freeze(
+  Object.fromEntries(Object.entries(FrameType).map(([name, num]) => [num, name])),
+);
+
+/** Bytes before the payload: u32 length + u8 type. */
+export const HEADER_BYTES = 5;
+/** Bytes of a DATA frame's id (u64). */
+export const ID_BYTES = 8;
+/** Default bound on a frame's length field (type + payload), in bytes: 1 MiB. */
+export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
+/**
+ * Bound on any frame before the handshake is done (HELLO carries a token and
+ * a few ids): an unauthenticated peer cannot make the server buffer more.
+ */
+export const MAX_HANDSHAKE_FRAME_BYTES = 8 * 1024;
+
+export interface Frame {
+  readonly type: FrameType;
+  readonly payload: Buffer;
+}
+
+export interface Hello {
+  v: number;
+  clientId: string;
+  sessionId?: string;
+  /** Highest server->client DATA id the client has delivered. */
+  lastSeen?: number;
+  /** The client's heartbeat interval, in ms (0 when it sends none). */
+  heartbeatMs: number;
+  token?: string;
+}
+
+export interface Welcome {
+  sessionId: string;
+  /** The ping interval the server asks for, in ms (<= the client's). */
+  heartbeatMs: number;
+  idleTimeoutMs: number;
+  maxFrameBytes: number;
+  /** Highest client->server DATA id the server has delivered in this session. */
+  acked: number;
+  /** True when the presented session was found and resumed. */
+  resumed: boolean;
+}
+
+export interface ErrorPayload {
+  code: string;
+  message: string;
+}
+
+export interface PingPayload {
+  seq: number;
+  sentAt: number;
+  /** Extension: the client's last measured RTT in ms, so the server can show it. */
+  rttMs?: number;
+}
+
+/** One frame: header + payload. */
+export function encodeFrame(type: FrameType, payload?: Uint8Array): Buffer {
+  const len = payload ? payload.length : 0;
+  const buf = Buffer.allocUnsafe(HEADER_BYTES + len);
+  buf.writeUInt32BE(len + 1, 0);
+  buf[4] = type;
+  if (payload) buf.set(payload, HEADER_BYTES);
+  return buf;
+}
+
+export function encodeJson(type: FrameType, value: object): Buffer {
+  return encodeFrame(type, Buffer.from(JSON.stringify(value), 'utf8'));
+}
+
+/** A DATA frame, built in one allocation. */
+export function encodeData(id: number, payload: Uint8Array): Buffer {
+  const buf = Buffer.allocUnsafe(HEADER_BYTES + ID_BYTES + payload.length);
+  buf.writeUInt32BE(1 + ID_BYTES + payload.length, 0);
+  buf[4] = FrameType.DATA;
+  writeU64(buf, HEADER_BYTES, id);
+  buf.set(payload, HEADER_BYTES + ID_BYTES);
+  return buf;
+}
+
+export function encodeAck(id: number): Buffer {
+  const buf = Buffer.allocUnsafe(HEADER_BYTES + ID_BYTES);
+  buf.writeUInt32BE(1 + ID_BYTES, 0);
+  buf[4] = FrameType.ACK;
+  writeU64(buf, HEADER_BYTES, id);
+  return buf;
+}
+
+export function encodePing(type: typeof FrameType.PING | typeof FrameType.PONG, p: PingPayload): Buffer {
+  const withRtt = p.rttMs !== undefined;
+  const payload = Buffer.allocUnsafe(withRtt ? 20 : 12);
+  payload.writeUInt32BE(p.seq >>> 0, 0);
+  payload.writeDoubleBE(p.sentAt, 4);
+  if (withRtt) payload.writeDoubleBE(p.rttMs as number, 12);
+  return encodeFrame(type, payload);
+}
+
+export function decodePing(payload: Buffer): PingPayload {
+  if (payload.length !== 12 && payload.length !== 20) {
+    throw sdkError('ERR_PROTOCOL', `PING/PONG payload must be 12 or 20 bytes, got ${payload.length}`);
+  }
+  const p: PingPayload = { seq: payload.readUInt32BE(0), sentAt: payload.readDoubleBE(4) };
+  if (payload.length === 20) {
+    const rtt = payload.readDoubleBE(12);
+    if (Number.isFinite(rtt) && rtt >= 0) p.rttMs = rtt;
+  }
+  return p;
+}
+
+/** The u64 id at the start of a DATA or ACK payload. */
+export function readId(payload: Buffer): number {
+  if (payload.length < ID_BYTES) throw sdkError('ERR_PROTOCOL', 'DATA/ACK payload shorter than its 8-byte id');
+  const hi = payload.readUInt32BE(0);
+  // Ids are JS numbers in memory: refuse what would lose precision.
+  if (hi > 0x1fffff) throw sdkError('ERR_PROTOCOL', 'id exceeds 2^53');
+  return hi * 0x1_0000_0000 + payload.readUInt32BE(4);
+}
+
+function writeU64(buf: Buffer, offset: number, id: number): void {
+  buf.writeUInt32BE(Math.floor(id / 0x1_0000_0000), offset);
+  buf.writeUInt32BE(id >>> 0, offset + 4);
+}
+
+export function parseJson(payload: Buffer, what: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(payload.toString('utf8'));
+  } catch (err) {
+    throw sdkError('ERR_PROTOCOL', `${what} is not valid JSON`, err);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw sdkError('ERR_PROTOCOL', `${what} must be a JSON object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+const isNonNegInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isShortString = (v: unknown, max: number): v is string => typeof v === 'string' && v.length > 0 && v.length <= max;
+
+/** Validates a HELLO payload field by field. */
+export function decodeHello(payload: Buffer): Hello {
+  const o = parseJson(payload, 'HELLO');
+  if (!isNonNegInt(o.v)) throw sdkError('ERR_PROTOCOL', 'HELLO.v must be an integer');
+  if (o.v !== PROTOCOL_VERSION) {
+    throw sdkError('ERR_PROTOCOL_VERSION', `protocol version ${o.v} not supported (this side speaks ${PROTOCOL_VERSION})`);
+  }
+  if (!isShortString(o.clientId, 256)) throw sdkError('ERR_PROTOCOL', 'HELLO.clientId must be a string of 1..256 chars');
+  if (!isNonNegInt(o.heartbeatMs)) throw sdkError('ERR_PROTOCOL', 'HELLO.heartbeatMs must be a non-negative integer');
+  const hello: Hello = { v: o.v, clientId: o.clientId, heartbeatMs: o.heartbeatMs };
+  if (o.sessionId !== undefined) {
+    if (!isShortString(o.sessionId, 128)) throw sdkError('ERR_PROTOCOL', 'HELLO.sessionId must be a string of 1..128 chars');
+    hello.sessionId = o.sessionId;
+  }
+  if (o.lastSeen !== undefined) {
+    if (!isNonNegInt(o.lastSeen)) throw sdkError('ERR_PROTOCOL', 'HELLO.lastSeen must be a non-negative integer');
+    hello.lastSeen = o.lastSeen;
+  }
+  if (o.token !== undefined) {
+    if (typeof o.token !== 'string') throw sdkError('ERR_PROTOCOL', 'HELLO.token must be a string');
+    hello.token = o.token;
+  }
+  return hello;
+}
+
+export function decodeWelcome(payload: Buffer): Welcome {
+  const o = parseJson(payload, 'WELCOME');
+  if (!isShortString(o.sessionId, 128)) throw sdkError('ERR_PROTOCOL', 'WELCOME.sessionId must be a string');
+  for (const key of ['heartbeatMs', 'idleTimeoutMs', 'maxFrameBytes', 'acked'] as const) {
+    if (!isNonNegInt(o[key])) throw sdkError('ERR_PROTOCOL', `WELCOME.${key} must be a non-negative integer`);
+  }
+  return {
+    sessionId: o.sessionId,
+    heartbeatMs: o.heartbeatMs as number,
+    idleTimeoutMs: o.idleTimeoutMs as number,
+    maxFrameBytes: o.maxFrameBytes as number,
+    acked: o.acked as number,
+    resumed: o.resumed === true,
+  };
+}
+
+export function decodeErrorPayload(payload: Buffer): ErrorPayload {
+  const o = parseJson(payload, 'ERROR');
+  const code = typeof o.code === 'string' && o.code.length <= 64 ? o.code : 'ERR_PROTOCOL';
+  const message = typeof o.message === 'string' ? o.message.slice(0, 1024) : 'peer sent an error';
+  return { code, message };
+}
+
+/** An ERROR frame for a ResilientError. */
+export function encodeError(err: ResilientError): Buffer {
+  return encodeJson(FrameType.ERROR, { code: err.code, message: err.message });
+}

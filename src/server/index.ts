@@ -1,0 +1,11 @@
+/**
+ * resilient-tcp/server: the companion HeartbeatServer.
+ */
+export { HeartbeatServer } from './server';
+export type { ConnectionInfo, ServerEvents, ServerMessageMeta } from './server';
+export { Session } from './session';
+export { SERVER_DEFAULTS } from './options';
+export type { Credentials, PeerInfo, ServerOptions } from './options';
+export { ExpiryList } from './expiry-list';
+export { ResilientError, classifyError } from '../errors';
+export type { ErrorKind } from '../errors';

@@ -1,0 +1,123 @@
+/**
+ * HeartbeatServer options, DEFAULTS and validation (TypeError naming the option).
+ */
+import type { TlsOptions } from 'node:tls';
+import { QUEUE_DEFAULTS } from '../delivery';
+import type { Logger, QueueConfig } from '../options';
+import { checkNumber } from '../options';
+import { DEFAULT_MAX_FRAME_BYTES, MAX_HANDSHAKE_FRAME_BYTES } from '../protocol/frames';
+
+export interface Credentials {
+  clientId: string;
+  token: string | undefined;
+}
+export interface PeerInfo {
+  remoteAddress: string | undefined;
+  remotePort: number | undefined;
+}
+
+export interface ServerOptions {
+  /** Port to listen on; 0 picks a free one. @default 0 */
+  port?: number;
+  /** Address to bind. @default undefined (Node's default: all interfaces) */
+  host?: string;
+  /** A connection silent (no frame at all) this long is closed, in ms. @default 30000 */
+  idleTimeoutMs?: number;
+  /** How often idle connections are swept, in ms. @default min(1000, idleTimeoutMs / 4) */
+  sweepIntervalMs?: number;
+  /** Time allowed from accept to a valid HELLO, in ms. @default 10000 */
+  handshakeTimeoutMs?: number;
+  /** Cap on the ping interval the server grants clients, in ms. @default floor(idleTimeoutMs / 3) */
+  heartbeatMs?: number;
+  /** Connections beyond this are refused with ERR_SERVER_FULL. @default 10000 */
+  maxConnections?: number;
+  /** Bound on one frame's length (type + payload), in bytes. @default 1048576 */
+  maxFrameBytes?: number;
+  /** How long a disconnected session is kept for the client to resume, in ms. @default 60000 */
+  sessionTtlMs?: number;
+  /** Bounds of each session's server->client queue. */
+  queue?: QueueConfig;
+  /** Decides whether a HELLO's credentials are accepted. @default accept all */
+  authenticate?: (credentials: Credentials, peer: PeerInfo) => boolean | Promise<boolean>;
+  /** Serve TLS with these options (key, cert, ...). @default undefined (plain TCP) */
+  tls?: TlsOptions;
+  logger?: Logger;
+}
+
+export interface ResolvedServerOptions {
+  port: number;
+  host: string | undefined;
+  idleTimeoutMs: number;
+  sweepIntervalMs: number;
+  handshakeTimeoutMs: number;
+  heartbeatMs: number;
+  maxConnections: number;
+  maxFrameBytes: number;
+  sessionTtlMs: number;
+  queue: Required<QueueConfig>;
+  authenticate: ServerOptions['authenticate'];
+  tls: TlsOptions | undefined;
+  logger: Logger | undefined;
+}
+
+export const SERVER_DEFAULTS = Object.freeze({
+  port: 0,
+  idleTimeoutMs: 30_000,
+  handshakeTimeoutMs: 10_000,
+  maxConnections: 10_000,
+  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+  sessionTtlMs: 60_000,
+  queue: QUEUE_DEFAULTS,
+});
+
+export function resolveServerOptions(input: ServerOptions = {}): ResolvedServerOptions {
+  if (typeof input !== 'object' || input === null) throw new TypeError('options must be an object');
+  const d = SERVER_DEFAULTS;
+  const port = checkNumber('port', input.port ?? d.port, 0, { integer: true, max: 65535 });
+  if (input.host !== undefined && (typeof input.host !== 'string' || input.host.length === 0)) {
+    throw new TypeError(`options.host must be a non-empty string, got ${String(input.host)}`);
+  }
+  const idleTimeoutMs = checkNumber('idleTimeoutMs', input.idleTimeoutMs ?? d.idleTimeoutMs, 0, { exclusive: true });
+  const sweepIntervalMs = checkNumber('sweepIntervalMs', input.sweepIntervalMs ?? Math.min(1000, idleTimeoutMs / 4), 0, {
+    exclusive: true,
+  });
+  const heartbeatMs = checkNumber('heartbeatMs', input.heartbeatMs ?? Math.max(1, Math.floor(idleTimeoutMs / 3)), 1, {
+    integer: true,
+  });
+  if (heartbeatMs >= idleTimeoutMs) {
+    throw new TypeError(`options.heartbeatMs must be less than idleTimeoutMs (${idleTimeoutMs}), got ${heartbeatMs}`);
+  }
+  const q = input.queue ?? {};
+  const queue = {
+    maxMessages: checkNumber('queue.maxMessages', q.maxMessages ?? d.queue.maxMessages, 1, { integer: true, allowInfinity: true }),
+    maxBytes: checkNumber('queue.maxBytes', q.maxBytes ?? d.queue.maxBytes, 1, { allowInfinity: true }),
+    overflow: q.overflow ?? d.queue.overflow,
+  };
+  if (queue.overflow !== 'reject' && queue.overflow !== 'drop-oldest') {
+    throw new TypeError(`options.queue.overflow must be one of reject, drop-oldest, got ${String(queue.overflow)}`);
+  }
+  if (input.authenticate !== undefined && typeof input.authenticate !== 'function') {
+    throw new TypeError('options.authenticate must be a function');
+  }
+  if (input.tls !== undefined && (typeof input.tls !== 'object' || input.tls === null)) {
+    throw new TypeError('options.tls must be tls.createServer options');
+  }
+  return {
+    port,
+    host: input.host,
+    idleTimeoutMs,
+    sweepIntervalMs,
+    handshakeTimeoutMs: checkNumber('handshakeTimeoutMs', input.handshakeTimeoutMs ?? d.handshakeTimeoutMs, 0, { exclusive: true }),
+    heartbeatMs,
+    maxConnections: checkNumber('maxConnections', input.maxConnections ?? d.maxConnections, 1, { integer: true }),
+    maxFrameBytes: checkNumber('maxFrameBytes', input.maxFrameBytes ?? d.maxFrameBytes, MAX_HANDSHAKE_FRAME_BYTES, {
+      integer: true,
+      max: 0xffffffff,
+    }),
+    sessionTtlMs: checkNumber('sessionTtlMs', input.sessionTtlMs ?? d.sessionTtlMs, 0),
+    queue,
+    authenticate: input.authenticate,
+    tls: input.tls,
+    logger: input.logger,
+  };
+}

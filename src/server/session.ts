@@ -1,0 +1,63 @@
+/**
+ * A session: the server's memory of one client across its connections. It
+ * outlives a dropped connection for `sessionTtlMs` so the client can resume
+ * without loss or duplication.
+ */
+import { InboundTracker, OutboundWindow, QueueOptions } from '../delivery';
+import { ResilientError, sdkError } from '../errors';
+import { ExpiryNode, expiryNode } from './expiry-list';
+import type { ServerConnection } from './server-connection';
+
+export class Session {
+  /** Stable id the client presents to resume. */
+  readonly id: string;
+  readonly clientId: string;
+  readonly createdAt = Date.now();
+  /** Messages this server has delivered from the client. */
+  messagesIn = 0;
+  /** Messages the client acknowledged. */
+  messagesOut = 0;
+  /** @internal */ conn: ServerConnection | undefined;
+  /** @internal */ readonly inbound = new InboundTracker();
+  /** @internal */ readonly outbound: OutboundWindow;
+  /** @internal node in the server's retention list while disconnected. */
+  readonly retention: ExpiryNode<Session>;
+  private ended = false;
+
+  constructor(id: string, clientId: string, queue: QueueOptions) {
+    this.id = id;
+    this.clientId = clientId;
+    this.outbound = new OutboundWindow(queue);
+    this.retention = expiryNode<Session>(this);
+  }
+
+  /** True while a connection of this session is open. */
+  get connected(): boolean {
+    return this.conn !== undefined;
+  }
+
+  /**
+   * Sends a message to the client. Resolves when the client acknowledged it;
+   * held across reconnects while the session lives. Rejects with
+   * ERR_QUEUE_FULL, ERR_FRAME_TOO_LARGE or ERR_CLOSED (session ended).
+   */
+  send(data: Buffer | Uint8Array | string): Promise<void> {
+    if (this.ended) return Promise.reject(sdkError('ERR_CLOSED', `session ${this.id} has ended`));
+    const payload = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    return new Promise<void>((resolve, reject) => {
+      const r = this.outbound.enqueue(payload, Infinity, resolve, reject);
+      if (r.entry) this.conn?.pump();
+    });
+  }
+
+  /** @internal Ends the session: every pending send is rejected. */
+  end(err: ResilientError): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.outbound.rejectAll(err);
+  }
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+}
