@@ -66,6 +66,7 @@ export class ClientConnection {
   private timer: NodeJS.Timeout | undefined;
   /** Resolves when the socket has fully closed (its handle released). */
   readonly closed: Promise<void>;
+  private readonly startedAt: number;
   /** Max frame length the server accepts (from WELCOME). */
   peerMaxFrameBytes = Infinity;
   bytesIn = 0;
@@ -74,6 +75,7 @@ export class ClientConnection {
     private readonly cfg: ConnectionConfig,
     private readonly hooks: ConnectionHooks,
   ) {
+    this.startedAt = cfg.now();
     const { socket, readyEvent } = openSocket({ endpoint: cfg.endpoint, tls: cfg.tls });
     this.socket = socket;
     this.closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
@@ -172,11 +174,21 @@ export class ClientConnection {
     this.phase = 'handshake';
     configureSocket(this.socket, this.cfg.keepAliveMs);
     this.writer.write(encodeJson(FrameType.HELLO, this.cfg.hello));
+    // Once TCP is up, a peer that says nothing is the same silent peer the
+    // heartbeat exists for: it gets the heartbeat budget, if that is shorter.
+    const hb = this.cfg.heartbeat;
+    const left = this.cfg.connectTimeoutMs - (this.cfg.now() - this.startedAt);
+    if (hb && hb.timeoutMs < left) this.arm(hb.timeoutMs, this.onHandshakeSilence);
   };
 
   private readonly onConnectTimeout = (): void => {
     const what = this.phase === 'connecting' ? 'connect' : 'handshake';
     this.down(sdkError('ERR_CONNECT_TIMEOUT', `${what} to ${this.remote} timed out after ${this.cfg.connectTimeoutMs} ms`));
+  };
+
+  private readonly onHandshakeSilence = (): void => {
+    const ms = this.cfg.heartbeat ? this.cfg.heartbeat.timeoutMs : 0;
+    this.down(sdkError('ERR_HEARTBEAT_TIMEOUT', `${this.remote} accepted the connection but sent nothing for ${ms} ms`));
   };
 
   private readonly onSocketData = (chunk: Buffer): void => {

@@ -1,0 +1,304 @@
+import * as net from 'node:net';
+import { ResilientClient, ResilientError, baseDelay } from '../../src';
+import { HeartbeatServer } from '../../src/server';
+import { record, waitFor } from '../support/events';
+import { RawServer } from '../support/raw-server';
+import { RawClient } from '../support/raw-client';
+import { expectResourcesBackTo, resourceSnapshot } from '../support/resources';
+import { FrameType, encodeFrame } from '../../src/protocol/frames';
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+describe('reconnect', () => {
+  let before: string[];
+  const cleanup: Array<() => Promise<unknown> | unknown> = [];
+  beforeEach(() => {
+    before = resourceSnapshot();
+  });
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0).reverse()) await fn();
+    await expectResourcesBackTo(before);
+  });
+
+  it('server stopped: close + reconnecting with ECONNREFUSED within the backoff bounds; restarted on the same port: open again, queued messages arrive', async () => {
+    let server = new HeartbeatServer({ host: '127.0.0.1' });
+    const { port } = await server.listen();
+    const reconnect = { initialDelayMs: 20, maxDelayMs: 160, multiplier: 2, jitter: 'full' as const };
+    const client = new ResilientClient({ host: '127.0.0.1', port, reconnect });
+    cleanup.push(() => client.close(), () => server.close());
+    await client.connect();
+    const closes = record(client, 'close');
+    const attempts = record<[{ attempt: number; delayMs: number; error: ResilientError }]>(client, 'reconnecting');
+
+    await server.close();
+    // Enough refused attempts to see the backoff grow.
+    await waitFor(client, 'reconnecting', (e: { attempt: number; error: ResilientError }) => e.attempt >= 5 && e.error.code === 'ECONNREFUSED');
+    expect(closes[0]?.[0]).toMatchObject({ willReconnect: true });
+    expect(closes[0]?.[0].error.code).toBe('ERR_CONNECTION_LOST'); // the server said BYE
+    expect(attempts[0]?.[0]).toMatchObject({ attempt: 1, delayMs: 0 }); // transient: first retry at once
+    for (const [e] of attempts.slice(1)) {
+      expect(e.error.code).toBe('ECONNREFUSED');
+      expect(e.error.kind).toBe('unavailable');
+      expect(e.delayMs).toBeGreaterThanOrEqual(0);
+      expect(e.delayMs).toBeLessThanOrEqual(baseDelay(reconnect, e.attempt - 1));
+    }
+    const meanwhile = client.send('sent while the server was down');
+
+    server = new HeartbeatServer({ host: '127.0.0.1', port });
+    const got = waitFor(server, 'message');
+    await server.listen();
+    const [open] = await waitFor(client, 'open');
+    expect(open.resumed).toBe(false); // a new server process: the session is new
+    expect((await got)[1].toString()).toBe('sent while the server was down');
+    await meanwhile;
+    expect(client.state).toBe('open');
+    expect(client.stats().reconnects).toBe(1);
+  });
+
+  it('maxRetries: 3 with nothing listening: exactly 3 retries, giveUp, connect() rejects with ERR_RETRIES_EXHAUSTED', async () => {
+    const port = await freePort();
+    const client = new ResilientClient({ host: '127.0.0.1', port, reconnect: { maxRetries: 3, initialDelayMs: 5, maxDelayMs: 20 } });
+    cleanup.push(() => client.close());
+    const attempts = record(client, 'reconnecting');
+    const giveUps = record<[ResilientError]>(client, 'giveUp');
+    const pending = client.send('never delivered');
+    await expect(client.connect()).rejects.toMatchObject({ code: 'ERR_RETRIES_EXHAUSTED' });
+    await expect(pending).rejects.toMatchObject({ code: 'ERR_RETRIES_EXHAUSTED' });
+    expect(attempts.map(([e]) => e.attempt)).toEqual([1, 2, 3]);
+    expect(giveUps).toHaveLength(1);
+    expect(giveUps[0]?.[0].cause).toMatchObject({ code: 'ECONNREFUSED' });
+    expect(client.state).toBe('failed');
+    expect(client.pending().map(String)).toEqual(['never delivered']);
+  });
+
+  it('a peer that accepts and never answers: ERR_HEARTBEAT_TIMEOUT within timeoutMs (+ one tick), then reconnect', async () => {
+    const raw = new RawServer({ welcome: false });
+    const port = await raw.listen();
+    const client = new ResilientClient({
+      host: '127.0.0.1',
+      port,
+      heartbeat: { intervalMs: 100, timeoutMs: 300 },
+      reconnect: { initialDelayMs: 10, maxDelayMs: 10 },
+    });
+    cleanup.push(() => client.close(), () => raw.close());
+    let acceptedAt = 0;
+    raw.server.once('connection', () => (acceptedAt = performance.now()));
+    void client.connect().catch(() => {});
+    const [e] = await waitFor(client, 'reconnecting');
+    const took = performance.now() - acceptedAt;
+    expect(e.error.code).toBe('ERR_HEARTBEAT_TIMEOUT');
+    expect(took).toBeGreaterThanOrEqual(300 - 5);
+    expect(took).toBeLessThan(300 + 100 + 1000); // + one tick, + a generous guard for a loaded machine
+    await waitFor(raw.server, 'connection'); // it did reconnect
+  });
+
+  it('a peer that welcomes and then goes silent: ERR_HEARTBEAT_TIMEOUT counted from the last inbound frame', async () => {
+    const raw = new RawServer({ pong: false });
+    const port = await raw.listen();
+    const client = new ResilientClient({ host: '127.0.0.1', port, heartbeat: { intervalMs: 100, timeoutMs: 300 }, reconnect: { initialDelayMs: 10 } });
+    cleanup.push(() => client.close(), () => raw.close());
+    await client.connect();
+    const openedAt = performance.now();
+    const [closeEvent] = await waitFor(client, 'close');
+    const took = performance.now() - openedAt;
+    expect(closeEvent.error.code).toBe('ERR_HEARTBEAT_TIMEOUT');
+    expect(closeEvent.willReconnect).toBe(true);
+    expect(took).toBeGreaterThanOrEqual(300 - 5);
+    expect(took).toBeLessThan(300 + 100 + 1000);
+    // the pings were sent and went unanswered
+    expect(raw.frames.filter((f) => f.frame.type === FrameType.PING).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('without heartbeats, a silent handshake ends at connectTimeoutMs with ERR_CONNECT_TIMEOUT', async () => {
+    const raw = new RawServer({ welcome: false });
+    const port = await raw.listen();
+    const client = new ResilientClient({ host: '127.0.0.1', port, heartbeat: false, connectTimeoutMs: 200, reconnect: false });
+    cleanup.push(() => client.close(), () => raw.close());
+    const t0 = performance.now();
+    await expect(client.connect()).rejects.toMatchObject({ code: 'ERR_CONNECT_TIMEOUT', kind: 'unavailable' });
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(195);
+  });
+
+  it('RST from the peer: ECONNRESET, first retry at once, then open again', async () => {
+    const raw = new RawServer();
+    const port = await raw.listen();
+    const client = new ResilientClient({ host: '127.0.0.1', port, reconnect: { initialDelayMs: 1000 } });
+    cleanup.push(() => client.close(), () => raw.close());
+    await client.connect();
+    const [sock] = [...raw.sockets];
+    const retry = waitFor(client, 'reconnecting');
+    const closed = waitFor(client, 'close');
+    sock!.resetAndDestroy();
+    const [c] = await closed;
+    expect(c.error.code).toBe('ECONNRESET');
+    expect(c.error.kind).toBe('transient');
+    const [r] = await retry;
+    expect(r).toMatchObject({ attempt: 1, delayMs: 0 });
+    await waitFor(client, 'open');
+  });
+
+  it('auth rejected: failed, no retry, connect() rejects with ERR_AUTH', async () => {
+    const server = new HeartbeatServer({ host: '127.0.0.1', authenticate: ({ token }) => token === 'good' });
+    const { port } = await server.listen();
+    const client = new ResilientClient({ host: '127.0.0.1', port, token: 'bad' });
+    cleanup.push(() => client.close(), () => server.close());
+    const attempts = record(client, 'reconnecting');
+    await expect(client.connect()).rejects.toMatchObject({ code: 'ERR_AUTH', kind: 'fatal' });
+    expect(client.state).toBe('failed');
+    expect(attempts).toHaveLength(0);
+
+    const good = new ResilientClient({ host: '127.0.0.1', port, token: 'good' });
+    cleanup.push(() => good.close());
+    await good.connect();
+    expect(server.connections()).toHaveLength(1);
+  });
+
+  it('async authenticate receives the credentials and the peer address', async () => {
+    const seen: unknown[] = [];
+    const server = new HeartbeatServer({
+      host: '127.0.0.1',
+      authenticate: async (cred, peer) => {
+        seen.push([cred, peer.remoteAddress]);
+        return true;
+      },
+    });
+    const { port } = await server.listen();
+    const client = new ResilientClient({ host: '127.0.0.1', port, token: 't', clientId: 'me' });
+    cleanup.push(() => client.close(), () => server.close());
+    await client.connect();
+    expect(seen).toEqual([[{ clientId: 'me', token: 't' }, '127.0.0.1']]);
+  });
+
+  it('garbage from the server: ERR_PROTOCOL / ERR_FRAME_TOO_LARGE, the connection is dropped, the client retries', async () => {
+    const raw = new RawServer();
+    const port = await raw.listen();
+    const client = new ResilientClient({ host: '127.0.0.1', port, reconnect: { initialDelayMs: 10, maxDelayMs: 10 } });
+    cleanup.push(() => client.close(), () => raw.close());
+    await client.connect();
+    const arrayBuffersBefore = process.memoryUsage().arrayBuffers;
+    let closed = waitFor(client, 'close');
+    [...raw.sockets][0]!.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 5]));
+    expect((await closed)[0].error.code).toBe('ERR_FRAME_TOO_LARGE');
+    // nothing was allocated for the 4 GiB length
+    expect(process.memoryUsage().arrayBuffers - arrayBuffersBefore).toBeLessThan(1 << 20);
+    await waitFor(client, 'open');
+    closed = waitFor(client, 'close');
+    [...raw.sockets].at(-1)!.write(encodeFrame(99 as never, Buffer.from('x')));
+    expect((await closed)[0].error.code).toBe('ERR_PROTOCOL');
+    await waitFor(client, 'open');
+  });
+});
+
+describe('HeartbeatServer hardening', () => {
+  let before: string[];
+  let server: HeartbeatServer;
+  let port: number;
+  const raws: RawClient[] = [];
+  beforeEach(async () => {
+    before = resourceSnapshot();
+    server = new HeartbeatServer({ host: '127.0.0.1', idleTimeoutMs: 300, handshakeTimeoutMs: 300, maxConnections: 3 });
+    port = (await server.listen()).port;
+  });
+  afterEach(async () => {
+    for (const r of raws.splice(0)) r.destroy();
+    await server.close();
+    await expectResourcesBackTo(before);
+  });
+  const raw = async (): Promise<RawClient> => {
+    const r = await RawClient.connect(port);
+    raws.push(r);
+    return r;
+  };
+
+  it.each([
+    ['a 0xFFFFFFFF length', Buffer.from([0xff, 0xff, 0xff, 0xff]), 'ERR_FRAME_TOO_LARGE'],
+    ['an HTTP request', Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'), 'ERR_FRAME_TOO_LARGE'],
+    ['a zero length', Buffer.from([0, 0, 0, 0]), 'ERR_PROTOCOL'],
+    ['an unknown type', Buffer.from([0, 0, 0, 1, 42]), 'ERR_PROTOCOL'],
+    ['a PING before HELLO', encodeFrame(FrameType.PING, Buffer.alloc(12)), 'ERR_PROTOCOL'],
+    ['a HELLO that is not JSON', encodeFrame(FrameType.HELLO, Buffer.from('{{')), 'ERR_PROTOCOL'],
+    ['a HELLO of another version', encodeFrame(FrameType.HELLO, Buffer.from('{"v":9,"clientId":"x","heartbeatMs":0}')), 'ERR_PROTOCOL_VERSION'],
+  ])('%s gets an ERROR frame and that connection alone is closed', async (_name, bytes, code) => {
+    const good = await raw();
+    good.hello();
+    await good.nextFrame(FrameType.WELCOME);
+    const bad = await raw();
+    bad.socket.write(bytes);
+    await bad.closed;
+    expect(bad.errorCode()).toBe(code);
+    // the well-behaved connection is untouched
+    good.socket.write(encodeFrame(FrameType.PING, Buffer.alloc(12)));
+    await good.nextFrame(FrameType.PONG);
+    expect(server.connections()).toHaveLength(1);
+  });
+
+  it('a HELLO larger than the handshake bound is refused before auth', async () => {
+    const r = await raw();
+    r.hello({ token: 'x'.repeat(20_000) });
+    await r.closed;
+    expect(r.errorCode()).toBe('ERR_FRAME_TOO_LARGE');
+  });
+
+  it('closes a connection silent for idleTimeoutMs (+ one sweep tick)', async () => {
+    const r = await raw();
+    r.hello();
+    await r.nextFrame(FrameType.WELCOME);
+    const t0 = performance.now();
+    await r.closed;
+    const took = performance.now() - t0;
+    expect(took).toBeGreaterThanOrEqual(300 - 5);
+    expect(took).toBeLessThan(300 + 75 + 1000);
+    expect(server.sweepStats.idleClosed).toBe(1);
+    expect(server.connections()).toHaveLength(0);
+  });
+
+  it('closes a connection that sends no HELLO within handshakeTimeoutMs', async () => {
+    const r = await raw();
+    await r.closed;
+    expect(r.errorCode()).toBe('ERR_HANDSHAKE_TIMEOUT');
+  });
+
+  it('refuses connections over maxConnections with ERR_SERVER_FULL', async () => {
+    const ok = await Promise.all([raw(), raw(), raw()]);
+    for (const r of ok) r.hello();
+    await Promise.all(ok.map((r) => r.nextFrame(FrameType.WELCOME)));
+    const extra = await raw();
+    await extra.closed;
+    expect(extra.errorCode()).toBe('ERR_SERVER_FULL');
+    expect(server.socketCount).toBe(3);
+  });
+
+  it('session takeover: a reconnect presenting the session closes the older connection at once; the session is listed once', async () => {
+    const client = new ResilientClient({ host: '127.0.0.1', port, clientId: 'phone' });
+    await client.connect();
+    const sessionId = client.stats().sessionId as string;
+    const closed = waitFor(client, 'close');
+    const r = await raw();
+    r.hello({ clientId: 'phone', sessionId });
+    const welcome = JSON.parse((await r.nextFrame(FrameType.WELCOME)).payload.toString());
+    expect(welcome).toMatchObject({ sessionId, resumed: true });
+    const [c] = await closed; // at once, not after an idle timeout
+    expect(c.error.code).toBe('ERR_SESSION_TAKEN_OVER');
+    const rows = server.connections();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ id: sessionId, clientId: 'phone', remotePort: r.socket.localPort });
+    await client.close();
+  });
+
+  it('a session id presented with another clientId is not resumed', async () => {
+    const client = new ResilientClient({ host: '127.0.0.1', port, clientId: 'a' });
+    await client.connect();
+    const r = await raw();
+    r.hello({ clientId: 'b', sessionId: client.stats().sessionId });
+    const welcome = JSON.parse((await r.nextFrame(FrameType.WELCOME)).payload.toString());
+    expect(welcome.sessionId).not.toBe(client.stats().sessionId);
+    expect(server.connections()).toHaveLength(2);
+    await client.close();
+  });
+});

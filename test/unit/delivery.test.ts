@@ -1,0 +1,154 @@
+import fc from 'fast-check';
+import { InboundTracker, OutboundWindow, QueueOptions } from '../../src/delivery';
+import type { ResilientError } from '../../src/errors';
+
+const q = (o: Partial<QueueOptions> = {}): QueueOptions => ({ maxMessages: 100, maxBytes: 1 << 20, overflow: 'reject', ...o });
+
+function add(w: OutboundWindow, text: string, log: string[], expiresAt = Infinity) {
+  return w.enqueue(
+    Buffer.from(text),
+    expiresAt,
+    () => log.push(`ok:${text}`),
+    (e: ResilientError) => log.push(`${e.code}:${text}`),
+  );
+}
+
+describe('OutboundWindow', () => {
+  it('assigns monotonic ids, resolves on cumulative ack, resends after a resume', () => {
+    const w = new OutboundWindow(q());
+    const log: string[] = [];
+    for (const t of ['a', 'b', 'c', 'd']) add(w, t, log);
+    expect([w.takeNext()?.id, w.takeNext()?.id, w.takeNext()?.id]).toEqual([1, 2, 3]);
+    expect(w.inFlight).toBe(3);
+    expect(w.ack(2)).toBe(2);
+    expect(log).toEqual(['ok:a', 'ok:b']);
+    w.resume(2); // reconnect: server has up to 2
+    expect(w.takeNext()?.id).toBe(3);
+    expect(w.takeNext()?.id).toBe(4);
+    expect(w.takeNext()).toBeUndefined();
+  });
+
+  it("'reject' refuses when full; 'drop-oldest' drops the oldest unsent, never one in flight", () => {
+    const log: string[] = [];
+    const r = new OutboundWindow(q({ maxMessages: 2 }));
+    add(r, 'a', log);
+    add(r, 'b', log);
+    expect(add(r, 'c', log).refused?.code).toBe('ERR_QUEUE_FULL');
+    expect(log).toEqual(['ERR_QUEUE_FULL:c']);
+
+    const log2: string[] = [];
+    const d = new OutboundWindow(q({ maxMessages: 2, overflow: 'drop-oldest' }));
+    add(d, 'a', log2);
+    add(d, 'b', log2);
+    d.takeNext(); // 'a' is on the wire
+    const res = add(d, 'c', log2);
+    expect(res.dropped.map((e) => e.payload.toString())).toEqual(['b']);
+    expect(d.pending().map(String)).toEqual(['a', 'c']);
+    d.takeNext(); // 'c' too: nothing droppable left
+    expect(add(d, 'e', log2).refused?.code).toBe('ERR_QUEUE_FULL');
+    expect(log2).toEqual(['ERR_QUEUE_FULL:b', 'ERR_QUEUE_FULL:e']);
+  });
+
+  it('bounds bytes too', () => {
+    const w = new OutboundWindow(q({ maxBytes: 5 }));
+    const log: string[] = [];
+    add(w, 'abc', log);
+    expect(add(w, 'def', log).refused?.code).toBe('ERR_QUEUE_FULL');
+    expect(w.sizeBytes).toBe(3);
+  });
+
+  it('expires unsent entries past their deadline', () => {
+    const w = new OutboundWindow(q());
+    const log: string[] = [];
+    add(w, 'a', log, 100);
+    add(w, 'b', log, Infinity);
+    add(w, 'c', log, 50);
+    expect(w.nextExpiry()).toBe(50);
+    expect(w.expire(100).map((e) => e.payload.toString())).toEqual(['a', 'c']);
+    expect(log).toEqual(['ERR_MESSAGE_EXPIRED:a', 'ERR_MESSAGE_EXPIRED:c']);
+    expect(w.pending().map(String)).toEqual(['b']);
+  });
+
+  it('rejectAll rejects everything and returns the payloads in order', () => {
+    const w = new OutboundWindow(q());
+    const log: string[] = [];
+    for (const t of ['a', 'b', 'c']) add(w, t, log);
+    w.takeNext();
+    const err = { code: 'ERR_CLOSED' } as ResilientError;
+    expect(w.rejectAll(err).map(String)).toEqual(['a', 'b', 'c']);
+    expect(log).toEqual(['ERR_CLOSED:a', 'ERR_CLOSED:b', 'ERR_CLOSED:c']);
+    expect(w.size).toBe(0);
+  });
+});
+
+describe('delivery property', () => {
+  type Op = { op: 'send' } | { op: 'write'; n: number } | { op: 'deliver'; n: number } | { op: 'ackSome' } | { op: 'disconnect'; lose: number };
+  const opArb: fc.Arbitrary<Op> = fc.oneof(
+    fc.constant({ op: 'send' } as Op),
+    fc.integer({ min: 1, max: 5 }).map((n) => ({ op: 'write', n }) as Op),
+    fc.integer({ min: 1, max: 5 }).map((n) => ({ op: 'deliver', n }) as Op),
+    fc.constant({ op: 'ackSome' } as Op),
+    fc.integer({ min: 0, max: 10 }).map((lose) => ({ op: 'disconnect', lose }) as Op),
+  );
+
+  it('for any sends, acks, disconnects and resumes: delivered = an in-order, duplicate-free copy of what was sent; acked ⊆ delivered', () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { maxLength: 300 }), (ops) => {
+        const w = new OutboundWindow(q({ maxMessages: 1000 }));
+        const inbound = new InboundTracker();
+        const wire: number[] = []; // ids written on the current connection, not yet read by the receiver
+        const delivered: number[] = [];
+        const resolved: number[] = [];
+        let sent = 0;
+        for (const o of ops) {
+          switch (o.op) {
+            case 'send': {
+              const text = String(++sent);
+              w.enqueue(Buffer.from(text), Infinity, () => resolved.push(Number(text)), () => {});
+              break;
+            }
+            case 'write':
+              for (let i = 0; i < o.n; i++) {
+                const e = w.takeNext();
+                if (e) wire.push(e.id);
+              }
+              break;
+            case 'deliver':
+              for (let i = 0; i < o.n && wire.length > 0; i++) {
+                const id = wire.shift() as number;
+                if (inbound.accept(id)) delivered.push(id);
+              }
+              break;
+            case 'ackSome': {
+              const a = inbound.takeAck();
+              if (a !== undefined) w.ack(a);
+              break;
+            }
+            case 'disconnect':
+              // A cut loses what was on the wire; the resume tells the sender what arrived.
+              wire.splice(0, wire.length);
+              w.resume(inbound.lastDelivered);
+              break;
+          }
+        }
+        // Finally, a clean connection drains everything.
+        w.resume(inbound.lastDelivered);
+        for (let e = w.takeNext(); e; e = w.takeNext()) if (inbound.accept(e.id)) delivered.push(e.id);
+        w.ack(inbound.lastDelivered);
+        const all = Array.from({ length: sent }, (_, i) => i + 1);
+        expect(delivered).toEqual(all);
+        expect(resolved).toEqual(all);
+        expect(w.size).toBe(0);
+      }),
+    );
+  });
+});
+
+describe('InboundTracker', () => {
+  it('drops duplicates and batches acks', () => {
+    const t = new InboundTracker();
+    expect([t.accept(1), t.accept(2), t.accept(2), t.accept(1), t.accept(5)]).toEqual([true, true, false, false, true]);
+    expect(t.takeAck()).toBe(5);
+    expect(t.takeAck()).toBeUndefined();
+  });
+});

@@ -1,0 +1,65 @@
+import { ResilientClient } from '../../src';
+import { HeartbeatServer } from '../../src/server';
+import { resolveOptions } from '../../src/options';
+
+describe('client options', () => {
+  it.each([
+    [{ port: 0 }, /options\.port must be an integer >= 1 and <= 65535, got 0/],
+    [{ port: 70000 }, /options\.port .* got 70000/],
+    [{ port: 1.5 }, /options\.port/],
+    [{ port: '80' }, /options\.port .* got "80"/],
+    [{}, /options\.port .* got undefined/],
+    [{ port: 1, host: '' }, /options\.host must be a non-empty string/],
+    [{ port: 1, heartbeat: { intervalMs: -1 } }, /options\.heartbeat\.intervalMs must be a number > 0, got -1/],
+    [{ port: 1, heartbeat: { intervalMs: 1000, timeoutMs: 1000 } }, /options\.heartbeat\.timeoutMs must be greater than heartbeat\.intervalMs \(1000\), got 1000/],
+    [{ port: 1, heartbeat: { intervalMs: 1000, timeoutMs: 500 } }, /options\.heartbeat\.timeoutMs/],
+    [{ port: 1, connectTimeoutMs: 0 }, /options\.connectTimeoutMs/],
+    [{ port: 1, reconnect: { maxRetries: -1 } }, /options\.reconnect\.maxRetries/],
+    [{ port: 1, reconnect: { maxRetries: 1.5 } }, /options\.reconnect\.maxRetries/],
+    [{ port: 1, reconnect: { jitter: 'lots' } }, /options\.reconnect\.jitter must be one of full, equal, decorrelated, none, got "lots"/],
+    [{ port: 1, reconnect: { multiplier: 0.5 } }, /options\.reconnect\.multiplier/],
+    [{ port: 1, reconnect: { initialDelayMs: 100, maxDelayMs: 50 } }, /options\.reconnect\.maxDelayMs must be a number >= 100, got 50/],
+    [{ port: 1, queue: { maxMessages: 0 } }, /options\.queue\.maxMessages/],
+    [{ port: 1, queue: { overflow: 'block' } }, /options\.queue\.overflow/],
+    [{ port: 1, maxFrameBytes: 10 }, /options\.maxFrameBytes/],
+    [{ port: 1, endpoints: [] }, /options\.endpoints must be a non-empty array/],
+    [{ endpoints: [{ host: 'a', port: -1 }] }, /options\.endpoints\[0\]\.port/],
+    [{ port: 1, clientId: '' }, /options\.clientId/],
+    [{ port: 1, token: 5 }, /options\.token must be a string/],
+    [{ port: 1, signal: {} }, /options\.signal must be an AbortSignal/],
+    [{ port: 1, logger: { info() {} } }, /options\.logger\.debug must be a function/],
+  ])('%j throws a TypeError naming the option', (opts, message) => {
+    expect(() => new ResilientClient(opts as never)).toThrow(TypeError);
+    expect(() => new ResilientClient(opts as never)).toThrow(message);
+  });
+
+  it('fills in documented defaults', () => {
+    const o = resolveOptions({ port: 7 });
+    expect(o.endpoints).toEqual([{ host: 'localhost', port: 7 }]);
+    expect(o.heartbeat).toEqual({ intervalMs: 5000, timeoutMs: 15000 });
+    expect(o.reconnect).toMatchObject({ enabled: true, maxRetries: Infinity, initialDelayMs: 500, maxDelayMs: 30000, multiplier: 2, jitter: 'full', resetAfterMs: 5000 });
+    expect(o.keepAliveMs).toBe(15000);
+    expect(o.queue).toEqual({ maxMessages: 10000, maxBytes: 16 * 1024 * 1024, overflow: 'reject' });
+    expect(o.connectTimeoutMs).toBe(10000);
+    expect(o.maxFrameBytes).toBe(1024 * 1024);
+  });
+
+  it('a longer interval raises the default timeout to three intervals', () => {
+    expect(resolveOptions({ port: 7, heartbeat: { intervalMs: 10_000 } }).heartbeat).toEqual({ intervalMs: 10000, timeoutMs: 30000 });
+  });
+});
+
+describe('server options', () => {
+  it.each([
+    [{ port: -1 }, /options\.port/],
+    [{ idleTimeoutMs: 0 }, /options\.idleTimeoutMs/],
+    [{ maxConnections: 0 }, /options\.maxConnections/],
+    [{ maxFrameBytes: 100 }, /options\.maxFrameBytes/],
+    [{ heartbeatMs: 5000, idleTimeoutMs: 1000 }, /options\.heartbeatMs must be less than idleTimeoutMs/],
+    [{ authenticate: 'yes' }, /options\.authenticate must be a function/],
+    [{ sessionTtlMs: -5 }, /options\.sessionTtlMs/],
+  ])('%j throws a TypeError naming the option', (opts, message) => {
+    expect(() => new HeartbeatServer(opts as never)).toThrow(TypeError);
+    expect(() => new HeartbeatServer(opts as never)).toThrow(message);
+  });
+});

@@ -1,0 +1,158 @@
+import fc from 'fast-check';
+import {
+  EVENT_TYPES,
+  IllegalTransitionError,
+  INITIAL_MACHINE,
+  Machine,
+  MachineEvent,
+  MachineEventType,
+  RetryPolicy,
+  STATES,
+  TRANSITIONS,
+  canTransition,
+  transition,
+} from '../../src/state';
+import type { ErrorKind } from '../../src/errors';
+
+const policy: RetryPolicy = { enabled: true, maxRetries: 3 };
+
+function eventOf(type: MachineEventType, kind: ErrorKind = 'transient'): MachineEvent {
+  return type === 'lost' ? { type, kind } : ({ type } as MachineEvent);
+}
+
+/** The expected table, written out independently of the implementation. */
+const EXPECTED: Record<string, string> = {
+  'idle/connect': 'connecting',
+  'idle/close': 'closed',
+  'connecting/established': 'open',
+  'connecting/lost': 'reconnecting',
+  'connecting/close': 'closing',
+  'open/lost': 'reconnecting',
+  'open/stable': 'open',
+  'open/close': 'closing',
+  'reconnecting/retryDue': 'connecting',
+  'reconnecting/close': 'closing',
+  'closing/closed': 'closed',
+  'failed/connect': 'connecting',
+  'failed/close': 'closed',
+};
+
+describe('state machine table', () => {
+  for (const state of STATES) {
+    for (const type of EVENT_TYPES) {
+      const key = `${state}/${type}`;
+      const expected = EXPECTED[key];
+      it(`${key} -> ${expected ?? 'illegal'}`, () => {
+        const m: Machine = { state, retries: 0 };
+        if (expected === undefined) {
+          expect(canTransition(state, type)).toBe(false);
+          expect(() => transition(m, eventOf(type), policy)).toThrow(IllegalTransitionError);
+        } else {
+          expect(canTransition(state, type)).toBe(true);
+          expect(transition(m, eventOf(type), policy).machine.state).toBe(expected);
+        }
+      });
+    }
+  }
+
+  it('has no entry beyond the expected ones', () => {
+    const actual = STATES.flatMap((s) => Object.keys(TRANSITIONS[s]).map((e) => `${s}/${e}`)).sort();
+    expect(actual).toEqual(Object.keys(EXPECTED).sort());
+  });
+
+  it('a fatal loss fails at once, whatever the retries left', () => {
+    const t = transition({ state: 'open', retries: 0 }, { type: 'lost', kind: 'fatal' }, policy);
+    expect(t.machine.state).toBe('failed');
+    expect(t.giveUp).toBe('fatal');
+  });
+
+  it('reconnect disabled: a loss fails', () => {
+    const t = transition({ state: 'open', retries: 0 }, { type: 'lost', kind: 'transient' }, { enabled: false, maxRetries: 9 });
+    expect(t.giveUp).toBe('disabled');
+  });
+
+  it('only the first retry after a transient loss is immediate', () => {
+    const first = transition({ state: 'open', retries: 0 }, { type: 'lost', kind: 'transient' }, policy);
+    expect(first.retry).toEqual({ attempt: 0, immediate: true });
+    const second = transition({ state: 'connecting', retries: 1 }, { type: 'lost', kind: 'transient' }, policy);
+    expect(second.retry).toEqual({ attempt: 1, immediate: false });
+    const refused = transition({ state: 'connecting', retries: 0 }, { type: 'lost', kind: 'unavailable' }, policy);
+    expect(refused.retry).toEqual({ attempt: 0, immediate: false });
+  });
+
+  it('maxRetries: 3 gives exactly 3 retries, then exhausted', () => {
+    let m: Machine = transition(INITIAL_MACHINE, { type: 'connect' }, policy).machine;
+    let retries = 0;
+    for (;;) {
+      const t = transition(m, { type: 'lost', kind: 'unavailable' }, policy);
+      if (t.machine.state === 'failed') {
+        expect(t.giveUp).toBe('exhausted');
+        break;
+      }
+      retries++;
+      m = transition(t.machine, { type: 'retryDue' }, policy).machine;
+    }
+    expect(retries).toBe(3);
+  });
+
+  it('stable resets the retry count; established does not', () => {
+    const open = transition({ state: 'connecting', retries: 2 }, { type: 'established' }, policy).machine;
+    expect(open.retries).toBe(2);
+    expect(transition(open, { type: 'stable' }, policy).machine.retries).toBe(0);
+  });
+});
+
+const kindArb = fc.constantFrom<ErrorKind>('transient', 'unavailable', 'network', 'fatal');
+const eventArb = fc.oneof(
+  fc.constantFrom(...EVENT_TYPES.filter((t) => t !== 'lost')).map((type) => ({ type }) as MachineEvent),
+  kindArb.map((kind) => ({ type: 'lost', kind }) as MachineEvent),
+);
+
+describe('state machine properties', () => {
+  it('any event sequence leaves a legal state; illegal events throw and change nothing', () => {
+    fc.assert(
+      fc.property(fc.array(eventArb, { maxLength: 200 }), fc.integer({ min: 0, max: 10 }), (events, maxRetries) => {
+        let m: Machine = INITIAL_MACHINE;
+        for (const e of events) {
+          if (canTransition(m.state, e.type)) {
+            const t = transition(m, e, { enabled: true, maxRetries });
+            m = t.machine;
+            expect(m.retries).toBeLessThanOrEqual(maxRetries);
+            if (t.retry) expect(t.machine.state).toBe('reconnecting');
+          } else {
+            expect(() => transition(m, e, { enabled: true, maxRetries })).toThrow(IllegalTransitionError);
+          }
+          expect(STATES).toContain(m.state);
+        }
+      }),
+    );
+  });
+
+  it('with bounded retries, failures without a stable connection always end in failed or open', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 20 }),
+        fc.array(fc.oneof(fc.constant<'fail'>('fail'), fc.constant<'open'>('open')), { maxLength: 100 }),
+        (maxRetries, script) => {
+          // Drive the machine as the client does: every attempt either fails or opens;
+          // an open link is lost again later. Without 'stable', retries only grow.
+          let m: Machine = transition(INITIAL_MACHINE, { type: 'connect' }, { enabled: true, maxRetries }).machine;
+          const p = { enabled: true, maxRetries };
+          let steps = 0;
+          for (let i = 0; ; i++) {
+            steps++;
+            const outcome = script[i] ?? 'fail';
+            if (m.state === 'connecting' && outcome === 'open') m = transition(m, { type: 'established' }, p).machine;
+            const t = transition(m, { type: 'lost', kind: 'unavailable' }, p);
+            m = t.machine;
+            if (m.state === 'failed') break;
+            m = transition(m, { type: 'retryDue' }, p).machine;
+            expect(steps).toBeLessThanOrEqual(maxRetries + 1);
+          }
+          expect(m.state).toBe('failed');
+          expect(steps).toBe(maxRetries + 1);
+        },
+      ),
+    );
+  });
+});
