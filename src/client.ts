@@ -339,7 +339,7 @@ export class ResilientClient extends EventEmitter<ClientEvents> {
       this.inbound = new InboundTracker();
     }
     this.sessionId = w.sessionId;
-    this.outbound.resume(w.acked);
+    this.counters.messagesOut += this.outbound.resume(w.acked);
     if (this.everOpened) this.counters.reconnects++;
     this.everOpened = true;
     const attempt = this.machine.retries;

@@ -34,12 +34,24 @@ export type TickResult =
 /** Pings older than the timeout can no longer matter; keep at most this many. */
 const MAX_OUTSTANDING = 64;
 
+/**
+ * A wake-up later than this is a stall of our own process (GC, a long
+ * synchronous task, a suspended laptop), not silence of the peer: timers run
+ * before pending socket reads, so bytes that arrived during the stall are
+ * still unread. Stalled time is not counted as peer silence.
+ */
+export const STALL_THRESHOLD_MS = 20;
+
 export class HeartbeatMonitor {
   private lastInboundAt: number;
   private nextPingAt: number;
   private seq = 0;
   private readonly outstanding = new Map<number, number>();
   private lastRtt: number | undefined;
+  /** The wake-up time last handed out, to measure how late the timer fired. */
+  private expectedWake: number;
+  /** Total time credited for our own stalls, in ms. */
+  stalledMs = 0;
 
   constructor(
     private readonly opts: HeartbeatOptions,
@@ -47,6 +59,7 @@ export class HeartbeatMonitor {
   ) {
     this.lastInboundAt = now;
     this.nextPingAt = now + opts.intervalMs;
+    this.expectedWake = this.wakeAt();
   }
 
   /** Any inbound frame arrived: the peer is alive. O(1), no allocation. */
@@ -70,7 +83,8 @@ export class HeartbeatMonitor {
 
   /** When the owner's timer should fire next. */
   wakeAt(): number {
-    return Math.min(this.nextPingAt, this.lastInboundAt + this.opts.timeoutMs);
+    this.expectedWake = Math.min(this.nextPingAt, this.lastInboundAt + this.opts.timeoutMs);
+    return this.expectedWake;
   }
 
   /**
@@ -78,6 +92,12 @@ export class HeartbeatMonitor {
    * a ping returned here is recorded as sent.
    */
   tick(now: number): TickResult {
+    const late = now - this.expectedWake;
+    if (late > STALL_THRESHOLD_MS) {
+      // We were not listening during the stall: do not blame the peer for it.
+      this.stalledMs += late;
+      this.lastInboundAt = Math.min(now, this.lastInboundAt + late);
+    }
     const silentMs = now - this.lastInboundAt;
     if (silentMs >= this.opts.timeoutMs) return { kind: 'dead', silentMs };
     if (now >= this.nextPingAt) {

@@ -10,6 +10,7 @@ import * as net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import * as tls from 'node:tls';
 import { ResilientError, sdkError } from '../errors';
+import { STALL_THRESHOLD_MS } from '../heartbeat';
 import type { Hello } from '../protocol/frames';
 import { encodeError } from '../protocol/frames';
 import { ExpiryList } from './expiry-list';
@@ -64,6 +65,9 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
   /** Disconnected sessions by disconnect time (session TTL). */
   private readonly retained = new ExpiryList<Session>();
   private sweepTimer: NodeJS.Timeout | undefined;
+  private expectedSweepAt = 0;
+  /** Time our own process was stalled (late sweep ticks); not counted as client silence. */
+  private stalledMs = 0;
   private closing: Promise<void> | undefined;
   private readonly hooks: ServerConnectionHooks;
   /** Sweep ticks run and connections they closed (for tests and benchmarks). */
@@ -75,7 +79,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
     this.hooks = {
       onHello: (c, h) => void this.onHello(c, h),
       onActivity: (c) => {
-        if (c.isOpen) this.active.touch(c.idle, performance.now());
+        if (c.isOpen) this.active.touch(c.idle, this.clock());
       },
       onData: (c, id, payload) => {
         const s = c.session as Session;
@@ -108,7 +112,8 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
         server.off('error', onError);
         server.on('error', (err) => this.opts.logger?.error(`server error: ${err.message}`));
         const a = server.address() as net.AddressInfo;
-        this.sweepTimer = setInterval(() => this.sweep(), this.opts.sweepIntervalMs);
+        this.expectedSweepAt = performance.now() + this.opts.sweepIntervalMs;
+        this.sweepTimer = setInterval(this.onSweepTimer, this.opts.sweepIntervalMs);
         this.sweepTimer.unref();
         const address = { host: a.address, port: a.port };
         this.emit('listening', address);
@@ -135,7 +140,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
         remoteAddress: c.remoteAddress,
         remotePort: c.remotePort,
         connectedAt: c.connectedAt,
-        lastSeenAt: Math.round(performance.timeOrigin + c.idle.at),
+        lastSeenAt: Math.round(Date.now() - (this.clock() - c.idle.at)),
         rttMs: c.rttMs,
         messagesIn: s.messagesIn,
         messagesOut: s.messagesOut,
@@ -186,8 +191,26 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
     return this.closing;
   }
 
+  /**
+   * The server's clock for idle accounting: performance.now() minus the time
+   * the process itself was stalled. A late sweep tick means timers ran before
+   * pending socket reads, so bytes that arrived during the stall are unread:
+   * that time must not count as the clients' silence.
+   */
+  private clock(): number {
+    return performance.now() - this.stalledMs;
+  }
+
+  private readonly onSweepTimer = (): void => {
+    const now = performance.now();
+    const late = now - this.expectedSweepAt;
+    if (late > STALL_THRESHOLD_MS) this.stalledMs += late;
+    this.expectedSweepAt = now + this.opts.sweepIntervalMs;
+    this.sweep();
+  };
+
   /** Runs one sweep now (also run every sweepIntervalMs). Cost: O(expired). */
-  sweep(now = performance.now()): void {
+  sweep(now = this.clock()): void {
     this.sweepStats.ticks++;
     for (const c of this.handshaking.expire(now, this.opts.handshakeTimeoutMs)) {
       this.sweepStats.handshakeClosed++;
@@ -220,7 +243,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
     }
     const c = new ServerConnection(socket, this.opts.maxFrameBytes, this.hooks);
     this.conns.add(c);
-    this.handshaking.touch(c.idle, performance.now());
+    this.handshaking.touch(c.idle, this.clock());
   }
 
   private async onHello(c: ServerConnection, hello: Hello): Promise<void> {
@@ -257,13 +280,13 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
         old.fail(sdkError('ERR_SESSION_TAKEN_OVER', 'the session reconnected on another connection'));
         this.emit('disconnect', session, sdkError('ERR_SESSION_TAKEN_OVER', 'replaced by a newer connection'));
       }
-      session.outbound.resume(hello.lastSeen ?? 0);
+      session.messagesOut += session.outbound.resume(hello.lastSeen ?? 0);
     } else {
       session = new Session(randomUUID(), hello.clientId, this.opts.queue);
       this.sessions.set(session.id, session);
     }
     session.conn = c;
-    this.active.touch(c.idle, performance.now());
+    this.active.touch(c.idle, this.clock());
     const heartbeatMs = hello.heartbeatMs > 0 ? Math.min(hello.heartbeatMs, this.opts.heartbeatMs) : this.opts.heartbeatMs;
     c.welcome(session, {
       sessionId: session.id,
@@ -291,7 +314,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
     if (graceful) {
       this.endSession(s, sdkError('ERR_CLOSED', 'client said goodbye'));
     } else if (!this.closing) {
-      this.retained.touch(s.retention, performance.now());
+      this.retained.touch(s.retention, this.clock());
     }
   }
 

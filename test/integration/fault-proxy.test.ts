@@ -68,7 +68,9 @@ async function startEcho(): Promise<Echo> {
 
 async function closeEcho(echo: Echo): Promise<void> {
   for (const s of echo.sockets) s.destroy();
-  await new Promise<void>((resolve) => echo.server.close(() => resolve()));
+  await Promise.all([new Promise<void>((resolve) => echo.server.close(() => resolve())), ...echo.sockets.map(closed)]);
+  // The server's handle is released in the loop's close phase, after its 'close' event.
+  await new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 }
 
 interface Client {
@@ -86,11 +88,16 @@ async function connect(port: number): Promise<Client> {
   return client;
 }
 
+/** Resolves on the socket's 'close' (unlike events.once, an 'error' before it does not reject). */
+function closed(socket: net.Socket): Promise<void> {
+  if (socket.closed) return Promise.resolve();
+  return new Promise((resolve) => socket.once('close', () => resolve()));
+}
+
 async function closeClient(c: Client): Promise<void> {
-  if (c.socket.closed) return;
-  const closed = once(c.socket, 'close');
+  const done = closed(c.socket);
   c.socket.destroy();
-  await closed;
+  await done;
 }
 
 /** Resolves once `socket` has received `n` bytes since `chunks` was empty; resolves with the time of arrival. */
@@ -237,6 +244,21 @@ describe('FaultProxy', () => {
     expect(c.errors).toEqual([]);
   });
 
+  test('black hole holds back the FIN until it is lifted', async () => {
+    const c = await client();
+    let ended = false;
+    c.socket.on('end', () => (ended = true));
+    proxy.blackhole('downstream');
+    const held = nextFault(proxy, 'blackhole');
+    (await echo.accepted).end();
+    await held;
+    expect(ended).toBe(false);
+    const clientEnded = once(c.socket, 'end');
+    proxy.blackhole('downstream', false);
+    await clientEnded;
+    expect(c.errors).toEqual([]);
+  });
+
   test('resetAll gives the client ECONNRESET', async () => {
     const c = await client();
     c.socket.write('hi');
@@ -263,22 +285,22 @@ describe('FaultProxy', () => {
     await receiveBytes(c.socket, c.chunks, 5);
     proxy.limitData('upstream', 1000);
     const serverSide = await echo.accepted;
-    const serverClosed = once(serverSide, 'close');
+    const serverClosed = closed(serverSide);
     const cut = nextFault(proxy, 'limitData');
     c.socket.write(randomBytes(5000, seeded(9)));
     await Promise.all([serverClosed, cut]);
     const got = (echo.received[0] ?? []).reduce((sum, b) => sum + b.length, 0);
     expect(got).toBe(5 + 1000);
-    await once(c.socket, 'close');
+    await closed(c.socket);
   });
 
   test('limitData downstream delivers exactly n bytes to the client, then closes it', async () => {
     proxy.limitData('downstream', 777);
     const c = await client();
     const payload = randomBytes(3000, seeded(10));
-    const closed = once(c.socket, 'close');
+    const clientClosed = closed(c.socket);
     c.socket.write(payload);
-    await closed;
+    await clientClosed;
     const got = Buffer.concat(c.chunks);
     expect(got.length).toBe(777);
     expect(got.equals(payload.subarray(0, 777))).toBe(true);
@@ -324,9 +346,10 @@ describe('FaultProxy', () => {
     try {
       const c = await connect((await dead.listen()).port);
       clients.push(c);
-      await once(c.socket, 'close');
+      await closed(c.socket);
       expect(c.errors.map((e) => e.code)).toEqual(['ECONNRESET']);
-      expect(dead.connectionCount).toBe(0);
+      if (dead.connectionCount > 0) await once(dead, 'connectionClosed');
+      expect(dead.stats()).toMatchObject({ connectionsAccepted: 1, connectionCount: 0 });
     } finally {
       await dead.close();
     }
@@ -335,12 +358,10 @@ describe('FaultProxy', () => {
   test('connectionCount follows connections opening and closing', async () => {
     const c = await client();
     expect(proxy.connectionCount).toBe(1);
-    const gone = new Promise<void>((resolve) => {
-      const check = (): void => (proxy.connectionCount === 0 ? resolve() : undefined);
-      echo.sockets[0]?.on('close', () => setImmediate(check));
-    });
+    const gone = once(proxy, 'connectionClosed');
     await closeClient(c);
     await gone;
+    expect(proxy.connectionCount).toBe(0);
     expect(proxy.stats()).toMatchObject({ connectionsAccepted: 1, connectionCount: 0 });
   });
 });
@@ -363,7 +384,7 @@ describe('FaultProxy.close', () => {
     (await echo.accepted).end();
     await nextFault(proxy, 'slowClose');
 
-    const clientClosed = once(c.socket, 'close');
+    const clientClosed = closed(c.socket);
     await proxy.close();
     await proxy.close(); // idempotent
     await clientClosed;

@@ -74,6 +74,7 @@ export class FaultPipe {
   private source: 'open' | 'ended' | 'aborted' = 'open';
   private resetOnAbort = false;
   private closePropagated = false;
+  private closeHeld = false;
   private disposed = false;
 
   constructor(
@@ -242,7 +243,11 @@ export class FaultPipe {
   private settle(): void {
     if (this.closePropagated || this.disposed || this.cut || this.source === 'open') return;
     // A black hole swallows FIN and RST too; they pass once it is lifted.
-    if (this.host.faults(this.dir).blackhole) return;
+    if (this.host.faults(this.dir).blackhole) {
+      if (!this.closeHeld) this.host.countFault('blackhole', this.dir);
+      this.closeHeld = true;
+      return;
+    }
     if (this.source === 'ended' && this.queue.length > 0) return;
     this.closePropagated = true;
     const aborted = this.source === 'aborted';

@@ -43,7 +43,7 @@ export interface FaultProxyStats {
   bytesForwarded: Record<Direction, number>;
   /** Bytes read and discarded (black hole, or the destination already gone), per direction. */
   bytesDropped: Record<Direction, number>;
-  /** How often each fault acted: chunks delayed/sliced/throttled/dropped, connections reset/cut, closes delayed. */
+  /** How often each fault acted: chunks delayed/sliced/throttled/dropped (and FINs held by a black hole), connections reset/cut, closes delayed. */
   faults: Record<FaultKind, number>;
 }
 
@@ -56,6 +56,10 @@ export interface FaultEvent {
 
 interface FaultProxyEvents {
   fault: [FaultEvent];
+  /** A client connected (its upstream connection is being opened). */
+  connection: [];
+  /** Both sockets of a connection have closed; `connectionCount` already excludes it. */
+  connectionClosed: [];
 }
 
 const FAULT_KINDS: readonly FaultKind[] = ['latency', 'blackhole', 'reset', 'slice', 'limitData', 'slowClose', 'bandwidth'];
@@ -65,7 +69,7 @@ export class FaultProxy extends EventEmitter<FaultProxyEvents> {
   private readonly connections = new Set<ProxyConnection>();
   private readonly faultsByDir: Record<Direction, DirectionFaults> = { upstream: noFaults(), downstream: noFaults() };
   private slowCloseMs = 0;
-  private readonly counters: FaultProxyStats;
+  private readonly counters: Omit<FaultProxyStats, 'connectionCount'>;
   private readonly host: PipeHost;
   private closing: Promise<void> | null = null;
 
@@ -74,7 +78,6 @@ export class FaultProxy extends EventEmitter<FaultProxyEvents> {
     const random = options.random ?? Math.random;
     this.counters = {
       connectionsAccepted: 0,
-      connectionCount: 0,
       bytesForwarded: { upstream: 0, downstream: 0 },
       bytesDropped: { upstream: 0, downstream: 0 },
       faults: Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>,
@@ -95,7 +98,7 @@ export class FaultProxy extends EventEmitter<FaultProxyEvents> {
     this.server.on('error', () => undefined);
   }
 
-  /** Starts listening on an ephemeral port; resolves with the bound address. */
+  /** Starts listening on an ephemeral port (call once); resolves with the bound address. */
   listen(): Promise<{ host: string; port: number }> {
     const host = this.options.host ?? '127.0.0.1';
     return new Promise((resolve, reject) => {
@@ -197,6 +200,7 @@ export class FaultProxy extends EventEmitter<FaultProxyEvents> {
         else resolve();
       });
       await Promise.all([serverClosed, ...closed]);
+      await handlesReleased();
     })();
     return this.closing;
   }
@@ -217,9 +221,13 @@ export class FaultProxy extends EventEmitter<FaultProxyEvents> {
       upstream,
       this.host,
       (dir) => this.countFault('limitData', dir),
-      (c) => this.connections.delete(c),
+      (c) => {
+        this.connections.delete(c);
+        this.emit('connectionClosed');
+      },
     );
     this.connections.add(conn);
+    this.emit('connection');
   }
 
   private countFault(kind: FaultKind, dir: Direction | null): void {
@@ -238,6 +246,15 @@ export class FaultProxy extends EventEmitter<FaultProxyEvents> {
       c.downstream.faultsChanged();
     }
   }
+}
+
+/**
+ * Node emits a server's 'close' before libuv has released the handle: it stays
+ * in process.getActiveResourcesInfo() until the loop's close phase has run.
+ * Two setImmediate turns always span one close phase, wherever we start.
+ */
+function handlesReleased(): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 }
 
 function directions(dir: DirectionArg): Direction[] {

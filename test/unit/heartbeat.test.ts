@@ -38,15 +38,38 @@ describe('HeartbeatMonitor (fake clock)', () => {
     expect(m.onPong(r.ping.seq, 1050)).toBeUndefined(); // answered already
   });
 
-  it('a late wake-up still declares dead; an early one waits', () => {
+  it('an early wake-up waits; punctual wake-ups reach the dead verdict', () => {
     const m = new HeartbeatMonitor({ intervalMs: 1000, timeoutMs: 3000 }, 0);
     expect(m.tick(200)).toEqual({ kind: 'wait', wakeAt: 1000 });
-    expect(m.tick(9000).kind).toBe('dead');
+    let r = m.tick(m.wakeAt());
+    while (r.kind !== 'dead') r = m.tick(m.wakeAt());
+    expect(r.silentMs).toBe(3000);
   });
 
   it('keeps a bounded number of outstanding pings', () => {
     const m = new HeartbeatMonitor({ intervalMs: 1, timeoutMs: 1_000_000 }, 0);
     for (let t = 1; t <= 500; t++) m.tick(t);
     expect(m.outstandingPings).toBeLessThanOrEqual(64);
+  });
+});
+
+describe('HeartbeatMonitor and our own stalls', () => {
+  it('a timer that fires late after a stall of the process does not blame the peer for the stalled time', () => {
+    const m = new HeartbeatMonitor({ intervalMs: 1000, timeoutMs: 3000 }, 0);
+    expect(m.wakeAt()).toBe(1000);
+    // The event loop was blocked from 900 to 5000: the wake-up at 1000 comes at 5000.
+    const r = m.tick(5000);
+    expect(r.kind).toBe('ping');
+    expect(m.stalledMs).toBe(4000);
+    // The peer now gets its full budget counted from the end of the stall.
+    expect(m.wakeAt()).toBeLessThanOrEqual(6000);
+    expect(m.tick(m.wakeAt()).kind).not.toBe('dead');
+    expect(m.tick(8000).kind).toBe('dead');
+  });
+
+  it('ordinary timer lateness (under the threshold) is not credited', () => {
+    const m = new HeartbeatMonitor({ intervalMs: 1000, timeoutMs: 3000 }, 0);
+    m.tick(1005);
+    expect(m.stalledMs).toBe(0);
   });
 });
