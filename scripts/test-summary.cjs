@@ -4,7 +4,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-const file = path.join(__dirname, '..', '.test-results', 'jest.json');
+const file = path.join(__dirname, '..', '.jest-results.json');
 const r = JSON.parse(fs.readFileSync(file, 'utf8'));
 const smoke = 1; // test/smoke-dist.cjs exits non-zero on failure, so reaching here means it passed
 const passed = r.numPassedTests + smoke;
