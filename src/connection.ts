@@ -18,6 +18,8 @@ import {
   decodeWelcome,
   encodeAck,
   encodeData,
+  encodeDataHeader,
+  COPY_PAYLOAD_BELOW,
   encodeFrame,
   encodeJson,
   encodePing,
@@ -107,7 +109,8 @@ export class ClientConnection {
   }
 
   sendData(id: number, payload: Buffer): void {
-    this.writer.write(encodeData(id, payload));
+    if (payload.length < COPY_PAYLOAD_BELOW) this.writer.write(encodeData(id, payload));
+    else this.writer.writeParts(encodeDataHeader(id, payload.length), payload);
   }
   sendAck(id: number): void {
     this.writer.write(encodeAck(id));

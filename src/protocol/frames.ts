@@ -101,6 +101,18 @@ export function encodeData(id: number, payload: Uint8Array): Buffer {
   return buf;
 }
 
+/** The 13-byte header of a DATA frame whose payload is written separately. */
+export function encodeDataHeader(id: number, payloadBytes: number): Buffer {
+  const buf = Buffer.allocUnsafe(HEADER_BYTES + ID_BYTES);
+  buf.writeUInt32BE(1 + ID_BYTES + payloadBytes, 0);
+  buf[4] = FrameType.DATA;
+  writeU64(buf, HEADER_BYTES, id);
+  return buf;
+}
+
+/** Payloads at least this large are written as header + payload, without a copy. */
+export const COPY_PAYLOAD_BELOW = 4096;
+
 export function encodeAck(id: number): Buffer {
   const buf = Buffer.allocUnsafe(HEADER_BYTES + ID_BYTES);
   buf.writeUInt32BE(1 + ID_BYTES, 0);

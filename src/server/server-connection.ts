@@ -17,6 +17,8 @@ import {
   decodePing,
   encodeAck,
   encodeData,
+  encodeDataHeader,
+  COPY_PAYLOAD_BELOW,
   encodeError,
   encodeFrame,
   encodeJson,
@@ -101,7 +103,8 @@ export class ServerConnection {
         s.outbound.discardTaken(sdkError('ERR_FRAME_TOO_LARGE', `message of ${e.payload.length} bytes exceeds maxFrameBytes`));
         continue;
       }
-      this.writer.write(encodeData(e.id, e.payload));
+      if (e.payload.length < COPY_PAYLOAD_BELOW) this.writer.write(encodeData(e.id, e.payload));
+      else this.writer.writeParts(encodeDataHeader(e.id, e.payload.length), e.payload);
     }
   }
 
