@@ -25,6 +25,7 @@ export const ErrorCodes = {
   SERVER_FULL: 'ERR_SERVER_FULL',
   SESSION_TAKEN_OVER: 'ERR_SESSION_TAKEN_OVER',
   HANDSHAKE_TIMEOUT: 'ERR_HANDSHAKE_TIMEOUT',
+  FRAME_TIMEOUT: 'ERR_FRAME_TIMEOUT',
   CONNECTION_LOST: 'ERR_CONNECTION_LOST',
   ABORTED: 'ERR_ABORTED',
   MESSAGE_EXPIRED: 'ERR_MESSAGE_EXPIRED',
@@ -63,6 +64,7 @@ const SDK_CODE_KINDS: Record<string, ErrorKind> = {
   ERR_CONNECTION_LOST: 'transient',
   ERR_CONNECT_TIMEOUT: 'unavailable',
   ERR_HANDSHAKE_TIMEOUT: 'unavailable',
+  ERR_FRAME_TIMEOUT: 'unavailable',
   ERR_SERVER_FULL: 'unavailable',
   // A peer speaking garbage may be a restarting proxy or the wrong service:
   // back off and retry within maxRetries rather than give up at once.

@@ -23,10 +23,16 @@ export interface ServerOptions {
   host?: string;
   /** A connection silent (no frame at all) this long is closed, in ms. @default 30000 */
   idleTimeoutMs?: number;
-  /** How often idle connections are swept, in ms. @default min(1000, idleTimeoutMs / 4) */
+  /** How often idle connections are swept, in ms. @default min(1000, min(idleTimeoutMs, handshakeTimeoutMs, frameTimeoutMs) / 4) */
   sweepIntervalMs?: number;
   /** Time allowed from accept to a valid HELLO, in ms. @default 10000 */
   handshakeTimeoutMs?: number;
+  /**
+   * Time allowed for one frame to arrive completely once its first byte is in,
+   * in ms: a peer trickling a frame (slowloris) is closed with ERR_FRAME_TIMEOUT
+   * even though it is never idle. @default 30000
+   */
+  frameTimeoutMs?: number;
   /** Cap on the ping interval the server grants clients, in ms. @default floor(idleTimeoutMs / 3) */
   heartbeatMs?: number;
   /** Connections beyond this are refused with ERR_SERVER_FULL. @default 10000 */
@@ -50,6 +56,7 @@ export interface ResolvedServerOptions {
   idleTimeoutMs: number;
   sweepIntervalMs: number;
   handshakeTimeoutMs: number;
+  frameTimeoutMs: number;
   heartbeatMs: number;
   maxConnections: number;
   maxFrameBytes: number;
@@ -64,6 +71,7 @@ export const SERVER_DEFAULTS = Object.freeze({
   port: 0,
   idleTimeoutMs: 30_000,
   handshakeTimeoutMs: 10_000,
+  frameTimeoutMs: 30_000,
   maxConnections: 10_000,
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
   sessionTtlMs: 60_000,
@@ -78,7 +86,11 @@ export function resolveServerOptions(input: ServerOptions = {}): ResolvedServerO
     throw new TypeError(`options.host must be a non-empty string, got ${String(input.host)}`);
   }
   const idleTimeoutMs = checkNumber('idleTimeoutMs', input.idleTimeoutMs ?? d.idleTimeoutMs, 0, { exclusive: true });
-  const sweepIntervalMs = checkNumber('sweepIntervalMs', input.sweepIntervalMs ?? Math.min(1000, idleTimeoutMs / 4), 0, {
+  const handshakeTimeoutMs = checkNumber('handshakeTimeoutMs', input.handshakeTimeoutMs ?? d.handshakeTimeoutMs, 0, { exclusive: true });
+  const frameTimeoutMs = checkNumber('frameTimeoutMs', input.frameTimeoutMs ?? d.frameTimeoutMs, 0, { exclusive: true });
+  // A quarter of the shortest timeout: each is enforced within +25%.
+  const shortest = Math.min(idleTimeoutMs, handshakeTimeoutMs, frameTimeoutMs);
+  const sweepIntervalMs = checkNumber('sweepIntervalMs', input.sweepIntervalMs ?? Math.min(1000, shortest / 4), 0, {
     exclusive: true,
   });
   const heartbeatMs = checkNumber('heartbeatMs', input.heartbeatMs ?? Math.max(1, Math.floor(idleTimeoutMs / 3)), 1, {
@@ -107,7 +119,8 @@ export function resolveServerOptions(input: ServerOptions = {}): ResolvedServerO
     host: input.host,
     idleTimeoutMs,
     sweepIntervalMs,
-    handshakeTimeoutMs: checkNumber('handshakeTimeoutMs', input.handshakeTimeoutMs ?? d.handshakeTimeoutMs, 0, { exclusive: true }),
+    handshakeTimeoutMs,
+    frameTimeoutMs,
     heartbeatMs,
     maxConnections: checkNumber('maxConnections', input.maxConnections ?? d.maxConnections, 1, { integer: true }),
     maxFrameBytes: checkNumber('maxFrameBytes', input.maxFrameBytes ?? d.maxFrameBytes, MAX_HANDSHAKE_FRAME_BYTES, {

@@ -33,6 +33,11 @@ export interface ServerConnectionHooks {
   onHello(conn: ServerConnection, hello: Hello): void;
   /** Any inbound bytes: the connection is alive. */
   onActivity(conn: ServerConnection): void;
+  /**
+   * After each chunk: `started` when a new frame began arriving and is not
+   * complete yet (the frame timeout starts), `done` when no frame is partial.
+   */
+  onPartialFrame(conn: ServerConnection, state: 'started' | 'continuing' | 'done'): void;
   onData(conn: ServerConnection, id: number, payload: Buffer): void;
   /** Called once, whatever ended the connection. `graceful` when the client said BYE. */
   onClose(conn: ServerConnection, err: ResilientError | undefined, graceful: boolean): void;
@@ -47,6 +52,8 @@ export class ServerConnection {
   session: Session | undefined;
   /** Node in the server's idle (or handshake) list. */
   readonly idle: ExpiryNode<ServerConnection>;
+  /** Node in the server's partial-frame list (slowloris guard). */
+  readonly partial: ExpiryNode<ServerConnection>;
   readonly remoteAddress: string | undefined;
   readonly remotePort: number | undefined;
   readonly connectedAt = Date.now();
@@ -65,6 +72,7 @@ export class ServerConnection {
     this.decoder = new FrameDecoder(Math.min(maxFrameBytes, MAX_HANDSHAKE_FRAME_BYTES));
     this.writer = new FrameWriter(socket);
     this.idle = expiryNode<ServerConnection>(this);
+    this.partial = expiryNode<ServerConnection>(this);
     this.closed = socket.destroyed ? Promise.resolve() : new Promise<void>((resolve) => socket.once('close', () => resolve()));
     socket.setNoDelay(true);
     socket.on('data', this.onSocketData);
@@ -158,7 +166,14 @@ export class ServerConnection {
     this.hooks.onActivity(this);
     let frames: Frame[];
     try {
+      const wasPartial = this.decoder.midFrame;
       frames = this.decoder.push(chunk);
+      if (!this.decoder.midFrame) {
+        if (wasPartial) this.hooks.onPartialFrame(this, 'done');
+      } else {
+        // A frame still being assembled: a new one if any completed in this chunk or none was pending.
+        this.hooks.onPartialFrame(this, frames.length > 0 || !wasPartial ? 'started' : 'continuing');
+      }
       for (const f of frames) {
         if (this.phase === 'done') return;
         this.handle(f);

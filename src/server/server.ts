@@ -62,6 +62,8 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
   private readonly handshaking = new ExpiryList<ServerConnection>();
   /** Open connections by last inbound byte (idle timeout). */
   private readonly active = new ExpiryList<ServerConnection>();
+  /** Connections with a frame partly received, by when that frame began (frame timeout). */
+  private readonly partialFrames = new ExpiryList<ServerConnection>();
   /** Disconnected sessions by disconnect time (session TTL). */
   private readonly retained = new ExpiryList<Session>();
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -71,7 +73,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
   private closing: Promise<void> | undefined;
   private readonly hooks: ServerConnectionHooks;
   /** Sweep ticks run and connections they closed (for tests and benchmarks). */
-  readonly sweepStats = { ticks: 0, idleClosed: 0, handshakeClosed: 0, sessionsExpired: 0 };
+  readonly sweepStats = { ticks: 0, idleClosed: 0, handshakeClosed: 0, frameTimeouts: 0, sessionsExpired: 0 };
 
   constructor(options: ServerOptions = {}) {
     super();
@@ -80,6 +82,10 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
       onHello: (c, h) => void this.onHello(c, h),
       onActivity: (c) => {
         if (c.isOpen) this.active.touch(c.idle, this.clock());
+      },
+      onPartialFrame: (c, state) => {
+        if (state === 'started') this.partialFrames.touch(c.partial, this.clock());
+        else if (state === 'done') this.partialFrames.remove(c.partial);
       },
       onData: (c, id, payload) => {
         const s = c.session as Session;
@@ -216,6 +222,10 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
       this.sweepStats.handshakeClosed++;
       c.fail(sdkError('ERR_HANDSHAKE_TIMEOUT', `no HELLO within ${this.opts.handshakeTimeoutMs} ms`));
     }
+    for (const c of this.partialFrames.expire(now, this.opts.frameTimeoutMs)) {
+      this.sweepStats.frameTimeouts++;
+      c.fail(sdkError('ERR_FRAME_TIMEOUT', `a frame took longer than ${this.opts.frameTimeoutMs} ms to arrive`));
+    }
     for (const c of this.active.expire(now, this.opts.idleTimeoutMs)) {
       this.sweepStats.idleClosed++;
       c.drop(sdkError('ERR_HEARTBEAT_TIMEOUT', `no frame for ${this.opts.idleTimeoutMs} ms`));
@@ -303,6 +313,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
     this.conns.delete(c);
     this.handshaking.remove(c.idle);
     this.active.remove(c.idle);
+    this.partialFrames.remove(c.partial);
     if (err && err.code !== 'ERR_CONNECTION_LOST') {
       this.emit('error', err, { remoteAddress: c.remoteAddress, remotePort: c.remotePort });
     }
