@@ -1,97 +1,46 @@
 /**
  * ResilientClient: wires the pure layers (state machine, backoff, delivery)
- * to one ClientConnection at a time, and owns every timer it starts.
+ * to one connection at a time, and owns every timer it starts.
  */
 import { EventEmitter } from 'eventemitter3';
 import { performance } from 'node:perf_hooks';
 import { backoffDelay } from './backoff';
+import type { ClientEvents, ClientStats, SendOptions, StateChangeEvent } from './client-types';
+import { CodecConnection } from './codec-connection';
 import { ClientConnection } from './connection';
 import { InboundTracker, OutboundWindow } from './delivery';
+import { EndpointRotation } from './endpoints';
 import { ErrorKind, ResilientError, classifyError as defaultClassify, sdkError } from './errors';
 import { ClientOptions, ResolvedOptions, resolveOptions } from './options';
-import { PROTOCOL_VERSION, Welcome } from './protocol/frames';
+import { PROTOCOL_VERSION } from './protocol/frames';
+import type { ConnectionHooks, OpenInfo, SocketShell } from './socket-shell';
 import { ClientState, INITIAL_MACHINE, Machine, MachineEvent, Transition, transition } from './state';
+import { loadUserTimeout, type UserTimeoutSetter } from './user-timeout';
 
-export interface StateChangeEvent {
-  from: ClientState;
-  to: ClientState;
-  reason?: ResilientError;
-}
-export interface OpenEvent {
-  sessionId: string;
-  /** True when the server still had the session: nothing was lost. */
-  resumed: boolean;
-  /** Retries it took to get here (0: first try). */
-  attempt: number;
-}
-export interface CloseEvent {
-  error?: ResilientError;
-  willReconnect: boolean;
-}
-export interface ReconnectingEvent {
-  /** 1-based number of this retry. */
-  attempt: number;
-  delayMs: number;
-  error: ResilientError;
-}
-export interface MessageMeta {
-  /** The sender's id for this message: stable across resends. */
-  id: number;
-  /** The session it arrived in. */
-  sessionId: string;
-}
+export type * from './client-types';
 
-export interface ClientEvents {
-  stateChange: (e: StateChangeEvent) => void;
-  open: (e: OpenEvent) => void;
-  close: (e: CloseEvent) => void;
-  reconnecting: (e: ReconnectingEvent) => void;
-  message: (payload: Buffer, meta: MessageMeta) => void;
-  heartbeat: (e: { rttMs: number }) => void;
-  giveUp: (err: ResilientError) => void;
-  error: (err: ResilientError) => void;
-  dropped: (e: { payload: Buffer; error: ResilientError }) => void;
-}
+/** What send() accepts: bytes or text for the native protocol, the codec's message type otherwise. */
+export type Sendable<M> = [M] extends [Buffer] ? Buffer | Uint8Array | string : M;
 
-export interface ClientStats {
-  state: ClientState;
-  sessionId: string | undefined;
-  /** Connections opened after the first one. */
-  reconnects: number;
-  /** Consecutive retries since the last stable connection. */
-  retries: number;
-  lastRttMs: number | undefined;
-  queued: number;
-  inFlight: number;
-  queuedBytes: number;
-  messagesIn: number;
-  messagesOut: number;
-  bytesIn: number;
-  bytesOut: number;
-  duplicatesDropped: number;
-}
+type TimerName = 'retryTimer' | 'stableTimer' | 'ttlTimer' | 'closeTimer';
 
-export interface SendOptions {
-  /** Reject with ERR_MESSAGE_EXPIRED if not written within this many ms. */
-  ttlMs?: number;
-}
-
-export class ResilientClient extends EventEmitter<ClientEvents> {
-  private readonly opts: ResolvedOptions;
+export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
+  private readonly opts: ResolvedOptions<M>;
   private machine: Machine = INITIAL_MACHINE;
-  private conn: ClientConnection | undefined;
+  private conn: SocketShell<M> | undefined;
   /** The connection that ended last; close() waits for its socket to be released. */
-  private lastConn: ClientConnection | undefined;
+  private lastConn: SocketShell<M> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private stableTimer: NodeJS.Timeout | undefined;
   private ttlTimer: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
   private lastDelay = 0;
-  private attemptNo = 0;
   private everOpened = false;
+  private readonly endpoints: EndpointRotation;
   private readonly outbound: OutboundWindow;
   private inbound = new InboundTracker();
   private sessionId: string | undefined;
+  private maxPayload: number;
   private counters = { reconnects: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, duplicatesDropped: 0 };
   private lastRtt: number | undefined;
   private lastError: ResilientError | undefined;
@@ -100,13 +49,16 @@ export class ResilientClient extends EventEmitter<ClientEvents> {
   private connectWaiters: Array<{ resolve: () => void; reject: (e: ResilientError) => void }> = [];
   private closePromise: Promise<void> | undefined;
   private closeResolve: (() => void) | undefined;
+  private userTimeout: UserTimeoutSetter | undefined;
   private readonly onAbort = (): void => void this.close();
   private readonly classify = (err: unknown): ErrorKind => this.opts.classifyError?.(err) ?? defaultClassify(err);
 
-  constructor(options: ClientOptions) {
+  constructor(options: ClientOptions<M>) {
     super();
     this.opts = resolveOptions(options);
     this.outbound = new OutboundWindow(this.opts.queue);
+    this.endpoints = new EndpointRotation(this.opts.endpoints, this.opts.randomize, this.opts.random);
+    this.maxPayload = this.opts.codec ? Infinity : this.opts.maxFrameBytes - 9;
     this.opts.signal?.addEventListener('abort', this.onAbort, { once: true });
   }
 
@@ -115,31 +67,57 @@ export class ResilientClient extends EventEmitter<ClientEvents> {
     return this.machine.state;
   }
 
-  /** Resolves when open; rejects on a fatal error or when retries are exhausted. */
-  connect(): Promise<void> {
+  /**
+   * Resolves when open; rejects on a fatal error, when retries are exhausted,
+   * when the client is closed, or with ERR_ABORTED when `signal` aborts first
+   * (the client keeps trying; close() it to stop).
+   */
+  connect(options: { signal?: AbortSignal } = {}): Promise<void> {
     const s = this.machine.state;
     if (s === 'open') return Promise.resolve();
     if (s === 'closing' || s === 'closed') return Promise.reject(sdkError('ERR_CLOSED', 'client is closed'));
-    if (this.opts.signal?.aborted) return Promise.reject(sdkError('ERR_ABORTED', 'signal was aborted'));
-    const p = new Promise<void>((resolve, reject) => this.connectWaiters.push({ resolve, reject }));
-    if (s === 'idle' || s === 'failed') this.dispatch({ type: 'connect' });
+    if (this.opts.signal?.aborted || options.signal?.aborted) return Promise.reject(sdkError('ERR_ABORTED', 'signal was aborted'));
+    const p = new Promise<void>((resolve, reject) => {
+      const waiter = { resolve, reject };
+      this.connectWaiters.push(waiter);
+      withAbort(options.signal, waiter, () => {
+        this.connectWaiters = this.connectWaiters.filter((w) => w !== waiter);
+      });
+    });
+    if (s === 'idle' || s === 'failed') {
+      if (this.opts.userTimeoutMs !== undefined && this.userTimeout === undefined) {
+        // Loaded once, before the first socket: net-keepalive is optional.
+        return loadUserTimeout().then((setter) => {
+          this.userTimeout = setter ?? null;
+          if (this.machine.state === 'idle' || this.machine.state === 'failed') this.dispatch({ type: 'connect' });
+          return p;
+        });
+      }
+      this.dispatch({ type: 'connect' });
+    }
     return p;
   }
 
   /**
-   * Sends a message. Resolves when the server acknowledged it; rejects with
-   * ERR_QUEUE_FULL, ERR_FRAME_TOO_LARGE, ERR_MESSAGE_EXPIRED, ERR_CLOSED or
-   * ERR_RETRIES_EXHAUSTED. Accepted while idle, connecting or reconnecting.
+   * Sends a message. Native protocol: resolves when the server acknowledged
+   * it. With a codec: resolves once written to the kernel. Rejects with
+   * ERR_QUEUE_FULL, ERR_FRAME_TOO_LARGE, ERR_MESSAGE_EXPIRED, ERR_ABORTED,
+   * ERR_CLOSED or ERR_RETRIES_EXHAUSTED. Accepted while idle, connecting or
+   * reconnecting (queued).
    */
-  send(data: Buffer | Uint8Array | string, options: SendOptions = {}): Promise<void> {
+  send(data: Sendable<M>, options: SendOptions = {}): Promise<void> {
     const s = this.machine.state;
     if (s === 'closing' || s === 'closed' || s === 'failed') {
       return Promise.reject(sdkError('ERR_CLOSED', `cannot send in state '${s}'`));
     }
-    const payload = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    const maxPayload = this.maxPayloadBytes();
-    if (payload.length > maxPayload) {
-      return Promise.reject(sdkError('ERR_FRAME_TOO_LARGE', `message of ${payload.length} bytes exceeds the ${maxPayload}-byte limit of a frame`));
+    let payload: Buffer;
+    try {
+      payload = this.encode(data);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (payload.length > this.maxPayload) {
+      return Promise.reject(sdkError('ERR_FRAME_TOO_LARGE', `message of ${payload.length} bytes exceeds the ${this.maxPayload}-byte limit of a frame`));
     }
     let expiresAt = Infinity;
     if (options.ttlMs !== undefined) {
@@ -148,11 +126,20 @@ export class ResilientClient extends EventEmitter<ClientEvents> {
       }
       expiresAt = performance.now() + options.ttlMs;
     }
+    if (options.signal?.aborted) return Promise.reject(sdkError('ERR_ABORTED', 'signal was aborted'));
     return new Promise<void>((resolve, reject) => {
       const r = this.outbound.enqueue(payload, expiresAt, resolve, reject);
       for (const d of r.dropped) this.emit('dropped', { payload: d.payload, error: sdkError('ERR_QUEUE_FULL', `message ${d.id} dropped`) });
-      if (!r.entry) return;
+      const entry = r.entry;
+      if (!entry) return;
       if (expiresAt !== Infinity) this.armTtl();
+      if (options.signal) {
+        const signal = options.signal;
+        const onAbort = (): void => void this.outbound.withdraw(entry, sdkError('ERR_ABORTED', 'send aborted before it was written'));
+        signal.addEventListener('abort', onAbort, { once: true });
+        const cleanup = (): void => signal.removeEventListener('abort', onAbort);
+        entry.onSettle = cleanup;
+      }
       this.pump();
     });
   }
@@ -160,6 +147,7 @@ export class ResilientClient extends EventEmitter<ClientEvents> {
   /**
    * Payloads accepted but not acknowledged, in order: those still held, after
    * those rejected by the last giveUp or close (so the app can persist them).
+   * With a codec these are the encoded bytes.
    */
   pending(): Buffer[] {
     const held = this.outbound.pending();
@@ -167,6 +155,7 @@ export class ResilientClient extends EventEmitter<ClientEvents> {
   }
 
   stats(): ClientStats {
+    const hb = this.opts.heartbeat;
     return {
       state: this.machine.state,
       sessionId: this.sessionId,
@@ -181,6 +170,11 @@ export class ResilientClient extends EventEmitter<ClientEvents> {
       bytesIn: this.counters.bytesIn + (this.conn?.bytesIn ?? 0),
       bytesOut: this.counters.bytesOut + (this.conn?.bytesOut ?? 0),
       duplicatesDropped: this.counters.duplicatesDropped,
+      layers: {
+        heartbeat: hb !== false,
+        keepAliveMs: this.opts.keepAliveMs,
+        userTimeoutMs: this.userTimeout && this.opts.userTimeoutMs !== undefined ? this.opts.userTimeoutMs : false,
+      },
     };
   }
 
@@ -188,17 +182,22 @@ export class ResilientClient extends EventEmitter<ClientEvents> {
    * Graceful close: waits up to closeTimeoutMs for unacknowledged messages,
    * says BYE, and leaves no socket, timer or listener behind. What is still
    * unacknowledged then is rejected with ERR_CLOSED (and stays in pending()).
-   * Idempotent: every call returns the same promise.
+   * Idempotent: every call returns the same promise. Aborting `signal` turns
+   * the graceful close into destroy().
    */
-  close(): Promise<void> {
-    if (this.closePromise) return this.closePromise;
-    this.closePromise = new Promise<void>((resolve) => (this.closeResolve = resolve));
-    const s = this.machine.state;
-    if (s === 'closed') {
-      this.finishClose();
-      return this.closePromise;
+  close(options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (!this.closePromise) {
+      this.closePromise = new Promise<void>((resolve) => (this.closeResolve = resolve));
+      if (this.machine.state === 'closed') this.finishClose();
+      else this.dispatch({ type: 'close' });
     }
-    this.dispatch({ type: 'close' });
+    const signal = options.signal;
+    if (signal) {
+      if (signal.aborted) return this.destroy();
+      const onAbort = (): void => void this.destroy();
+      signal.addEventListener('abort', onAbort, { once: true });
+      void this.closePromise.then(() => signal.removeEventListener('abort', onAbort));
+    }
     return this.closePromise;
   }
 
@@ -209,12 +208,51 @@ export class ResilientClient extends EventEmitter<ClientEvents> {
     return p;
   }
 
+  /** Resolves when the client is closed (by close(), destroy() or its signal). */
+  closed(): Promise<void> {
+    if (this.machine.state === 'closed') return Promise.resolve();
+    return new Promise((resolve) => {
+      const on = (e: StateChangeEvent): void => {
+        if (e.to !== 'closed') return;
+        this.off('stateChange', on);
+        resolve();
+      };
+      this.on('stateChange', on);
+    });
+  }
+
+  /**
+   * Resolves when the client reaches `state` (at once if it is there).
+   * Rejects with ERR_ABORTED when `signal` aborts, and with ERR_CLOSED if the
+   * client closes first (unless `state` is 'closed').
+   */
+  waitFor(state: ClientState, options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.machine.state === state) return Promise.resolve();
+    if (options.signal?.aborted) return Promise.reject(sdkError('ERR_ABORTED', 'signal was aborted'));
+    return new Promise<void>((resolve, reject) => {
+      const on = (e: StateChangeEvent): void => {
+        if (e.to === state) return settle(undefined);
+        if (e.to === 'closed') settle(sdkError('ERR_CLOSED', `client closed before reaching '${state}'`));
+      };
+      const onAbort = (): void => settle(sdkError('ERR_ABORTED', 'signal was aborted'));
+      const settle = (err: ResilientError | undefined): void => {
+        this.off('stateChange', on);
+        options.signal?.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve();
+      };
+      this.on('stateChange', on);
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
   /** Messages as an async iterator; it ends when the client closes or fails. */
-  async *messages(): AsyncGenerator<Buffer, void, undefined> {
-    const buffered: Buffer[] = [];
+  async *messages(): AsyncGenerator<M, void, undefined> {
+    const buffered: M[] = [];
+    let head = 0;
     let wake: (() => void) | undefined;
     let done = false;
-    const onMessage = (m: Buffer): void => {
+    const onMessage = (m: M): void => {
       buffered.push(m);
       wake?.();
     };
@@ -228,11 +266,14 @@ export class ResilientClient extends EventEmitter<ClientEvents> {
     this.on('stateChange', onState);
     try {
       for (;;) {
-        const next = buffered.shift();
-        if (next) {
+        if (head < buffered.length) {
+          const next = buffered[head] as M;
+          buffered[head++] = undefined as M;
           yield next;
           continue;
         }
+        buffered.length = 0;
+        head = 0;
         if (done || this.machine.state === 'closed' || this.machine.state === 'failed') return;
         await new Promise<void>((r) => (wake = r));
         wake = undefined;
@@ -246,10 +287,7 @@ export class ResilientClient extends EventEmitter<ClientEvents> {
   // ---- state machine ------------------------------------------------------
 
   private dispatch(event: MachineEvent, reason?: ResilientError): Transition {
-    const t = transition(this.machine, event, {
-      enabled: this.opts.reconnect.enabled,
-      maxRetries: this.opts.reconnect.maxRetries,
-    });
+    const t = transition(this.machine, event, { enabled: this.opts.reconnect.enabled, maxRetries: this.opts.reconnect.maxRetries });
     this.machine = t.machine;
     const to = t.machine.state;
     if (t.from !== to) {
@@ -265,58 +303,65 @@ export class ResilientClient extends EventEmitter<ClientEvents> {
   private enter(t: Transition, reason: ResilientError | undefined): void {
     switch (t.machine.state) {
       case 'connecting':
-        this.openConnection();
-        break;
+        return this.openConnection();
       case 'reconnecting':
-        this.scheduleRetry(t, reason ?? sdkError('ERR_CONNECTION_LOST', 'connection lost'));
-        break;
+        return this.scheduleRetry(t, reason ?? sdkError('ERR_CONNECTION_LOST', 'connection lost'));
       case 'failed':
-        this.onFailed(t, reason);
-        break;
+        return this.onFailed(t, reason);
       case 'closing':
-        this.beginClosing();
-        break;
+        return this.beginClosing();
       case 'closed':
-        this.finishClose();
-        break;
+        return this.finishClose();
       default:
-        break;
+        return;
     }
   }
 
   private openConnection(): void {
     this.lastConn = undefined;
-    const eps = this.opts.endpoints;
-    const endpoint = eps[this.attemptNo % eps.length] as (typeof eps)[number];
-    this.attemptNo++;
-    const hb = this.opts.heartbeat;
+    const o = this.opts;
+    const hb = o.heartbeat;
+    const shell = {
+      endpoint: this.endpoints.next(),
+      tls: o.tls,
+      connectTimeoutMs: o.connectTimeoutMs,
+      keepAliveMs: o.keepAliveMs,
+      unref: o.unref,
+      classify: this.classify,
+      now: () => performance.now(),
+      ...(this.userTimeout && o.userTimeoutMs !== undefined
+        ? { onSocketReady: (socket: import('node:net').Socket) => this.userTimeout?.(socket, o.userTimeoutMs as number) }
+        : {}),
+    };
+    const hooks = this.hooks();
+    if (o.codec) {
+      this.conn = new CodecConnection<M>(
+        { ...shell, codec: o.codec, heartbeat: hb ? { intervalMs: hb.intervalMs, timeoutMs: hb.timeoutMs, ...pick(hb) } : false },
+        hooks,
+      );
+      return;
+    }
     this.conn = new ClientConnection(
       {
-        endpoint,
-        tls: this.opts.tls,
-        connectTimeoutMs: this.opts.connectTimeoutMs,
-        keepAliveMs: this.opts.keepAliveMs,
-        heartbeat: hb,
-        maxFrameBytes: this.opts.maxFrameBytes,
-        unref: this.opts.unref,
-        classify: this.classify,
-        now: () => performance.now(),
+        ...shell,
+        heartbeat: hb ? { intervalMs: hb.intervalMs, timeoutMs: hb.timeoutMs } : false,
+        maxFrameBytes: o.maxFrameBytes,
         hello: {
           v: PROTOCOL_VERSION,
-          clientId: this.opts.clientId,
-          heartbeatMs: hb ? hb.intervalMs : 0,
+          clientId: o.clientId,
+          heartbeatMs: hb ? Math.round(hb.intervalMs) : 0,
           ...(this.sessionId ? { sessionId: this.sessionId, lastSeen: this.inbound.lastDelivered } : {}),
-          ...(this.opts.token !== undefined ? { token: this.opts.token } : {}),
+          ...(o.token !== undefined ? { token: o.token } : {}),
         },
       },
-      this.hooksFor(),
-    );
+      hooks as unknown as ConnectionHooks<Buffer>,
+    ) as unknown as SocketShell<M>;
   }
 
-  private hooksFor(): ConstructorParameters<typeof ClientConnection>[1] {
+  private hooks(): ConnectionHooks<M> {
     return {
-      onOpen: (w) => this.onOpen(w),
-      onData: (id, payload) => this.onData(id, payload),
+      onOpen: (info) => this.onOpen(info),
+      onData: (id, message) => this.onData(id, message),
       onChunkDone: () => {
         const ack = this.inbound.takeAck();
         if (ack !== undefined) this.conn?.sendAck(ack);
@@ -331,32 +376,34 @@ export class ResilientClient extends EventEmitter<ClientEvents> {
     };
   }
 
-  private onOpen(w: Welcome): void {
-    const resumed = w.resumed && w.sessionId === this.sessionId;
+  private onOpen(info: OpenInfo): void {
+    const resumed = info.resumed && info.sessionId === this.sessionId;
     if (!resumed) {
       // A new session: the server's ids start again; ours keep counting so
       // every message keeps one id across the restart (at-least-once).
       this.inbound = new InboundTracker();
     }
-    this.sessionId = w.sessionId;
-    this.counters.messagesOut += this.outbound.resume(w.acked);
+    this.sessionId = info.sessionId;
+    this.maxPayload = info.maxPayloadBytes;
+    this.counters.messagesOut += this.outbound.resume(info.acked);
     if (this.everOpened) this.counters.reconnects++;
     this.everOpened = true;
+    this.endpoints.connected();
     const attempt = this.machine.retries;
     this.dispatch({ type: 'established' });
     this.armStable();
     for (const waiter of this.connectWaiters.splice(0)) waiter.resolve();
-    this.emit('open', { sessionId: w.sessionId, resumed, attempt });
+    this.emit('open', { sessionId: info.sessionId, resumed, attempt });
     this.pump();
   }
 
-  private onData(id: number, payload: Buffer): void {
+  private onData(id: number, message: M): void {
     if (!this.inbound.accept(id)) {
       this.counters.duplicatesDropped++;
       return;
     }
     this.counters.messagesIn++;
-    this.emit('message', payload, { id, sessionId: this.sessionId as string });
+    this.emit('message', message, { id, sessionId: this.sessionId });
   }
 
   private onAck(id: number): void {
@@ -368,18 +415,15 @@ export class ResilientClient extends EventEmitter<ClientEvents> {
   private pump(): void {
     const c = this.conn;
     if (!c || !c.isOpen) return;
-    const max = c.maxPayloadBytes;
     while (!c.blocked) {
       const e = this.outbound.takeNext();
       if (!e) break;
-      if (e.payload.length > max) {
+      if (e.payload.length > this.maxPayload) {
         // Accepted before the server told us its (smaller) frame limit.
-        this.outbound.discardTaken(
-          sdkError('ERR_FRAME_TOO_LARGE', `message of ${e.payload.length} bytes exceeds the server's limit of ${max}`),
-        );
+        this.outbound.discardTaken(sdkError('ERR_FRAME_TOO_LARGE', `message of ${e.payload.length} bytes exceeds the server's limit of ${this.maxPayload}`));
         continue;
       }
-      c.sendData(e.id, e.payload);
+      c.sendMessage(e.id, e.payload);
     }
   }
 
@@ -401,27 +445,24 @@ export class ResilientClient extends EventEmitter<ClientEvents> {
     }
     this.lastError = err;
     this.opts.logger?.debug(`connection to ${c?.remote ?? '?'} ended: ${err.code} ${err.message}`);
-    const wasOpen = s === 'open';
-    const t = transition(this.machine, { type: 'lost', kind: err.kind }, {
-      enabled: this.opts.reconnect.enabled,
-      maxRetries: this.opts.reconnect.maxRetries,
-    });
-    if (wasOpen) this.emit('close', { error: err, willReconnect: t.machine.state === 'reconnecting' });
+    const t = transition(this.machine, { type: 'lost', kind: err.kind }, { enabled: this.opts.reconnect.enabled, maxRetries: this.opts.reconnect.maxRetries });
+    if (s === 'open') {
+      this.endpoints.lost();
+      this.emit('close', { error: err, willReconnect: t.machine.state === 'reconnecting' });
+    }
     this.emit('error', err);
     this.dispatch({ type: 'lost', kind: err.kind }, err);
   }
 
   private scheduleRetry(t: Transition, error: ResilientError): void {
     const retry = t.retry as NonNullable<Transition['retry']>;
-    const r = this.opts.reconnect;
-    const delayMs = retry.immediate ? 0 : backoffDelay(r, retry.attempt, this.lastDelay, this.opts.random);
+    const delayMs = retry.immediate ? 0 : backoffDelay(this.opts.reconnect, retry.attempt, this.lastDelay, this.opts.random);
     this.lastDelay = delayMs;
     this.emit('reconnecting', { attempt: retry.attempt + 1, delayMs, error });
-    this.retryTimer = setTimeout(() => {
+    this.retryTimer = this.timer(delayMs, () => {
       this.retryTimer = undefined;
       if (this.machine.state === 'reconnecting') this.dispatch({ type: 'retryDue' });
-    }, delayMs);
-    if (this.opts.unref) this.retryTimer.unref();
+    });
   }
 
   private onFailed(t: Transition, reason: ResilientError | undefined): void {
@@ -441,16 +482,10 @@ export class ResilientClient extends EventEmitter<ClientEvents> {
     this.clearTimer('retryTimer');
     this.clearTimer('stableTimer');
     const c = this.conn;
-    if (!c || !c.isOpen) {
-      this.completeClosing();
-      return;
-    }
-    if (this.outbound.size === 0) {
-      c.end('client closing');
-    } else {
-      this.pump();
-    }
-    this.closeTimer = setTimeout(() => this.completeClosing(), this.opts.closeTimeoutMs);
+    if (!c || !c.isOpen) return this.completeClosing();
+    if (this.outbound.size === 0) c.end('client closing');
+    else this.pump();
+    this.closeTimer = this.timer(this.opts.closeTimeoutMs, () => this.completeClosing());
   }
 
   /** Ends whatever is left of the connection and moves to closed. */
@@ -477,16 +512,24 @@ export class ResilientClient extends EventEmitter<ClientEvents> {
     this.closeResolve?.();
   }
 
-  private maxPayloadBytes(): number {
-    return this.conn?.isOpen ? this.conn.maxPayloadBytes : this.opts.maxFrameBytes - 9;
+  private encode(data: Sendable<M>): Buffer {
+    if (this.opts.codec) {
+      const bytes = this.opts.codec.encode(data as M);
+      return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
+    if (typeof data === 'string') return Buffer.from(data, 'utf8');
+    if (Buffer.isBuffer(data)) return data;
+    if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    throw new TypeError(`send() takes a Buffer, Uint8Array or string, got ${typeof data}`);
   }
 
   private armStable(): void {
     this.clearTimer('stableTimer');
-    this.stableTimer = setTimeout(() => {
+    this.stableTimer = this.timer(this.opts.reconnect.resetAfterMs, () => {
       this.stableTimer = undefined;
       if (this.machine.state === 'open') this.dispatch({ type: 'stable' });
-    }, this.opts.reconnect.resetAfterMs);
+    });
+    // An open socket keeps the process alive anyway; this timer need not.
     this.stableTimer.unref();
   }
 
@@ -494,15 +537,21 @@ export class ResilientClient extends EventEmitter<ClientEvents> {
     if (this.ttlTimer) return;
     const next = this.outbound.nextExpiry();
     if (next === Infinity) return;
-    this.ttlTimer = setTimeout(() => {
+    this.ttlTimer = this.timer(Math.max(0, next - performance.now()) + 1, () => {
       this.ttlTimer = undefined;
       this.outbound.expire(performance.now());
       this.armTtl();
-    }, Math.max(0, next - performance.now()) + 1);
-    if (this.opts.unref) this.ttlTimer.unref();
+    });
   }
 
-  private clearTimer(name: 'retryTimer' | 'stableTimer' | 'ttlTimer' | 'closeTimer'): void {
+  /** A timer owned by this client; unref'd when the `unref` option is set. */
+  private timer(ms: number, fn: () => void): NodeJS.Timeout {
+    const t = setTimeout(fn, ms);
+    if (this.opts.unref) t.unref();
+    return t;
+  }
+
+  private clearTimer(name: TimerName): void {
     const t = this[name];
     if (t) clearTimeout(t);
     this[name] = undefined;
@@ -514,4 +563,32 @@ export class ResilientClient extends EventEmitter<ClientEvents> {
     this.clearTimer('ttlTimer');
     this.clearTimer('closeTimer');
   }
+}
+
+function pick<M>(hb: { mode: 'ping' | 'inbound'; createPing?: (seq: number) => M; isPong?: (m: M) => boolean }) {
+  if (hb.mode === 'inbound') return {};
+  return { ...(hb.createPing ? { createPing: hb.createPing } : {}), ...(hb.isPong ? { isPong: hb.isPong } : {}) };
+}
+
+/** Rejects the waiter with ERR_ABORTED when `signal` aborts; `remove` unregisters it. */
+function withAbort(
+  signal: AbortSignal | undefined,
+  waiter: { resolve: () => void; reject: (e: ResilientError) => void },
+  remove: () => void,
+): void {
+  if (!signal) return;
+  const onAbort = (): void => {
+    remove();
+    waiter.reject(sdkError('ERR_ABORTED', 'signal was aborted'));
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  const { resolve, reject } = waiter;
+  waiter.resolve = () => {
+    signal.removeEventListener('abort', onAbort);
+    resolve();
+  };
+  waiter.reject = (e) => {
+    signal.removeEventListener('abort', onAbort);
+    reject(e);
+  };
 }

@@ -33,6 +33,18 @@ export interface OutboundEntry {
   readonly expiresAt: number;
   resolve(): void;
   reject(err: ResilientError): void;
+  /** Called once the entry is settled either way (e.g. to drop an abort listener). */
+  onSettle?: () => void;
+}
+
+function settleOk(e: OutboundEntry): void {
+  e.onSettle?.();
+  e.resolve();
+}
+
+function settleErr(e: OutboundEntry, err: ResilientError): void {
+  e.onSettle?.();
+  e.reject(err);
 }
 
 export interface Enqueued {
@@ -106,7 +118,7 @@ export class OutboundWindow {
       // Only a message not yet written may be dropped: one on the wire may
       // already have arrived, and rejecting it would be a lie.
       const victim = this.removeAt(this.head + this.sent);
-      victim.reject(sdkError('ERR_QUEUE_FULL', `message ${victim.id} dropped by queue.overflow 'drop-oldest'`));
+      settleErr(victim, sdkError('ERR_QUEUE_FULL', `message ${victim.id} dropped by queue.overflow 'drop-oldest'`));
       dropped.push(victim);
     }
     if (!fits()) {
@@ -134,7 +146,7 @@ export class OutboundWindow {
   discardTaken(err: ResilientError): void {
     if (this.sent === 0) return;
     this.sent--;
-    this.removeAt(this.head + this.sent).reject(err);
+    settleErr(this.removeAt(this.head + this.sent), err);
   }
 
   /** The peer has everything up to `id`: resolves those entries. Returns how many. */
@@ -148,7 +160,7 @@ export class OutboundWindow {
       this.bytes -= e.payload.length;
       if (this.sent > 0) this.sent--;
       n++;
-      e.resolve();
+      settleOk(e);
     }
     this.compact();
     return n;
@@ -172,13 +184,24 @@ export class OutboundWindow {
       const e = this.entries[i] as OutboundEntry;
       if (e.expiresAt <= now) {
         this.removeAt(i);
-        e.reject(sdkError('ERR_MESSAGE_EXPIRED', `message ${e.id} expired before it could be sent`));
+        settleErr(e, sdkError('ERR_MESSAGE_EXPIRED', `message ${e.id} expired before it could be sent`));
         expired.push(e);
       } else {
         i++;
       }
     }
     return expired;
+  }
+
+  /** Withdraws an entry not yet written, rejecting it with `err`. False if it was written (or settled) already. */
+  withdraw(entry: OutboundEntry, err: ResilientError): boolean {
+    for (let i = this.head + this.sent; i < this.entries.length; i++) {
+      if (this.entries[i] === entry) {
+        settleErr(this.removeAt(i), err);
+        return true;
+      }
+    }
+    return false;
   }
 
   /** The earliest expiry among unsent entries (Infinity if none). */
@@ -203,7 +226,7 @@ export class OutboundWindow {
     this.head = 0;
     this.sent = 0;
     this.bytes = 0;
-    for (const e of all) e.reject(err);
+    for (const e of all) settleErr(e, err);
     return all.map((e) => e.payload);
   }
 

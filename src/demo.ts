@@ -56,7 +56,7 @@ export async function runDemo(print: Print = (l) => process.stdout.write(`${l}\n
     say(`reconnect attempt ${attempt} in ${delayMs} ms after ${error.code} [${error.kind}]`);
   });
   client.on('open', ({ sessionId, resumed, attempt }) =>
-    say(`open: session ${sessionId.slice(0, 8)}… resumed=${resumed} after ${attempt} retries`),
+    say(`open: session ${(sessionId ?? "").slice(0, 8)}… resumed=${resumed} after ${attempt} retries`),
   );
 
   try {

@@ -29,6 +29,7 @@ export const ErrorCodes = {
   CONNECTION_LOST: 'ERR_CONNECTION_LOST',
   ABORTED: 'ERR_ABORTED',
   MESSAGE_EXPIRED: 'ERR_MESSAGE_EXPIRED',
+  TLS_CERT: 'ERR_TLS_CERT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -54,6 +55,10 @@ export class ResilientError extends Error {
     if (err instanceof ResilientError) return err;
     const code = errorCodeOf(err) ?? 'ERR_UNKNOWN';
     const message = err instanceof Error ? err.message : String(err);
+    if (TLS_FATAL.has(code)) {
+      // One stable code for "the peer's certificate is not trusted"; the OpenSSL reason stays in the message.
+      return new ResilientError('ERR_TLS_CERT', `TLS certificate rejected (${code}): ${message}`, classify(err), err);
+    }
     return new ResilientError(code, message, classify(err), err);
   }
 }
@@ -78,6 +83,7 @@ const SDK_CODE_KINDS: Record<string, ErrorKind> = {
   ERR_ABORTED: 'fatal',
   ERR_QUEUE_FULL: 'fatal',
   ERR_MESSAGE_EXPIRED: 'fatal',
+  ERR_TLS_CERT: 'fatal',
   ERR_INVALID_ARG_TYPE: 'fatal',
   ERR_INVALID_ARG_VALUE: 'fatal',
   ERR_SOCKET_BAD_PORT: 'fatal',

@@ -4,18 +4,22 @@
  * the server lives. The companion server is in 'resilient-tcp/server'.
  */
 export { ResilientClient } from './client';
+export type { Sendable } from './client';
 export type {
   ClientEvents,
   ClientStats,
   CloseEvent,
+  LivenessLayers,
   MessageMeta,
   OpenEvent,
   ReconnectingEvent,
   SendOptions,
   StateChangeEvent,
-} from './client';
+} from './client-types';
 export { DEFAULTS } from './options';
 export type { ClientOptions, Endpoint, HeartbeatConfig, Logger, QueueConfig, ReconnectOptions } from './options';
+export { lineCodec } from './codec';
+export type { Codec, Decoder, LineCodecOptions } from './codec';
 export { ResilientError, ErrorCodes, ERRNO_KINDS, WINSOCK_ERRNO, classifyError, errnoName } from './errors';
 export type { ErrorCode, ErrorKind } from './errors';
 export { backoffDelay, baseDelay, BACKOFF_DEFAULTS } from './backoff';

@@ -9,6 +9,7 @@ import { QUEUE_DEFAULTS, OverflowPolicy } from './delivery';
 import type { ErrorKind } from './errors';
 import { HEARTBEAT_DEFAULTS } from './heartbeat';
 import { DEFAULT_MAX_FRAME_BYTES } from './protocol/frames';
+import type { Codec } from './codec';
 
 export interface Endpoint {
   host: string;
@@ -38,11 +39,21 @@ export interface ReconnectOptions {
   resetAfterMs?: number;
 }
 
-export interface HeartbeatConfig {
+export interface HeartbeatConfig<M = Buffer> {
   /** Time between pings, in ms. @default 5000 */
   intervalMs?: number;
   /** Inbound silence after which the link is declared dead, in ms; must exceed intervalMs. @default 15000 */
   timeoutMs?: number;
+  /**
+   * With a `codec` only: `'ping'` sends `createPing(seq)` every interval and
+   * treats messages passing `isPong` as answers; `'inbound'` sends nothing and
+   * counts any inbound bytes as liveness. @default 'ping'
+   */
+  mode?: 'ping' | 'inbound';
+  /** With a `codec`: builds the ping message for sequence number `seq`. */
+  createPing?: (seq: number) => M;
+  /** With a `codec`: true for a message that answers a ping (it is not emitted as a message). */
+  isPong?: (message: M) => boolean;
 }
 
 export interface QueueConfig {
@@ -54,19 +65,40 @@ export interface QueueConfig {
   overflow?: OverflowPolicy;
 }
 
-export interface ClientOptions {
+export interface ClientOptions<M = Buffer> {
   /** Server host (with `port`), or use `endpoints`. @default 'localhost' */
   host?: string;
   /** Server port, 1..65535. */
   port?: number;
-  /** Servers tried in turn, one per attempt. */
+  /**
+   * Servers tried in order, moving on after each failed attempt; after an open
+   * connection is lost the first is tried again. Host names are resolved anew
+   * on every attempt.
+   */
   endpoints?: Endpoint[];
+  /** Try `endpoints` in a random order (shuffled once per round). @default false */
+  randomize?: boolean;
+  /**
+   * A server that speaks its own protocol: the codec frames messages; there is
+   * no handshake, no ids and no acks (send() resolves once written), and the
+   * heartbeat uses `heartbeat.createPing` / `isPong` or `mode: 'inbound'`.
+   * @default undefined (the native protocol)
+   */
+  codec?: Codec<M>;
+  /**
+   * One liveness budget, in ms: sets heartbeat.intervalMs = deadAfterMs / 3,
+   * heartbeat.timeoutMs = deadAfterMs, the TCP keepalive initial delay, and on
+   * Linux TCP_USER_TIMEOUT = deadAfterMs when the optional `net-keepalive`
+   * package is installed (so unacknowledged data in flight also fails within
+   * the budget). Cannot be combined with heartbeat.intervalMs / timeoutMs.
+   */
+  deadAfterMs?: number;
   /** TLS: `true` for defaults, or Node's tls.connect options. @default undefined (plain TCP) */
   tls?: boolean | TlsConnectionOptions;
   /** Bound on TCP (+TLS) connect plus handshake, in ms. @default 10000 */
   connectTimeoutMs?: number;
   /** Heartbeat schedule, or `false` to send none (then only TCP keepalive detects a dead link). */
-  heartbeat?: HeartbeatConfig | false;
+  heartbeat?: HeartbeatConfig<M> | false;
   /** Reconnect policy, or `false` to end in `failed` on the first loss. */
   reconnect?: ReconnectOptions | false;
   /** TCP keepalive: `true` (initial delay = heartbeat timeout), `false`, or the initial delay in ms. @default true */
@@ -93,11 +125,23 @@ export interface ClientOptions {
   random?: () => number;
 }
 
-export interface ResolvedOptions {
+export interface ResolvedHeartbeat<M> {
+  intervalMs: number;
+  timeoutMs: number;
+  mode: 'ping' | 'inbound';
+  createPing?: (seq: number) => M;
+  isPong?: (message: M) => boolean;
+}
+
+export interface ResolvedOptions<M = Buffer> {
   endpoints: Endpoint[];
+  randomize: boolean;
+  codec: Codec<M> | undefined;
+  /** TCP_USER_TIMEOUT to set when the platform and net-keepalive allow it. */
+  userTimeoutMs: number | undefined;
   tls: TlsConnectionOptions | undefined;
   connectTimeoutMs: number;
-  heartbeat: { intervalMs: number; timeoutMs: number } | false;
+  heartbeat: ResolvedHeartbeat<M> | false;
   reconnect: Required<ReconnectOptions> & { enabled: boolean };
   keepAliveMs: number | false;
   queue: Required<QueueConfig>;
@@ -169,7 +213,7 @@ function objectOrUndefined(name: string, v: unknown): Record<string, unknown> {
 }
 
 /** Validates user options and fills in DEFAULTS. Throws TypeError naming the option. */
-export function resolveOptions(input: ClientOptions): ResolvedOptions {
+export function resolveOptions<M = Buffer>(input: ClientOptions<M>): ResolvedOptions<M> {
   if (typeof input !== 'object' || input === null) throw new TypeError('options must be an object');
   let endpoints: Endpoint[];
   if (input.endpoints !== undefined) {
@@ -183,13 +227,36 @@ export function resolveOptions(input: ClientOptions): ResolvedOptions {
 
   const connectTimeoutMs = checkNumber('connectTimeoutMs', input.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs, 0, { exclusive: true });
 
-  let heartbeat: ResolvedOptions['heartbeat'] = false;
+  const codec = input.codec;
+  if (codec !== undefined && (typeof codec !== 'object' || codec === null || typeof codec.encode !== 'function' || typeof codec.decoder !== 'function')) {
+    fail('codec', codec, 'an object with encode(message) and decoder()');
+  }
+  let deadAfterMs: number | undefined;
+  if (input.deadAfterMs !== undefined) {
+    deadAfterMs = checkNumber('deadAfterMs', input.deadAfterMs, 0, { exclusive: true });
+    if (input.heartbeat === false) fail('deadAfterMs', deadAfterMs, 'used with heartbeats (it sets them); remove heartbeat: false');
+  }
+
+  let heartbeat: ResolvedOptions<M>['heartbeat'] = false;
   if (input.heartbeat !== false) {
-    const h = objectOrUndefined('heartbeat', input.heartbeat);
-    const intervalMs = checkNumber('heartbeat.intervalMs', h.intervalMs ?? DEFAULTS.heartbeat.intervalMs, 0, { exclusive: true });
-    const timeoutMs = checkNumber('heartbeat.timeoutMs', h.timeoutMs ?? Math.max(DEFAULTS.heartbeat.timeoutMs, 3 * intervalMs), 0, { exclusive: true });
+    const h = objectOrUndefined('heartbeat', input.heartbeat) as HeartbeatConfig<M>;
+    if (deadAfterMs !== undefined && (h.intervalMs !== undefined || h.timeoutMs !== undefined)) {
+      fail('heartbeat.intervalMs', h.intervalMs ?? h.timeoutMs, 'left unset when deadAfterMs is given (deadAfterMs sets it)');
+    }
+    const intervalMs = checkNumber('heartbeat.intervalMs', h.intervalMs ?? (deadAfterMs !== undefined ? deadAfterMs / 3 : DEFAULTS.heartbeat.intervalMs), 0, { exclusive: true });
+    const timeoutMs = checkNumber('heartbeat.timeoutMs', h.timeoutMs ?? deadAfterMs ?? Math.max(DEFAULTS.heartbeat.timeoutMs, 3 * intervalMs), 0, { exclusive: true });
     if (timeoutMs <= intervalMs) fail('heartbeat.timeoutMs', timeoutMs, `greater than heartbeat.intervalMs (${intervalMs})`);
-    heartbeat = { intervalMs, timeoutMs };
+    const mode = h.mode ?? 'ping';
+    if (mode !== 'ping' && mode !== 'inbound') fail('heartbeat.mode', mode, "'ping' or 'inbound'");
+    if (codec === undefined) {
+      if (h.createPing !== undefined || h.isPong !== undefined || h.mode !== undefined) {
+        fail('heartbeat.createPing', h.createPing ?? h.isPong ?? h.mode, 'used only with a codec (the native protocol has its own ping)');
+      }
+    } else if (mode === 'ping') {
+      if (typeof h.createPing !== 'function') fail('heartbeat.createPing', h.createPing, "a function with a codec (or set heartbeat.mode to 'inbound')");
+      if (typeof h.isPong !== 'function') fail('heartbeat.isPong', h.isPong, "a function with a codec (or set heartbeat.mode to 'inbound')");
+    }
+    heartbeat = { intervalMs, timeoutMs, mode, ...(h.createPing ? { createPing: h.createPing } : {}), ...(h.isPong ? { isPong: h.isPong } : {}) };
   }
 
   const r = input.reconnect === false ? {} : objectOrUndefined('reconnect', input.reconnect);
@@ -209,7 +276,7 @@ export function resolveOptions(input: ClientOptions): ResolvedOptions {
   let keepAliveMs: number | false;
   const ka = input.keepAlive ?? DEFAULTS.keepAlive;
   if (ka === false) keepAliveMs = false;
-  else if (ka === true) keepAliveMs = heartbeat ? heartbeat.timeoutMs : 15_000;
+  else if (ka === true) keepAliveMs = deadAfterMs ?? (heartbeat ? heartbeat.timeoutMs : 15_000);
   else keepAliveMs = checkNumber('keepAlive', ka, 0);
 
   const q = objectOrUndefined('queue', input.queue);
@@ -241,8 +308,12 @@ export function resolveOptions(input: ClientOptions): ResolvedOptions {
   else if (typeof input.tls === 'object' && input.tls !== null) tls = input.tls;
   else fail('tls', input.tls, 'a boolean or tls.connect options');
 
+  if (input.randomize !== undefined && typeof input.randomize !== 'boolean') fail('randomize', input.randomize, 'a boolean');
   return {
     endpoints,
+    randomize: input.randomize === true,
+    codec,
+    userTimeoutMs: deadAfterMs,
     tls,
     connectTimeoutMs,
     heartbeat,

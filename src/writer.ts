@@ -10,6 +10,7 @@ import type { Writable } from 'node:stream';
 const FLUSH_AT_BYTES = 256 * 1024;
 /** Below this average part size, pending parts are concatenated; above, written as a vector. */
 const COPY_BELOW_AVG_BYTES = 4096;
+const EMPTY = Buffer.alloc(0);
 /** Above this many bytes buffered (ours + the socket's) the writer is blocked. */
 export const DEFAULT_HIGH_WATER_BYTES = 1024 * 1024;
 
@@ -18,6 +19,7 @@ export class FrameWriter {
   private pendingBytes = 0;
   private scheduled = false;
   private closed = false;
+  private flushCallbacks: Array<() => void> = [];
   /** Bytes handed to the socket in total. */
   bytesWritten = 0;
 
@@ -58,9 +60,30 @@ export class FrameWriter {
     }
   }
 
+  /**
+   * Runs `fn` once everything written so far has been handed to the kernel;
+   * never if the stream fails first.
+   */
+  afterFlush(fn: () => void): void {
+    if (this.closed) return;
+    this.flushCallbacks.push(fn);
+    if (this.pendingBytes === 0 && !this.scheduled) {
+      this.scheduled = true;
+      process.nextTick(this.flushTick);
+    }
+  }
+
   /** Writes everything pending now. */
   flush(): void {
-    if (this.closed || this.pendingBytes === 0) return;
+    if (this.closed) return;
+    const cbs = this.flushCallbacks;
+    if (this.pendingBytes === 0) {
+      if (cbs.length > 0) {
+        this.flushCallbacks = [];
+        this.stream.write(EMPTY, (err) => !err && cbs.forEach((f) => f()));
+      }
+      return;
+    }
     const parts = this.pending;
     const bytes = this.pendingBytes;
     this.pending = [];
@@ -68,15 +91,17 @@ export class FrameWriter {
     this.pendingBytes = 0;
     const s = this.stream;
     if (s.destroyed || !s.writable) return;
+    const done = cbs.length === 0 ? undefined : (this.flushCallbacks = [], (err?: Error | null) => !err && cbs.forEach((f) => f()));
     if (parts.length === 1) {
-      s.write(parts[0] as Buffer);
+      s.write(parts[0] as Buffer, done);
     } else if (bytes / parts.length < COPY_BELOW_AVG_BYTES) {
       // Many small frames: one copy into one buffer is cheaper than writev.
-      s.write(Buffer.concat(parts, bytes));
+      s.write(Buffer.concat(parts, bytes), done);
     } else {
       // Large parts: writev without copying them.
       s.cork();
-      for (const p of parts) s.write(p);
+      for (let i = 0; i < parts.length - 1; i++) s.write(parts[i] as Buffer);
+      s.write(parts[parts.length - 1] as Buffer, done);
       s.uncork();
     }
   }
@@ -84,6 +109,7 @@ export class FrameWriter {
   /** Drops what is pending; later writes are ignored. */
   close(): void {
     this.closed = true;
+    this.flushCallbacks = [];
     this.pending = [];
     this.pendingBytes = 0;
   }

@@ -36,7 +36,7 @@ describe('client options', () => {
   it('fills in documented defaults', () => {
     const o = resolveOptions({ port: 7 });
     expect(o.endpoints).toEqual([{ host: 'localhost', port: 7 }]);
-    expect(o.heartbeat).toEqual({ intervalMs: 5000, timeoutMs: 15000 });
+    expect(o.heartbeat).toEqual({ intervalMs: 5000, timeoutMs: 15000, mode: 'ping' });
     expect(o.reconnect).toMatchObject({ enabled: true, maxRetries: Infinity, initialDelayMs: 500, maxDelayMs: 30000, multiplier: 2, jitter: 'full', resetAfterMs: 5000 });
     expect(o.keepAliveMs).toBe(15000);
     expect(o.queue).toEqual({ maxMessages: 10000, maxBytes: 16 * 1024 * 1024, overflow: 'reject' });
@@ -45,7 +45,7 @@ describe('client options', () => {
   });
 
   it('a longer interval raises the default timeout to three intervals', () => {
-    expect(resolveOptions({ port: 7, heartbeat: { intervalMs: 10_000 } }).heartbeat).toEqual({ intervalMs: 10000, timeoutMs: 30000 });
+    expect(resolveOptions({ port: 7, heartbeat: { intervalMs: 10_000 } }).heartbeat).toEqual({ intervalMs: 10000, timeoutMs: 30000, mode: 'ping' });
   });
 });
 

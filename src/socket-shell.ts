@@ -1,0 +1,244 @@
+/**
+ * The socket half of a client connection, shared by the native protocol and
+ * user codecs: opening (TCP or TLS) under the connect timeout, listeners,
+ * the one timer, the heartbeat schedule, and exactly one `onDown` when it
+ * ends. Subclasses supply what happens when the socket is ready and when
+ * bytes arrive. Every listener and timer is removed on teardown.
+ */
+import type { Socket } from 'node:net';
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import { ErrorKind, ResilientError, sdkError } from './errors';
+import { HeartbeatMonitor } from './heartbeat';
+import type { Endpoint } from './options';
+import { configureSocket, openSocket } from './transport';
+import { FrameWriter } from './writer';
+
+export interface ShellConfig {
+  endpoint: Endpoint;
+  tls: TlsConnectionOptions | undefined;
+  connectTimeoutMs: number;
+  keepAliveMs: number | false;
+  /** Called once the socket is connected, to set socket options (e.g. TCP_USER_TIMEOUT). */
+  onSocketReady?: (socket: Socket) => void;
+  unref: boolean;
+  classify: (err: unknown) => ErrorKind;
+  now: () => number;
+}
+
+/** What a connection reports to its owner. `M` is the message type. */
+export interface ConnectionHooks<M> {
+  onOpen(info: OpenInfo): void;
+  /** A message arrived; `id` is the sender's id (native) or a local counter (codec). */
+  onData(id: number, message: M): void;
+  /** A chunk's messages were all handled (time to send a batched ACK). */
+  onChunkDone(): void;
+  /** The peer acknowledged everything up to `id`. */
+  onAck(id: number): void;
+  onPong(rttMs: number): void;
+  onDrain(): void;
+  /** Called once, when the connection ended for any reason but our own destroy(). */
+  onDown(err: ResilientError): void;
+}
+
+export interface OpenInfo {
+  sessionId: string | undefined;
+  resumed: boolean;
+  /** Highest id of ours the peer has (native protocol), 0 otherwise. */
+  acked: number;
+  /** Largest payload the peer accepts in one message. */
+  maxPayloadBytes: number;
+}
+
+export type Phase = 'connecting' | 'handshake' | 'open' | 'done';
+
+export abstract class SocketShell<M> {
+  protected phase: Phase = 'connecting';
+  protected readonly socket: Socket;
+  protected readonly writer: FrameWriter;
+  protected monitor: HeartbeatMonitor | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly startedAt: number;
+  /** Resolves when the socket has fully closed (its handle released). */
+  readonly closed: Promise<void>;
+  bytesIn = 0;
+
+  constructor(
+    protected readonly cfg: ShellConfig,
+    protected readonly hooks: ConnectionHooks<M>,
+  ) {
+    this.startedAt = cfg.now();
+    const { socket, readyEvent } = openSocket({ endpoint: cfg.endpoint, tls: cfg.tls });
+    this.socket = socket;
+    this.closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    this.writer = new FrameWriter(socket);
+    socket.once(readyEvent, this.onReadyEvent);
+    socket.on('data', this.onSocketData);
+    socket.on('error', this.onSocketError);
+    socket.on('close', this.onSocketClose);
+    socket.on('end', this.onSocketEnd);
+    socket.on('drain', this.onSocketDrain);
+    this.arm(cfg.connectTimeoutMs, this.onConnectTimeout);
+  }
+
+  get isOpen(): boolean {
+    return this.phase === 'open';
+  }
+  get blocked(): boolean {
+    return this.writer.blocked;
+  }
+  get bytesOut(): number {
+    return this.writer.bytesWritten;
+  }
+  get rttMs(): number | undefined {
+    return this.monitor?.rttMs;
+  }
+  get remote(): string {
+    return `${this.cfg.endpoint.host}:${this.cfg.endpoint.port}`;
+  }
+
+  /** Writes one outbound message with its id. */
+  abstract sendMessage(id: number, payload: Buffer): void;
+  /** Acknowledges inbound messages up to `id` (no-op where the protocol has no acks). */
+  abstract sendAck(id: number): void;
+  /** Ends gracefully (a goodbye where the protocol has one); onDown follows when the socket closes. */
+  abstract end(reason: string): void;
+  /** The socket is connected (and TLS done): start the protocol. */
+  protected abstract onReady(): void;
+  /** Bytes arrived: decode and handle them; throw a ResilientError on bad input. */
+  protected abstract onChunk(chunk: Buffer): void;
+  /** Writes a heartbeat ping. */
+  protected abstract sendPing(seq: number, rttMs: number | undefined): void;
+
+  /** Tears down now. Never calls onDown. Idempotent. */
+  destroy(): void {
+    if (this.phase === 'done') return;
+    this.phase = 'done';
+    this.teardown();
+  }
+
+  /** Registers `fn` to run once the bytes written so far reached the kernel (not if the socket fails first). */
+  afterFlush(fn: () => void): void {
+    this.writer.afterFlush(fn);
+  }
+
+  /** Ends the connection and reports it, once. */
+  protected down(err: ResilientError): void {
+    if (this.phase === 'done') return;
+    this.phase = 'done';
+    this.teardown();
+    this.hooks.onDown(err);
+  }
+
+  /** The connection is usable: stop the connect timer, start the heartbeat. */
+  protected opened(info: OpenInfo, heartbeat: { intervalMs: number; timeoutMs: number } | undefined, sendsPings: boolean): void {
+    this.clearTimer();
+    this.phase = 'open';
+    if (heartbeat) {
+      this.monitor = new HeartbeatMonitor(heartbeat, this.cfg.now());
+      this.pingsEnabled = sendsPings;
+      this.schedule();
+    }
+    this.hooks.onOpen(info);
+  }
+
+  /** Starts the handshake-silence guard once TCP is up (see onReadyEvent). */
+  protected guardHandshake(heartbeatTimeoutMs: number | undefined): void {
+    const left = this.cfg.connectTimeoutMs - (this.cfg.now() - this.startedAt);
+    // Once TCP is up, a peer that says nothing is the same silent peer the
+    // heartbeat exists for: it gets the heartbeat budget, if that is shorter.
+    if (heartbeatTimeoutMs !== undefined && heartbeatTimeoutMs < left) {
+      this.arm(heartbeatTimeoutMs, () =>
+        this.down(sdkError('ERR_HEARTBEAT_TIMEOUT', `${this.remote} accepted the connection but sent nothing for ${heartbeatTimeoutMs} ms`)),
+      );
+    }
+  }
+
+  private pingsEnabled = true;
+
+  private teardown(): void {
+    this.clearTimer();
+    this.writer.close();
+    const s = this.socket;
+    s.off('data', this.onSocketData);
+    s.off('close', this.onSocketClose);
+    s.off('end', this.onSocketEnd);
+    s.off('drain', this.onSocketDrain);
+    s.off('connect', this.onReadyEvent);
+    s.off('secureConnect', this.onReadyEvent);
+    // Keep a no-op error listener: a late error on a destroyed socket must not crash the process.
+    s.off('error', this.onSocketError);
+    s.on('error', noop);
+    s.destroy();
+  }
+
+  private arm(ms: number, fn: () => void): void {
+    this.clearTimer();
+    this.timer = setTimeout(fn, Math.max(0, ms));
+    if (this.cfg.unref) this.timer.unref();
+  }
+
+  protected clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private schedule(): void {
+    const m = this.monitor;
+    if (!m || this.phase !== 'open') return;
+    this.arm(m.wakeAt() - this.cfg.now(), this.onHeartbeatTimer);
+  }
+
+  private readonly onHeartbeatTimer = (): void => {
+    const m = this.monitor;
+    if (!m || this.phase !== 'open') return;
+    const r = m.tick(this.cfg.now());
+    if (r.kind === 'dead') {
+      this.down(sdkError('ERR_HEARTBEAT_TIMEOUT', `no data from ${this.remote} for ${Math.round(r.silentMs)} ms`));
+      return;
+    }
+    if (r.kind === 'ping' && this.pingsEnabled) this.sendPing(r.ping.seq, m.rttMs);
+    this.schedule();
+  };
+
+  private readonly onReadyEvent = (): void => {
+    if (this.phase !== 'connecting') return;
+    configureSocket(this.socket, this.cfg.keepAliveMs);
+    this.cfg.onSocketReady?.(this.socket);
+    this.onReady();
+  };
+
+  private readonly onConnectTimeout = (): void => {
+    const what = this.phase === 'connecting' ? 'connect' : 'handshake';
+    this.down(sdkError('ERR_CONNECT_TIMEOUT', `${what} to ${this.remote} timed out after ${this.cfg.connectTimeoutMs} ms`));
+  };
+
+  private readonly onSocketData = (chunk: Buffer): void => {
+    this.bytesIn += chunk.length;
+    this.monitor?.onInbound(this.cfg.now());
+    try {
+      this.onChunk(chunk);
+    } catch (err) {
+      this.down(ResilientError.from(err, this.cfg.classify));
+      return;
+    }
+    if (this.phase === 'open') this.hooks.onChunkDone();
+  };
+
+  private readonly onSocketError = (err: Error): void => {
+    this.down(ResilientError.from(err, this.cfg.classify));
+  };
+
+  private readonly onSocketEnd = (): void => {
+    this.down(sdkError('ERR_CONNECTION_LOST', `${this.remote} closed the connection`));
+  };
+
+  private readonly onSocketClose = (): void => {
+    this.down(sdkError('ERR_CONNECTION_LOST', `connection to ${this.remote} closed`));
+  };
+
+  private readonly onSocketDrain = (): void => {
+    if (this.phase === 'open') this.hooks.onDrain();
+  };
+}
+
+function noop(): void {}
