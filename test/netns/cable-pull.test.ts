@@ -112,8 +112,8 @@ class NsServer extends EventEmitter {
     return server;
   }
 
-  /** The first event (already seen or still to come) matching `pred`. */
-  async next<T extends ServerEvent>(pred: (e: ServerEvent) => e is T, guardMs = 15_000, after = 0): Promise<T> {
+  /** The first event at index >= `after` in `events` (already seen or still to come) matching `pred`. */
+  async next<T extends ServerEvent>(pred: (e: ServerEvent) => e is T, { after = 0, guardMs = 15_000 } = {}): Promise<T> {
     const seen = this.events.slice(after).find(pred);
     if (seen) return seen;
     const [e] = await waitFor<[T]>(this, 'event', (x: ServerEvent) => pred(x), guardMs);

@@ -1,0 +1,59 @@
+/**
+ * A chat client on resilient-tcp: type a line to say it; lines from everyone
+ * are printed once each, even across a server restart (duplicates are dropped
+ * by sender and id).
+ *
+ *   npx tsx examples/chat/chat-client.ts NAME [port]   (default 7401)
+ */
+import { EventEmitter } from 'eventemitter3';
+import * as readline from 'node:readline';
+import { ResilientClient } from '../../src/index';
+import type { ChatLine } from './chat-server';
+
+export class ChatClient extends EventEmitter<{ line: (l: ChatLine) => void; status: (s: string) => void }> {
+  readonly client: ResilientClient;
+  private readonly seen = new Set<string>();
+
+  constructor(name: string, port = 7401, host = '127.0.0.1') {
+    super();
+    this.client = new ResilientClient({
+      host,
+      port,
+      clientId: name,
+      heartbeat: { intervalMs: 1000, timeoutMs: 3000 },
+      reconnect: { initialDelayMs: 100, maxDelayMs: 2000 },
+    });
+    this.client.on('message', (payload) => {
+      const line = JSON.parse(payload.toString('utf8')) as ChatLine;
+      const key = `${line.from}:${line.id}`;
+      if (this.seen.has(key)) return; // a resend after a server restart
+      this.seen.add(key);
+      this.emit('line', line);
+    });
+    this.client.on('stateChange', ({ to, reason }) => this.emit('status', `${to}${reason ? ` (${reason.code})` : ''}`));
+  }
+
+  connect(): Promise<void> {
+    return this.client.connect();
+  }
+
+  /** Resolves when the server has the line (queued while the server is away). */
+  say(text: string): Promise<void> {
+    return this.client.send(text);
+  }
+
+  close(): Promise<void> {
+    return this.client.close();
+  }
+}
+
+if (require.main === module) {
+  const name = process.argv[2] ?? `guest-${process.pid}`;
+  const chat = new ChatClient(name, Number(process.argv[3] ?? 7401));
+  const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
+  chat.on('line', (l) => console.log(`[${l.from}] ${l.text}`));
+  chat.on('status', (s) => console.log(`-- ${s}`));
+  rl.on('line', (text) => void chat.say(text).catch((e: { code?: string }) => console.log(`-- not sent: ${e.code}`)));
+  rl.on('close', () => void chat.close());
+  void chat.connect().catch((e: { code?: string }) => console.log(`-- could not connect: ${e.code}`));
+}

@@ -1,0 +1,102 @@
+/**
+ * `resilient-tcp serve`: a HeartbeatServer that relays every message to all
+ * sessions (a chat room), with a live connection table on a terminal, plain
+ * event lines in a pipe, or one JSON line per event with --json.
+ */
+import { HeartbeatServer } from '../server/server';
+import { UsageError, intFlag, parseFlags } from './args';
+import { ago, col, paint } from './term';
+
+export const SERVE_USAGE = `usage: resilient-tcp serve [options]
+
+Runs a HeartbeatServer that relays each message to every connected session.
+
+options:
+  --port N              port to listen on (default 7400; 0 picks one)
+  --host ADDR           address to bind (default 127.0.0.1)
+  --idle-timeout MS     close connections silent this long (default 30000)
+  --max-connections N   refuse connections beyond N (default 10000)
+  --token T             accept only clients presenting this token
+  --json                one JSON line per event instead of the table
+  -h, --help            this text
+`;
+
+export interface ServeIo {
+  out: NodeJS.WriteStream | { write(s: string): boolean; isTTY?: boolean };
+  signal: AbortSignal;
+}
+
+export async function serve(argv: string[], io: ServeIo): Promise<number> {
+  const { values } = parseFlags(
+    argv,
+    { port: { type: 'string' }, host: { type: 'string' }, 'idle-timeout': { type: 'string' }, 'max-connections': { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean' } },
+    0,
+  );
+  if (values.help) {
+    io.out.write(SERVE_USAGE);
+    return 0;
+  }
+  const token = values.token as string | undefined;
+  if (values.token === '') throw new UsageError('--token must not be empty');
+  const server = new HeartbeatServer({
+    port: intFlag('port', values.port, 0, 65535) ?? 7400,
+    host: (values.host as string | undefined) ?? '127.0.0.1',
+    idleTimeoutMs: intFlag('idle-timeout', values['idle-timeout'], 1) ?? 30_000,
+    maxConnections: intFlag('max-connections', values['max-connections'], 1) ?? 10_000,
+    ...(token !== undefined ? { authenticate: (c: { token: string | undefined }) => c.token === token } : {}),
+  });
+  const json = values.json === true;
+  const table = !json && io.out.isTTY === true;
+  const p = paint(io.out);
+  const emit = (event: string, fields: Record<string, unknown>, line: string): void => {
+    if (json) io.out.write(`${JSON.stringify({ time: new Date().toISOString(), event, ...fields })}\n`);
+    else if (!table) io.out.write(`${new Date().toISOString().slice(11, 23)} ${line}\n`);
+  };
+
+  server.on('connection', (s, info) =>
+    emit('connection', { session: s.id, clientId: s.clientId, remote: `${info.remoteAddress}:${info.remotePort}`, resumed: info.resumed },
+      `${p.green('+')} ${s.clientId} from ${info.remoteAddress}:${info.remotePort}${info.resumed ? ' (resumed)' : ''}`),
+  );
+  server.on('disconnect', (s, err) => emit('disconnect', { session: s.id, clientId: s.clientId, code: err?.code ?? null }, `${p.yellow('-')} ${s.clientId} ${err?.code ?? ''}`));
+  server.on('sessionEnd', (s, err) => emit('sessionEnd', { session: s.id, clientId: s.clientId, code: err?.code ?? null }, `${p.dim('x')} ${s.clientId} session ended`));
+  server.on('error', (err, peer) => emit('error', { code: err.code, message: err.message, remote: `${peer.remoteAddress}:${peer.remotePort}` }, `${p.red('!')} ${err.code} ${peer.remoteAddress}:${peer.remotePort}`));
+  server.on('message', (from, payload, meta) => {
+    const text = payload.toString('utf8');
+    emit('message', { session: from.id, clientId: from.clientId, id: meta.id, bytes: payload.length }, `${from.clientId}: ${text}`);
+    // Relay to every session (the sender sees its own line come back: proof it went round).
+    for (const row of server.connections()) {
+      void server.session(row.id)?.send(`${from.clientId}: ${text}`).catch(() => undefined);
+    }
+  });
+
+  const { host, port } = await server.listen();
+  emit('listening', { host, port }, `listening on ${host}:${port}`);
+
+  let timer: NodeJS.Timeout | undefined;
+  if (table) {
+    const draw = (): void => {
+      const rows = server.connections();
+      const now = Date.now();
+      const head = `${p.bold(`resilient-tcp serve`)}  ${host}:${port}  ${rows.length} connected  ${p.dim('(Ctrl-C to stop)')}\n\n`;
+      const cols = `${p.dim([col('session', 10), col('client', 16), col('remote', 22), col('connected', 14), col('last seen', 12), col('rtt', 9), col('in', 7), 'out'].join(' '))}\n`;
+      const body = rows
+        .map((r) =>
+          [col(r.id.slice(0, 8), 10), col(r.clientId, 16), col(`${r.remoteAddress}:${r.remotePort}`, 22), col(ago(now - r.connectedAt), 14), col(ago(now - r.lastSeenAt), 12),
+            col(r.rttMs === undefined ? '-' : `${r.rttMs.toFixed(1)} ms`, 9), col(String(r.messagesIn), 7), String(r.messagesOut)].join(' '),
+        )
+        .join('\n');
+      io.out.write(`\x1b[H\x1b[2J${head}${cols}${body}\n`);
+    };
+    draw();
+    timer = setInterval(draw, 500);
+  }
+
+  await new Promise<void>((resolve) => {
+    if (io.signal.aborted) resolve();
+    else io.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  if (timer) clearInterval(timer);
+  await server.close();
+  emit('close', {}, 'server closed');
+  return 0;
+}
