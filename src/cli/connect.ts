@@ -40,6 +40,8 @@ export async function connect(argv: string[], io: ConnectIo): Promise<number> {
     host,
     port,
     ...(heartbeat ? { heartbeat } : {}),
+    // Interactive: never make a person wait long for the next attempt.
+    reconnect: { initialDelayMs: 250, maxDelayMs: 5000 },
     ...(typeof values.token === 'string' ? { token: values.token } : {}),
     ...(typeof values['client-id'] === 'string' ? { clientId: values['client-id'] } : {}),
   });
@@ -65,9 +67,11 @@ export async function connect(argv: string[], io: ConnectIo): Promise<number> {
   client.on('open', ({ resumed }) => setStatus(`open${resumed ? ', resumed' : ''}`, true));
   client.on('heartbeat', ({ rttMs }) => setStatus(`open, rtt ${rttMs.toFixed(1)} ms`, false));
   client.on('close', ({ error }) => setStatus(`lost: ${error?.code ?? 'closed'}`, true));
-  client.on('reconnecting', ({ attempt, delayMs, error }) =>
-    setStatus(`reconnecting: attempt ${attempt}, next in ${delayMs} ms after ${error.code}, ${client.stats().queued} queued`, true),
-  );
+  let retry = '';
+  client.on('reconnecting', ({ attempt, delayMs, error }) => {
+    retry = `reconnecting: attempt ${attempt}, next in ${delayMs} ms after ${error.code}`;
+    setStatus(`${retry}, ${client.stats().queued} queued`, true);
+  });
   client.on('giveUp', (err) => setStatus(`gave up: ${err.code}`, true));
   client.on('message', (payload) => show(payload.toString('utf8')));
 
@@ -81,6 +85,8 @@ export async function connect(argv: string[], io: ConnectIo): Promise<number> {
   rl.on('line', (line) => {
     if (line.length === 0) return show();
     client.send(line).catch((err: { code?: string }) => show(p.red(`not sent (${err.code ?? 'error'}): ${line}`)));
+    // While away, the prompt counts what waits to be sent.
+    if (client.state !== 'open' && retry) setStatus(`${retry}, ${client.stats().queued} queued`, false);
   });
   show();
   const ended = new Promise<void>((resolve) => rl.once('close', () => resolve()));
