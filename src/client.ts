@@ -49,6 +49,9 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
   private connectWaiters: Array<{ resolve: () => void; reject: (e: ResilientError) => void }> = [];
   private closePromise: Promise<void> | undefined;
   private closeResolve: (() => void) | undefined;
+  /** Set once the last connection is being torn down for close(): it happens once. */
+  private tearingDown = false;
+  private destroyReason: Error | undefined;
   private userTimeout: UserTimeoutSetter | undefined;
   private readonly onAbort = (): void => void this.close();
   private readonly classify = (err: unknown): ErrorKind => this.opts.classifyError?.(err) ?? defaultClassify(err);
@@ -201,8 +204,12 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
     return this.closePromise;
   }
 
-  /** Closes now without waiting for acknowledgements. */
-  destroy(): Promise<void> {
+  /**
+   * Closes now without waiting for acknowledgements. Pending sends reject
+   * with ERR_CLOSED (with `err`, if given, as the cause).
+   */
+  destroy(err?: Error): Promise<void> {
+    if (err) this.destroyReason = err;
     const p = this.close();
     if (this.machine.state === 'closing') this.completeClosing();
     return p;
@@ -350,6 +357,7 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
           v: PROTOCOL_VERSION,
           clientId: o.clientId,
           heartbeatMs: hb ? Math.round(hb.intervalMs) : 0,
+          maxFrameBytes: o.maxFrameBytes,
           ...(this.sessionId ? { sessionId: this.sessionId, lastSeen: this.inbound.lastDelivered } : {}),
           ...(o.token !== undefined ? { token: o.token } : {}),
         },
@@ -388,7 +396,6 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
     this.counters.messagesOut += this.outbound.resume(info.acked);
     if (this.everOpened) this.counters.reconnects++;
     this.everOpened = true;
-    this.endpoints.connected();
     const attempt = this.machine.retries;
     this.dispatch({ type: 'established' });
     this.armStable();
@@ -443,6 +450,8 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
       this.completeClosing();
       return;
     }
+    const kind = this.opts.classifyError?.(err);
+    if (kind !== undefined && kind !== err.kind) err = new ResilientError(err.code, err.message, kind, err.cause);
     this.lastError = err;
     this.opts.logger?.debug(`connection to ${c?.remote ?? '?'} ended: ${err.code} ${err.message}`);
     const t = transition(this.machine, { type: 'lost', kind: err.kind }, { enabled: this.opts.reconnect.enabled, maxRetries: this.opts.reconnect.maxRetries });
@@ -490,9 +499,11 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
 
   /** Ends whatever is left of the connection and moves to closed. */
   private completeClosing(): void {
-    if (this.machine.state !== 'closing') return;
+    if (this.machine.state !== 'closing' || this.tearingDown) return;
+    this.tearingDown = true;
     this.clearAllTimers();
     const c = this.conn ?? this.lastConn;
+    if (this.conn?.isOpen) this.emit('close', { willReconnect: false });
     this.conn = undefined;
     c?.destroy();
     // closed only once the socket handle is released: close() leaves nothing behind.
@@ -504,7 +515,7 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
     this.clearAllTimers();
     this.conn?.destroy();
     this.conn = undefined;
-    const left = this.outbound.rejectAll(sdkError('ERR_CLOSED', 'client closed before the message was acknowledged'));
+    const left = this.outbound.rejectAll(sdkError('ERR_CLOSED', 'client closed before the message was acknowledged', this.destroyReason));
     if (left.length > 0) this.abandoned = left;
     const closed = sdkError('ERR_CLOSED', 'client closed');
     for (const waiter of this.connectWaiters.splice(0)) waiter.reject(closed);
@@ -527,7 +538,10 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
     this.clearTimer('stableTimer');
     this.stableTimer = this.timer(this.opts.reconnect.resetAfterMs, () => {
       this.stableTimer = undefined;
-      if (this.machine.state === 'open') this.dispatch({ type: 'stable' });
+      if (this.machine.state === 'open') {
+        this.lastDelay = 0;
+        this.dispatch({ type: 'stable' });
+      }
     });
     // An open socket keeps the process alive anyway; this timer need not.
     this.stableTimer.unref();

@@ -10,7 +10,6 @@ import {
   FrameType,
   Hello,
   ID_BYTES,
-  MAX_HANDSHAKE_FRAME_BYTES,
   Welcome,
   decodeErrorPayload,
   decodePing,
@@ -39,7 +38,10 @@ export class ClientConnection extends SocketShell<Buffer> {
     hooks: ConnectionHooks<Buffer>,
   ) {
     super(config, hooks);
-    this.decoder = new FrameDecoder(Math.min(config.maxFrameBytes, MAX_HANDSHAKE_FRAME_BYTES));
+    // No handshake bound here: that bound protects a server from unauthenticated
+    // peers. The client reads WELCOME and the frames queued behind it in one
+    // chunk, so they must all be judged by the same limit.
+    this.decoder = new FrameDecoder(config.maxFrameBytes);
   }
 
   sendMessage(id: number, payload: Buffer): void {
@@ -107,13 +109,16 @@ export class ClientConnection extends SocketShell<Buffer> {
   }
 
   private onWelcome(w: Welcome): void {
-    this.decoder.maxFrameBytes = this.config.maxFrameBytes;
     const hb = this.config.heartbeat;
     // The server may ask for more frequent pings than we planned (its idle
-    // timeout is shorter); never less frequent.
+    // timeout is shorter); never less frequent. With heartbeat: false we still
+    // ping at the server's interval so it does not sweep us, but never declare
+    // the link dead ourselves.
     const heartbeat = hb
       ? { intervalMs: w.heartbeatMs > 0 ? Math.min(hb.intervalMs, w.heartbeatMs) : hb.intervalMs, timeoutMs: hb.timeoutMs }
-      : undefined;
+      : w.heartbeatMs > 0
+        ? { intervalMs: w.heartbeatMs, timeoutMs: Infinity }
+        : undefined;
     const maxPayloadBytes = Math.min(this.config.maxFrameBytes, w.maxFrameBytes) - 1 - ID_BYTES;
     this.opened({ sessionId: w.sessionId, resumed: w.resumed, acked: w.acked, maxPayloadBytes }, heartbeat, true);
   }

@@ -35,6 +35,12 @@ export interface OutboundEntry {
   reject(err: ResilientError): void;
   /** Called once the entry is settled either way (e.g. to drop an abort listener). */
   onSettle?: () => void;
+  /**
+   * True once written on any connection. Such an entry may have arrived, so
+   * it is never expired, dropped or withdrawn: only acked, or rejected when
+   * the whole window is given up.
+   */
+  written?: boolean;
 }
 
 function settleOk(e: OutboundEntry): void {
@@ -114,10 +120,12 @@ export class OutboundWindow {
       reject(refused);
       return { dropped, refused };
     }
-    while (!fits() && this.opts.overflow === 'drop-oldest' && this.queued > 0) {
-      // Only a message not yet written may be dropped: one on the wire may
-      // already have arrived, and rejecting it would be a lie.
-      const victim = this.removeAt(this.head + this.sent);
+    while (!fits() && this.opts.overflow === 'drop-oldest') {
+      // Only a message never written may be dropped: one that was on the wire
+      // may already have arrived, and rejecting it would be a lie.
+      const at = this.firstNeverWritten();
+      if (at < 0) break;
+      const victim = this.removeAt(at);
       settleErr(victim, sdkError('ERR_QUEUE_FULL', `message ${victim.id} dropped by queue.overflow 'drop-oldest'`));
       dropped.push(victim);
     }
@@ -138,7 +146,10 @@ export class OutboundWindow {
   /** The next entry to write, marked as in flight; undefined when none waits. */
   takeNext(): OutboundEntry | undefined {
     const e = this.entries[this.head + this.sent];
-    if (e) this.sent++;
+    if (e) {
+      this.sent++;
+      e.written = true;
+    }
     return e;
   }
 
@@ -182,7 +193,7 @@ export class OutboundWindow {
     const expired: OutboundEntry[] = [];
     for (let i = this.head + this.sent; i < this.entries.length; ) {
       const e = this.entries[i] as OutboundEntry;
-      if (e.expiresAt <= now) {
+      if (e.expiresAt <= now && !e.written) {
         this.removeAt(i);
         settleErr(e, sdkError('ERR_MESSAGE_EXPIRED', `message ${e.id} expired before it could be sent`));
         expired.push(e);
@@ -195,6 +206,7 @@ export class OutboundWindow {
 
   /** Withdraws an entry not yet written, rejecting it with `err`. False if it was written (or settled) already. */
   withdraw(entry: OutboundEntry, err: ResilientError): boolean {
+    if (entry.written) return false;
     for (let i = this.head + this.sent; i < this.entries.length; i++) {
       if (this.entries[i] === entry) {
         settleErr(this.removeAt(i), err);
@@ -209,7 +221,7 @@ export class OutboundWindow {
     let min = Infinity;
     for (let i = this.head + this.sent; i < this.entries.length; i++) {
       const e = this.entries[i] as OutboundEntry;
-      if (e.expiresAt < min) min = e.expiresAt;
+      if (e.expiresAt < min && !e.written) min = e.expiresAt;
     }
     return min;
   }
@@ -228,6 +240,14 @@ export class OutboundWindow {
     this.bytes = 0;
     for (const e of all) settleErr(e, err);
     return all.map((e) => e.payload);
+  }
+
+  /** Index of the oldest entry never written, or -1. */
+  private firstNeverWritten(): number {
+    for (let i = this.head + this.sent; i < this.entries.length; i++) {
+      if (!(this.entries[i] as OutboundEntry).written) return i;
+    }
+    return -1;
   }
 
   private removeAt(index: number): OutboundEntry {

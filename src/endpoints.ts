@@ -27,11 +27,6 @@ export class EndpointRotation {
     return this.order[this.index++] as Endpoint;
   }
 
-  /** The last attempt opened: a later loss retries that endpoint first. */
-  connected(): void {
-    this.index = Math.max(0, this.index - 1);
-  }
-
   /** An open connection was lost: start a new round from the first endpoint. */
   lost(): void {
     if (this.index === 0) return;

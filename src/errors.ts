@@ -105,6 +105,8 @@ export const ERRNO_KINDS: Readonly<Record<string, ErrorKind>> = Object.freeze({
   EHOSTDOWN: 'network',
   EAI_AGAIN: 'network',
   ENOTFOUND: 'network',
+  // Node reports a failed lookup as ENOTFOUND with errno -3008, libuv's UV_EAI_NONAME.
+  EAI_NONAME: 'network',
   EADDRNOTAVAIL: 'network',
   EACCES: 'fatal',
   EPERM: 'fatal',
@@ -113,7 +115,6 @@ export const ERRNO_KINDS: Readonly<Record<string, ErrorKind>> = Object.freeze({
 /** Winsock numbers (WSAE*) mapped to the errno names Node reports. */
 export const WINSOCK_ERRNO: Readonly<Record<number, string>> = Object.freeze({
   10013: 'EACCES',
-  10032: 'EPIPE',
   10049: 'EADDRNOTAVAIL',
   10050: 'ENETDOWN',
   10051: 'ENETUNREACH',
@@ -210,6 +211,8 @@ export function classifyError(err: unknown): ErrorKind {
   if (code === undefined) return 'unavailable';
   const known = ERRNO_KINDS[code] ?? SDK_CODE_KINDS[code];
   if (known) return known;
+  if (code === 'ERR_TLS_HANDSHAKE_TIMEOUT') return 'unavailable';
+  // Certificate failures, and TLS/SSL misconfiguration (wrong version, no shared cipher): retrying cannot help.
   if (TLS_FATAL.has(code) || code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_')) return 'fatal';
   return 'unavailable';
 }

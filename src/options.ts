@@ -97,7 +97,11 @@ export interface ClientOptions<M = Buffer> {
   tls?: boolean | TlsConnectionOptions;
   /** Bound on TCP (+TLS) connect plus handshake, in ms. @default 10000 */
   connectTimeoutMs?: number;
-  /** Heartbeat schedule, or `false` to send none (then only TCP keepalive detects a dead link). */
+  /**
+   * Heartbeat schedule, or `false`: the client then never declares the link
+   * dead itself (only TCP keepalive does); against a HeartbeatServer it still
+   * pings at the interval the server asks for, so the server does not sweep it.
+   */
   heartbeat?: HeartbeatConfig<M> | false;
   /** Reconnect policy, or `false` to end in `failed` on the first loss. */
   reconnect?: ReconnectOptions | false;

@@ -51,6 +51,8 @@ export interface Hello {
   /** The client's heartbeat interval, in ms (0 when it sends none). */
   heartbeatMs: number;
   token?: string;
+  /** The client's bound on a frame's length: the server never sends it a larger frame. */
+  maxFrameBytes?: number;
 }
 
 export interface Welcome {
@@ -189,6 +191,10 @@ export function decodeHello(payload: Buffer): Hello {
   if (o.lastSeen !== undefined) {
     if (!isNonNegInt(o.lastSeen)) throw sdkError('ERR_PROTOCOL', 'HELLO.lastSeen must be a non-negative integer');
     hello.lastSeen = o.lastSeen;
+  }
+  if (o.maxFrameBytes !== undefined) {
+    if (!isNonNegInt(o.maxFrameBytes) || o.maxFrameBytes < 64) throw sdkError('ERR_PROTOCOL', 'HELLO.maxFrameBytes must be an integer >= 64');
+    hello.maxFrameBytes = o.maxFrameBytes;
   }
   if (o.token !== undefined) {
     if (typeof o.token !== 'string') throw sdkError('ERR_PROTOCOL', 'HELLO.token must be a string');

@@ -58,6 +58,8 @@ export class ServerConnection {
   readonly remotePort: number | undefined;
   readonly connectedAt = Date.now();
   rttMs: number | undefined;
+  /** The client's own frame bound (from HELLO); frames to it never exceed it. */
+  peerMaxFrameBytes = Infinity;
   private said: 'bye' | undefined;
   /** Resolves when the socket has fully closed. */
   readonly closed: Promise<void>;
@@ -103,12 +105,12 @@ export class ServerConnection {
   pump(): void {
     const s = this.session;
     if (!s || this.phase !== 'open') return;
-    const max = this.maxFrameBytes - 1 - ID_BYTES;
+    const max = Math.min(this.maxFrameBytes, this.peerMaxFrameBytes) - 1 - ID_BYTES;
     while (!this.writer.blocked) {
       const e = s.outbound.takeNext();
       if (!e) break;
       if (e.payload.length > max) {
-        s.outbound.discardTaken(sdkError('ERR_FRAME_TOO_LARGE', `message of ${e.payload.length} bytes exceeds maxFrameBytes`));
+        s.outbound.discardTaken(sdkError('ERR_FRAME_TOO_LARGE', `message of ${e.payload.length} bytes exceeds the ${max}-byte limit of this client's frames`));
         continue;
       }
       if (e.payload.length < COPY_PAYLOAD_BELOW) this.writer.write(encodeData(e.id, e.payload));

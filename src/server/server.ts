@@ -268,9 +268,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
       }
       if (c.isDone) return;
       if (!ok) {
-        const err = sdkError('ERR_AUTH', 'authentication failed');
-        this.emit('error', err, peer);
-        c.fail(err);
+        c.fail(sdkError('ERR_AUTH', 'authentication failed')); // reported once, by onConnClose
         return;
       }
     }
@@ -298,6 +296,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
     session.conn = c;
     this.active.touch(c.idle, this.clock());
     const heartbeatMs = hello.heartbeatMs > 0 ? Math.min(hello.heartbeatMs, this.opts.heartbeatMs) : this.opts.heartbeatMs;
+    c.peerMaxFrameBytes = hello.maxFrameBytes ?? Infinity;
     c.welcome(session, {
       sessionId: session.id,
       heartbeatMs,

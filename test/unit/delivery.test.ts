@@ -152,3 +152,22 @@ describe('InboundTracker', () => {
     expect(t.takeAck()).toBeUndefined();
   });
 });
+
+describe('OutboundWindow never expires, drops or withdraws a message once written', () => {
+  it('after a rewind, written entries are exempt from TTL, drop-oldest and withdraw', () => {
+    const log: string[] = [];
+    const w = new OutboundWindow(q({ maxMessages: 2, overflow: 'drop-oldest' }));
+    add(w, 'a', log, 10);
+    const b = add(w, 'b', log, 10).entry!;
+    w.takeNext(); // 'a' written
+    w.rewind(); // connection lost: 'a' will be resent, but it may have arrived
+    expect(w.expire(100).map((e) => e.payload.toString())).toEqual(['b']);
+    expect(w.withdraw(b, { code: 'ERR_ABORTED' } as ResilientError)).toBe(false); // already settled
+    add(w, 'c', log);
+    const d = add(w, 'd', log); // full: the only droppable one is 'c'
+    expect(d.dropped.map((e) => e.payload.toString())).toEqual(['c']);
+    expect(w.pending().map(String)).toEqual(['a', 'd']);
+    const a = w.takeNext()!;
+    expect(w.withdraw(a, { code: 'ERR_ABORTED' } as ResilientError)).toBe(false);
+  });
+});

@@ -37,6 +37,16 @@ describe('classifyError', () => {
     });
   }
 
+  it('the errno Node gives a failed DNS lookup (-3008, EAI_NONAME) is network', () => {
+    expect(classifyError(-3008)).toBe('network');
+    expect(classifyError({ code: 'ENOTFOUND', errno: -3008 })).toBe('network');
+  });
+
+  it('a TLS handshake timeout is retried; other TLS errors are fatal', () => {
+    expect(classifyError('ERR_TLS_HANDSHAKE_TIMEOUT')).toBe('unavailable');
+    expect(classifyError('ERR_SSL_WRONG_VERSION_NUMBER')).toBe('fatal');
+  });
+
   it('classifies the SDK codes', () => {
     expect(classifyError('ERR_HEARTBEAT_TIMEOUT')).toBe('transient');
     expect(classifyError('ERR_CONNECT_TIMEOUT')).toBe('unavailable');
