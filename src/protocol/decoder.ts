@@ -32,7 +32,8 @@ export class FrameDecoder {
 
   /** True while part of a frame has arrived but not all of it. */
   get midFrame(): boolean {
-    return this.buffered > 0;
+    // The length prefix alone (already consumed into pendingLength) counts too.
+    return this.buffered > 0 || this.pendingLength >= 0;
   }
 
   /**

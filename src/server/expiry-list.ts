@@ -11,12 +11,12 @@ export interface ExpiryNode<T> {
   at: number;
   prev: ExpiryNode<T> | undefined;
   next: ExpiryNode<T> | undefined;
-  /** True while the node is in a list. */
-  linked: boolean;
+  /** The list the node is in, if any: a node moves between lists (handshaking -> active) but is in one at a time. */
+  owner: ExpiryList<T> | undefined;
 }
 
 export function expiryNode<T>(value: T, at = 0): ExpiryNode<T> {
-  return { value, at, prev: undefined, next: undefined, linked: false };
+  return { value, at, prev: undefined, next: undefined, owner: undefined };
 }
 
 export class ExpiryList<T> {
@@ -31,21 +31,24 @@ export class ExpiryList<T> {
   /** Sets the node's time to `now` and moves it to the tail (inserting it if needed). */
   touch(node: ExpiryNode<T>, now: number): void {
     node.at = now;
-    if (node.linked) {
+    if (node.owner === this) {
       if (node === this.tail) return;
       this.unlink(node);
+    } else if (node.owner) {
+      node.owner.remove(node);
     }
     node.prev = this.tail;
     node.next = undefined;
     if (this.tail) this.tail.next = node;
     else this.head = node;
     this.tail = node;
-    node.linked = true;
+    node.owner = this;
     this.count++;
   }
 
+  /** Removes the node if it is in this list (a node of another list is left alone). */
   remove(node: ExpiryNode<T>): void {
-    if (node.linked) this.unlink(node);
+    if (node.owner === this) this.unlink(node);
   }
 
   /**
@@ -79,7 +82,7 @@ export class ExpiryList<T> {
     else this.tail = node.prev;
     node.prev = undefined;
     node.next = undefined;
-    node.linked = false;
+    node.owner = undefined;
     this.count--;
   }
 }

@@ -189,6 +189,9 @@ export class ServerConnection {
       const ack = s.inbound.takeAck();
       if (ack !== undefined) this.writer.write(encodeAck(ack));
     }
+    // A peer that sends (pings, data) but does not read our answers must not
+    // grow our output buffer: stop reading until it drains.
+    if (this.phase !== 'done' && this.writer.blocked) this.socket.pause();
   };
 
   private handle(f: Frame): void {
@@ -235,7 +238,10 @@ export class ServerConnection {
   private readonly onSocketClose = (): void => {
     this.finish(sdkError('ERR_CONNECTION_LOST', 'connection closed'), false, false);
   };
-  private readonly onDrain = (): void => this.pump();
+  private readonly onDrain = (): void => {
+    if (this.phase !== 'done') this.socket.resume();
+    this.pump();
+  };
 }
 
 function noop(): void {}

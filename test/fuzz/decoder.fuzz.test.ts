@@ -266,6 +266,31 @@ describe('FrameDecoder under hostile input', () => {
     );
   });
 
+  // The server starts its frame timeout (slowloris guard) from midFrame: it
+  // must be true from a frame's first byte, its length prefix included.
+  it('midFrame is true exactly while part of a frame has arrived, the length prefix alone included', () => {
+    const d = new FrameDecoder(1024);
+    d.push(Buffer.from([0, 0, 0, 9]));
+    expect(d.midFrame).toBe(true);
+    fc.assert(
+      fc.property(fc.array(frameArb(2048), { maxLength: 8 }), cutsArb, (frames, cuts) => {
+        const bytes = Buffer.concat(frames);
+        const boundaries = new Set<number>([0]);
+        frames.reduce((at, f) => (boundaries.add(at + f.length), at + f.length), 0);
+        const dec = new FrameDecoder(2048);
+        let at = 0;
+        for (const part of splitAt(bytes, cuts)) {
+          dec.push(part);
+          at += part.length;
+          if (dec.midFrame !== !boundaries.has(at)) {
+            throw new Error(`midFrame is ${dec.midFrame} after ${at} bytes (frame boundaries at ${[...boundaries].join(',')})`);
+          }
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('mutated valid streams (bit flips, truncation, inserted/deleted bytes, forged lengths and types) split anywhere', () => {
     fc.assert(
       fc.property(
@@ -277,7 +302,7 @@ describe('FrameDecoder under hostile input', () => {
           expectSameAsOneByteAtATime(max, bytes, got);
         },
       ),
-      { numRuns: 500 },
+      { numRuns: 1000 },
     );
   });
 

@@ -30,7 +30,8 @@ import {
   readId,
 } from '../../src/protocol/frames';
 import { HeartbeatServer } from '../../src/server';
-import { record } from '../support/events';
+import { record, waitFor } from '../support/events';
+import { RawClient } from '../support/raw-client';
 import { expectResourcesBackTo, resourceSnapshot } from '../support/resources';
 
 const MAX_FRAME = 64 * 1024;
@@ -332,6 +333,9 @@ async function drive(port: number, bytes: Buffer, cuts: number[], allowed: Set<O
       throw new Error(`closed without an ERROR frame after our write failed (${peer.writeError}): stream ${bytes.toString('hex')}`);
     }
     return { outcome: code ?? 'quiet', frames: peer.frames.map((f) => f.type) };
+  } catch (err) {
+    const seen = peer.frames.map((f) => f.type).join(',');
+    throw new Error(`${(err as Error).message}; stream ${bytes.toString('hex')} cut at ${cuts.join(',')}; model allows ${[...allowed].join(' | ')}; server sent frames [${seen}]`);
   } finally {
     peer.socket.destroy();
   }
@@ -342,6 +346,10 @@ async function drive(port: number, bytes: Buffer, cuts: number[], allowed: Set<O
 describe('HeartbeatServer under fuzzed byte streams', () => {
   it('every bad connection is closed with a documented ERROR code, valid ones stay open, the server and a live client are unharmed', async () => {
     const before = resourceSnapshot();
+    // While a test runs, jest-circus puts its own uncaughtException /
+    // unhandledRejection handlers first and fails the test with the error
+    // (checked: a throw in setImmediate and a bare rejected promise both fail
+    // it); these listeners catch anything that lands outside that window.
     const crashes: unknown[] = [];
     const onCrash = (err: unknown): void => void crashes.push(err);
     process.on('uncaughtException', onCrash);
@@ -355,6 +363,8 @@ describe('HeartbeatServer under fuzzed byte streams', () => {
       sessionTtlMs: 1000,
     });
     const received: string[] = [];
+    const serverErrors: string[] = [];
+    server.on('error', (err) => serverErrors.push(err.code));
     let client: ResilientClient | undefined;
     try {
       const { port } = await server.listen();
@@ -386,7 +396,8 @@ describe('HeartbeatServer under fuzzed byte streams', () => {
             if (got.outcome === 'open') expect(got.frames).not.toContain(FrameType.ERROR);
           }
         }),
-        { numRuns: 25, endOnFailure: true },
+        // No shrinking: a failing stream is printed whole, and each shrink step may wait out a guard.
+        { numRuns: 40, endOnFailure: true },
       );
 
       // The run exercised the paths it is meant to.
@@ -400,6 +411,8 @@ describe('HeartbeatServer under fuzzed byte streams', () => {
       await Promise.all(after.map((m) => client!.send(m)));
       expect(received.slice(-20)).toEqual(after);
       expect(server.connections().filter((c) => c.clientId === 'well-behaved')).toHaveLength(1);
+      // The server's own 'error' events carry documented codes or OS errno names only.
+      expect(serverErrors.filter((c) => !DOCUMENTED.has(c) && !/^E[A-Z]+$/.test(c))).toEqual([]);
       expect(crashes).toEqual([]);
     } finally {
       await client?.close();
@@ -409,5 +422,78 @@ describe('HeartbeatServer under fuzzed byte streams', () => {
     }
     expect(server.socketCount).toBe(0);
     await expectResourcesBackTo(before);
+  }, 60_000);
+});
+
+/** Resolves when the peer is closed; rejects after guardMs (the behaviour under test is broken). */
+function closedWithin(peer: RawClient, guardMs: number, what: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const guard = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not closed within ${guardMs} ms`)), guardMs);
+  });
+  return Promise.race([peer.closed, guard]).finally(() => clearTimeout(timer));
+}
+
+// Counterexamples the fuzzer found, pinned as plain tests.
+describe('HeartbeatServer: regressions found by the fuzzer', () => {
+  let before: string[];
+  let server: HeartbeatServer;
+  let port: number;
+  const raws: RawClient[] = [];
+  beforeEach(async () => {
+    before = resourceSnapshot();
+    server = new HeartbeatServer({ host: '127.0.0.1', handshakeTimeoutMs: STALL_TIMEOUT_MS, frameTimeoutMs: STALL_TIMEOUT_MS, idleTimeoutMs: 5000 });
+    port = (await server.listen()).port;
+  });
+  afterEach(async () => {
+    for (const r of raws.splice(0)) r.destroy();
+    await server.close();
+    await expectResourcesBackTo(before);
+  });
+  const raw = async (): Promise<RawClient> => {
+    const r = await RawClient.connect(port);
+    raws.push(r);
+    return r;
+  };
+  const open = async (clientId: string): Promise<RawClient> => {
+    const r = await raw();
+    r.hello({ clientId });
+    await r.nextFrame(FrameType.WELCOME);
+    return r;
+  };
+
+  it('a peer that never sends HELLO is closed after handshakeTimeoutMs even when an open connection closed meanwhile', async () => {
+    const silent = await raw();
+    const leaving = await open('leaving');
+    const gone = waitFor(server, 'disconnect');
+    leaving.destroy();
+    await gone;
+    await closedWithin(silent, 2000, 'the silent peer');
+    expect(silent.errorCode()).toBe('ERR_HANDSHAKE_TIMEOUT');
+  });
+
+  it('an open connection closing does not get another open connection closed with ERR_HANDSHAKE_TIMEOUT', async () => {
+    const leaving = await open('leaving');
+    // Pings every 1000 ms: silent for longer than handshakeTimeoutMs (200), far less than idleTimeoutMs (5000).
+    const staying = new ResilientClient({ host: '127.0.0.1', port, clientId: 'staying', heartbeat: { intervalMs: 1000, timeoutMs: 4000 } });
+    try {
+      await staying.connect();
+      const closes = record<[{ error?: ResilientError }]>(staying, 'close');
+      const gone = waitFor(server, 'disconnect');
+      leaving.destroy();
+      await gone;
+      await waitFor(staying, 'heartbeat'); // its first pong, ~1000 ms after open
+      expect(closes.map(([c]) => c.error?.code)).toEqual([]);
+      expect(server.connections().map((c) => c.clientId)).toEqual(['staying']);
+    } finally {
+      await staying.close();
+    }
+  });
+
+  it('a frame of which only the 4 length bytes arrived is closed with ERR_FRAME_TIMEOUT after frameTimeoutMs, not left to the idle timeout', async () => {
+    const r = await open('slow');
+    r.socket.write(Buffer.from([0, 0, 0, 9]));
+    await closedWithin(r, 2000, 'a connection holding a partial frame');
+    expect(r.errorCode()).toBe('ERR_FRAME_TIMEOUT');
   });
 });

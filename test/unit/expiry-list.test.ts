@@ -53,3 +53,24 @@ describe('ExpiryList', () => {
     );
   });
 });
+
+describe('ExpiryList with a node moving between lists', () => {
+  it('a node is in one list at a time; removing it from a list it is not in changes nothing', () => {
+    const handshaking = new ExpiryList<string>();
+    const active = new ExpiryList<string>();
+    const a = expiryNode('a');
+    const b = expiryNode('b');
+    const c = expiryNode('c');
+    handshaking.touch(b, 0); // b never says HELLO
+    handshaking.touch(a, 1);
+    active.touch(a, 2); // a moves on: out of handshaking
+    active.touch(c, 3);
+    expect([...handshaking.values()]).toEqual(['b']);
+    handshaking.remove(a); // a is not there: nothing happens to b
+    active.remove(a);
+    expect([...handshaking.values()]).toEqual(['b']);
+    expect([...active.values()]).toEqual(['c']);
+    expect(handshaking.expire(100, 10)).toEqual(['b']);
+    expect(active.size).toBe(1);
+  });
+});
