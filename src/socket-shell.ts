@@ -10,7 +10,7 @@ import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { ErrorKind, ResilientError, sdkError } from './errors';
 import { HeartbeatMonitor } from './heartbeat';
 import type { Endpoint } from './options';
-import { configureSocket, openSocket } from './transport';
+import { configureSocket, openSocket, resetSocket } from './transport';
 import { FrameWriter } from './writer';
 
 export interface ShellConfig {
@@ -113,7 +113,9 @@ export abstract class SocketShell<M> {
   destroy(): void {
     if (this.phase === 'done') return;
     this.phase = 'done';
-    this.teardown();
+    // A connection still open is ended with RST: close() has already said BYE
+    // and waited; whatever is left must not linger in the kernel.
+    this.teardown(this.socket.writable && !this.socket.writableEnded);
   }
 
   /** Registers `fn` to run once the bytes written so far reached the kernel (not if the socket fails first). */
@@ -125,7 +127,10 @@ export abstract class SocketShell<M> {
   protected down(err: ResilientError): void {
     if (this.phase === 'done') return;
     this.phase = 'done';
-    this.teardown();
+    // Our own verdict that the peer is gone (heartbeat or connect timeout):
+    // RST, so no FIN is retransmitted into a dead link.
+    const verdict = err.code === 'ERR_HEARTBEAT_TIMEOUT' || err.code === 'ERR_CONNECT_TIMEOUT';
+    this.teardown(verdict);
     this.hooks.onDown(err);
   }
 
@@ -155,7 +160,7 @@ export abstract class SocketShell<M> {
 
   private pingsEnabled = true;
 
-  private teardown(): void {
+  private teardown(reset: boolean): void {
     this.clearTimer();
     this.writer.close();
     const s = this.socket;
@@ -168,7 +173,8 @@ export abstract class SocketShell<M> {
     // Keep a no-op error listener: a late error on a destroyed socket must not crash the process.
     s.off('error', this.onSocketError);
     s.on('error', noop);
-    s.destroy();
+    if (reset) resetSocket(s);
+    else s.destroy();
   }
 
   private arm(ms: number, fn: () => void): void {

@@ -37,3 +37,24 @@ export function configureSocket(socket: net.Socket, keepAliveMs: number | false)
   socket.setNoDelay(true);
   if (keepAliveMs !== false) socket.setKeepAlive(true, keepAliveMs);
 }
+
+/**
+ * Closes a socket whose peer is presumed dead with RST (SO_LINGER 0) instead
+ * of FIN: a FIN sent into a dead link leaves the kernel retransmitting it in
+ * FIN-WAIT-1 for ~100 s (tcp_orphan_retries), a zombie per flap; RST frees the
+ * socket at once. Falls back to destroy() where RST is not possible (TLS
+ * wraps the TCP handle, or the handle is already gone).
+ */
+export function resetSocket(socket: net.Socket): void {
+  // While connecting, resetAndDestroy() would wait for the connect to finish
+  // (up to the kernel's SYN timeout): there is no connection to reset yet.
+  if (socket.connecting || socket.destroyed) {
+    socket.destroy();
+    return;
+  }
+  try {
+    socket.resetAndDestroy();
+  } catch {
+    socket.destroy();
+  }
+}

@@ -24,6 +24,7 @@ import {
   encodeJson,
   readId,
 } from '../protocol/frames';
+import { resetSocket } from '../transport';
 import { FrameWriter } from '../writer';
 import { ExpiryNode, expiryNode } from './expiry-list';
 import type { Session } from './session';
@@ -132,12 +133,12 @@ export class ServerConnection {
     this.finish(undefined, false, true);
   }
 
-  /** Closes without a word (the peer is presumed gone). */
+  /** Closes without a word, with RST: the peer is presumed gone. */
   drop(err: ResilientError): void {
-    this.finish(err, false, false);
+    this.finish(err, false, false, true);
   }
 
-  private finish(err: ResilientError | undefined, graceful: boolean, flush: boolean): void {
+  private finish(err: ResilientError | undefined, graceful: boolean, flush: boolean, reset = false): void {
     if (this.phase === 'done') return;
     this.phase = 'done';
     const s = this.socket;
@@ -153,12 +154,13 @@ export class ServerConnection {
       // Destroy once the last frame reached the kernel; a peer that never
       // reads cannot keep the socket (and its memory) alive.
       s.end(() => s.destroy());
-      const guard = setTimeout(() => s.destroy(), 1000);
+      const guard = setTimeout(() => resetSocket(s), 1000);
       guard.unref();
       s.once('close', () => clearTimeout(guard));
     } else {
       this.writer.close();
-      s.destroy();
+      if (reset) resetSocket(s);
+      else s.destroy();
     }
     this.decoder.reset();
     this.hooks.onClose(this, err, graceful);
