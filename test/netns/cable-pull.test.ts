@@ -471,6 +471,38 @@ describeNetns('cable pull (network namespace, veth link set down)', () => {
     };
   });
 
+  test('deadAfterMs: one budget; with data in flight a pulled link is detected at the budget (+ one interval)', async () => {
+    const { pair: p, server: srv } = await setup({ idleTimeoutMs: 30_000 });
+    const DEAD_AFTER_MS = 900;
+    const client = new ResilientClient({ host: p.nsAddr, port: srv.port, deadAfterMs: DEAD_AFTER_MS, reconnect: RECONNECT, connectTimeoutMs: CONNECT_TIMEOUT_MS });
+    clients.push(client);
+    let lastInboundAt = 0;
+    client.on('heartbeat', () => (lastInboundAt = performance.now()));
+    await client.connect();
+    const layers = client.stats().layers;
+    expect(layers).toMatchObject({ heartbeat: true, keepAliveMs: DEAD_AFTER_MS });
+    const stream = produce(client, 400, 5, 'd', () => (lastInboundAt = performance.now()));
+    stoppers.push(stream.stop);
+    await waitFor(client, 'heartbeat', () => stream.acked.length >= 50, 15_000);
+    const closed = waitFor<[CloseEvent]>(client, 'close', undefined, 10_000);
+    const pullAt = performance.now();
+    await p.linkDown();
+    const [close] = await closed;
+    const closeAt = performance.now();
+    // The heartbeat (budget 900 ms) or TCP_USER_TIMEOUT (same budget, when net-keepalive is
+    // installed: ETIMEDOUT) — whichever the kernel and the timer decide first.
+    expect(['ERR_HEARTBEAT_TIMEOUT', 'ETIMEDOUT']).toContain(close.error?.code);
+    expect(closeAt - lastInboundAt).toBeGreaterThanOrEqual(DEAD_AFTER_MS - 50);
+    expect(closeAt - pullAt).toBeLessThan(DEAD_AFTER_MS + DEAD_AFTER_MS / 3 + LOAD_GUARD_MS);
+    report.deadAfterMsInFlight = { budgetMs: DEAD_AFTER_MS, detectedMsAfterPull: Math.round(closeAt - pullAt), code: close.error?.code, layers };
+    const reopened = waitFor<[OpenEvent]>(client, 'open', undefined, 15_000);
+    await p.linkUp();
+    await reopened;
+    await guard(stream.done(), 20_000, () => 'sends still unsettled');
+    expect(stream.failed).toEqual([]);
+    expect((await srv.received()).map((r) => r.payload)).toEqual(stream.sent);
+  });
+
   test('SYN black hole: connect() with connectTimeoutMs 500 and reconnect off rejects with ERR_CONNECT_TIMEOUT at ~500 ms, not the kernel’s ~130 s', async () => {
     const { pair: p, server: srv } = await setup();
     // The far end of the cable is pulled: with the host end down instead, connect() fails at once
