@@ -2,22 +2,14 @@ import { ResilientClient, ResilientError } from '../../src';
 import { HeartbeatServer, Session } from '../../src/server';
 import { FaultProxy } from '../support/fault-proxy';
 import { record, waitFor, waitUntil } from '../support/events';
-import { expectResourcesBackTo, resourceSnapshot } from '../support/resources';
 import { serverSockets } from '../support/server-internals';
+import { useCleanup } from '../support/lifecycle';
 
 const N = 10_000;
 const range = (n: number, f: (i: number) => string): string[] => Array.from({ length: n }, (_, i) => f(i));
 
 describe('delivery across reconnects', () => {
-  let before: string[];
-  const cleanup: Array<() => Promise<unknown> | unknown> = [];
-  beforeEach(() => {
-    before = resourceSnapshot();
-  });
-  afterEach(async () => {
-    for (const fn of cleanup.splice(0).reverse()) await fn();
-    await expectResourcesBackTo(before);
-  });
+  const cleanup = useCleanup();
 
   it('10,000 messages, connection cut 3 ways mid-stream (socket destroyed, RST, silent server): each arrives exactly once, in order', async () => {
     const server = new HeartbeatServer({ host: '127.0.0.1' });

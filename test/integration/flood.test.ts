@@ -12,8 +12,8 @@ import { FrameType, decodeErrorPayload, encodeJson, encodePing } from '../../src
 import { HeartbeatServer } from '../../src/server';
 import { record, waitFor } from '../support/events';
 import { RawClient } from '../support/raw-client';
-import { expectResourcesBackTo, resourceSnapshot } from '../support/resources';
 import { serverSockets } from '../support/server-internals';
+import { useCleanup } from '../support/lifecycle';
 
 // A real collection before each memory sample, so the numbers show what is
 // held, not garbage the collector has not reached yet.
@@ -79,15 +79,7 @@ async function flood(port: number, count: number, server: HeartbeatServer, admit
 }
 
 describe('connection flood past maxConnections', () => {
-  let before: string[];
-  const cleanup: Array<() => Promise<unknown> | unknown> = [];
-  beforeEach(() => {
-    before = resourceSnapshot();
-  });
-  afterEach(async () => {
-    for (const fn of cleanup.splice(0).reverse()) await fn();
-    await expectResourcesBackTo(before);
-  });
+  const cleanup = useCleanup();
 
   it(`${ADMITTED} clients admitted, ${FLOOD} more refused with ERR_SERVER_FULL: every one closed, no memory kept per refusal, the ${ADMITTED} still work`, async () => {
     const server = new HeartbeatServer({ host: '127.0.0.1', maxConnections: ADMITTED });
@@ -133,15 +125,7 @@ describe('connection flood past maxConnections', () => {
 });
 
 describe('hostile handshakes and pipelining', () => {
-  let before: string[];
-  const cleanup: Array<() => Promise<unknown> | unknown> = [];
-  beforeEach(() => {
-    before = resourceSnapshot();
-  });
-  afterEach(async () => {
-    for (const fn of cleanup.splice(0).reverse()) await fn();
-    await expectResourcesBackTo(before);
-  });
+  const cleanup = useCleanup();
 
   it('a HELLO carrying a 100 KB token is refused with ERR_FRAME_TOO_LARGE before authenticate is called', async () => {
     const authenticate = jest.fn(() => true);

@@ -2,16 +2,8 @@ import * as net from 'node:net';
 import { ResilientClient, ResilientError, lineCodec } from '../../src';
 import { HeartbeatServer } from '../../src/server';
 import { record, waitFor, waitUntil } from '../support/events';
-import { expectResourcesBackTo, resourceSnapshot } from '../support/resources';
 import { selfSignedCert } from '../support/tls-cert';
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+import { useCleanup, freePort } from '../support/lifecycle';
 
 /** A plain newline server, no HeartbeatServer: answers `PING n` with `PONG n`, echoes other lines upper-cased. */
 class LineServer {
@@ -51,15 +43,7 @@ class LineServer {
 }
 
 describe('product features', () => {
-  let before: string[];
-  const cleanup: Array<() => Promise<unknown> | unknown> = [];
-  beforeEach(() => {
-    before = resourceSnapshot();
-  });
-  afterEach(async () => {
-    for (const fn of cleanup.splice(0).reverse()) await fn();
-    await expectResourcesBackTo(before);
-  });
+  const cleanup = useCleanup();
 
   describe('TLS', () => {
     const { key, cert } = selfSignedCert();

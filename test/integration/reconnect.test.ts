@@ -1,4 +1,3 @@
-import * as net from 'node:net';
 import { ResilientClient, ResilientError, baseDelay } from '../../src';
 import { HeartbeatServer } from '../../src/server';
 import { record, waitFor } from '../support/events';
@@ -6,25 +5,10 @@ import { RawServer } from '../support/raw-server';
 import { RawClient } from '../support/raw-client';
 import { expectResourcesBackTo, resourceSnapshot } from '../support/resources';
 import { FrameType, encodeFrame } from '../../src/protocol/frames';
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+import { useCleanup, freePort } from '../support/lifecycle';
 
 describe('reconnect', () => {
-  let before: string[];
-  const cleanup: Array<() => Promise<unknown> | unknown> = [];
-  beforeEach(() => {
-    before = resourceSnapshot();
-  });
-  afterEach(async () => {
-    for (const fn of cleanup.splice(0).reverse()) await fn();
-    await expectResourcesBackTo(before);
-  });
+  const cleanup = useCleanup();
 
   it('server stopped: close + reconnecting with ECONNREFUSED within the backoff bounds; restarted on the same port: open again, queued messages arrive', async () => {
     let server = new HeartbeatServer({ host: '127.0.0.1' });

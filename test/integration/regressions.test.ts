@@ -1,29 +1,12 @@
-import * as net from 'node:net';
 import { ResilientClient, ResilientError } from '../../src';
 import { HeartbeatServer, Session } from '../../src/server';
 import { record, waitFor } from '../support/events';
 import { RawServer } from '../support/raw-server';
-import { expectResourcesBackTo, resourceSnapshot } from '../support/resources';
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+import { useCleanup, freePort } from '../support/lifecycle';
 
 // Behaviours found in review, each pinned by a test.
 describe('regressions', () => {
-  let before: string[];
-  const cleanup: Array<() => Promise<unknown> | unknown> = [];
-  beforeEach(() => {
-    before = resourceSnapshot();
-  });
-  afterEach(async () => {
-    for (const fn of cleanup.splice(0).reverse()) await fn();
-    await expectResourcesBackTo(before);
-  });
+  const cleanup = useCleanup();
 
   it('destroy() while connecting or reconnecting closes once, without an illegal transition', async () => {
     const port = await freePort();

@@ -3,19 +3,11 @@ import { HeartbeatServer, Session } from '../../src/server';
 import { FrameType, encodeDataHeader } from '../../src/protocol/frames';
 import { waitFor } from '../support/events';
 import { RawClient } from '../support/raw-client';
-import { expectResourcesBackTo, resourceSnapshot } from '../support/resources';
 import { serverSockets } from '../support/server-internals';
+import { useCleanup } from '../support/lifecycle';
 
 describe('server sessions and slow peers', () => {
-  let before: string[];
-  const cleanup: Array<() => Promise<unknown> | unknown> = [];
-  beforeEach(() => {
-    before = resourceSnapshot();
-  });
-  afterEach(async () => {
-    for (const fn of cleanup.splice(0).reverse()) await fn();
-    await expectResourcesBackTo(before);
-  });
+  const cleanup = useCleanup();
 
   it('a disconnected session is kept for sessionTtlMs and resumed without loss or duplicates', async () => {
     const server = new HeartbeatServer({ host: '127.0.0.1', sessionTtlMs: 60_000 });
