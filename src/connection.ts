@@ -89,7 +89,7 @@ export class ClientConnection extends SocketShell<Buffer> {
       }
       case FrameType.BYE:
         return this.down(
-          sdkError('ERR_CONNECTION_LOST', `server said goodbye: ${f.payload.toString('utf8').slice(0, 200) || 'no reason'}`),
+          sdkError('ERR_SERVER_BYE', `server said goodbye: ${f.payload.toString('utf8').slice(0, 200) || 'no reason'}`),
         );
     }
     if (this.phase !== 'open') throw sdkError('ERR_PROTOCOL', `frame type ${f.type} before WELCOME`);

@@ -27,6 +27,7 @@ export const ErrorCodes = {
   HANDSHAKE_TIMEOUT: 'ERR_HANDSHAKE_TIMEOUT',
   FRAME_TIMEOUT: 'ERR_FRAME_TIMEOUT',
   CONNECTION_LOST: 'ERR_CONNECTION_LOST',
+  SERVER_BYE: 'ERR_SERVER_BYE',
   ABORTED: 'ERR_ABORTED',
   MESSAGE_EXPIRED: 'ERR_MESSAGE_EXPIRED',
   TLS_CERT: 'ERR_TLS_CERT',
@@ -67,6 +68,10 @@ export class ResilientError extends Error {
 const SDK_CODE_KINDS: Record<string, ErrorKind> = {
   ERR_HEARTBEAT_TIMEOUT: 'transient',
   ERR_CONNECTION_LOST: 'transient',
+  // A server that says goodbye is going away (shutdown, restart): retrying at
+  // once would make every client arrive together when it comes back, so the
+  // first retry is jittered like any other.
+  ERR_SERVER_BYE: 'unavailable',
   ERR_CONNECT_TIMEOUT: 'unavailable',
   ERR_HANDSHAKE_TIMEOUT: 'unavailable',
   ERR_FRAME_TIMEOUT: 'unavailable',

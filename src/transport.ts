@@ -48,7 +48,9 @@ export function configureSocket(socket: net.Socket, keepAliveMs: number | false)
 export function resetSocket(socket: net.Socket): void {
   // While connecting, resetAndDestroy() would wait for the connect to finish
   // (up to the kernel's SYN timeout): there is no connection to reset yet.
-  if (socket.connecting || socket.destroyed) {
+  // After end(), a pending shutdown makes it fail with an 'error' (EINVAL)
+  // and no 'close': destroy() is the only safe way then.
+  if (socket.connecting || socket.destroyed || socket.writableEnded) {
     socket.destroy();
     return;
   }

@@ -4,12 +4,25 @@
  * server restarts; afterwards every delivery guarantee, the process's handles
  * and its heap are checked.
  *
- *   npx tsx test/soak/soak.ts --seconds 60 --clients 100 [--seed 42]
+ *   npx tsx test/soak/soak.ts --seconds 60 --clients 100 [--seed 42]   (exit code 1 on any failure)
  *   const result = await runSoak({ seconds: 20, clients: 100, log: console.log });
  *
  * One proxy per client (not a few shared ones): a fault then hits exactly one
  * client's link, as a real flaky path does, and 100 independent fault
- * schedules overlap in every combination across the fleet.
+ * schedules overlap in every combination across the fleet. Each proxy runs one
+ * fault at a time, the next one 0.2-2 s after the last was lifted:
+ *   latency     0.02-0.3 s + jitter, one way at most 0.5 s (never trips the heartbeat), 1-4 s
+ *   blackhole   one or both directions, until the client's link was declared dead (≥ 1.8 s)
+ *   reset       RST on both sides of the current connection
+ *   slice       chunks re-cut into pieces of 1..n bytes (n = 4-64), 1-3 s
+ *   limitData   the connection is cut after 1-120 more bytes (mid-frame), new ones too, 0.3-1.5 s
+ *   slowClose   the server drops the link; the client hears of it 0.2-1.5 s later
+ *   bandwidth   2-8 KB/s, 1-4 s
+ * and the server is restarted (a new HeartbeatServer on the same port, all
+ * sessions lost) at a third and at two thirds of the run.
+ *
+ * Every client sends one message per 100 ms while fewer than 4 await their
+ * ack; the server does the same on every connected session.
  *
  * Guarantees checked (DESIGN.md, docs/delivery.md). An *epoch* is the life of
  * one HeartbeatServer process: epoch 0 until the first restart, 1 until the
@@ -33,7 +46,11 @@
  * downtime, the send rate), not waits for the system to settle: every wait for
  * an outcome is for an event or a promise, with a guard that only fires when
  * something is broken.
+ *
+ * One file (ledger, fault catalogue, run, summary, CLI) because the issue asked
+ * for exactly these files; the sections below are the seams to split along.
  */
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
@@ -77,6 +94,14 @@ export interface SoakResult {
   reconnects: number;
   /** Time from a client's 'close' to its next 'open', in ms. */
   reconnectMs: { samples: number; p50: number; p99: number; max: number };
+  /** Time from a black hole's start to the client's 'close', by the direction made dark, in ms. */
+  blackholeDetectionMs: Record<string, { samples: number; p50: number; max: number }>;
+  /** Connection cuts when a black hole was lifted (see the blackhole fault); not in faults.limitData.acted. */
+  blackholeLiftCuts: number;
+  /** 'reset' faults skipped because a connection was half-closed (see halfClosed()). */
+  resetsSkipped: number;
+  /** Sessions the last server still held after every client closed (created by a HELLO whose WELCOME was lost). */
+  orphanSessions: number;
   /** Connection losses seen by clients, by error code. */
   closeCauses: Record<string, number>;
   up: DirectionStats;
@@ -131,6 +156,13 @@ const RESTART_DOWNTIME_MS: Range = [200, 600];
 /** Guard on the drain after the chaos: it only fires when a message is stuck. */
 const DRAIN_GUARD_MS = 20_000;
 const KEEP_VIOLATIONS = 50;
+/** The warm-up run before the heap baseline (see runSoak). */
+const WARMUP_SECONDS = 2;
+const WARMUP_CLIENTS = 4;
+/** Guard on detecting a black hole: only fires when neither heartbeat nor idle sweep works. */
+const DETECTION_GUARD_MS = 10_000;
+/** Guard on closing clients, proxies and the server: each closes in well under a second. */
+const CLOSE_GUARD_MS = 10_000;
 
 const FAULT_KINDS: readonly FaultKind[] = ['latency', 'blackhole', 'reset', 'slice', 'limitData', 'slowClose', 'bandwidth'];
 /** Codes that must never appear under these faults: they would mean a corrupted stream or a client that gave up. */
@@ -228,6 +260,21 @@ async function leaksSince(before: Record<string, number>): Promise<Record<string
   return found;
 }
 
+/**
+ * True when a connection of the proxy has a socket that already sent its FIN.
+ * FaultProxy.resetAll() must not run then: Node's resetAndDestroy() on a
+ * socket whose shutdown is still pending fails with EINVAL, emits 'error' and
+ * never 'close', and the TCP handle leaks (then proxy.close() never resolves).
+ * test/support/fault-pipe.ts resetSocket() does not guard against it; reported.
+ */
+function halfClosed(proxy: FaultProxy): boolean {
+  const conns = (proxy as unknown as { connections: Set<{ client: Socket; server: Socket }> }).connections;
+  for (const c of conns) {
+    for (const sock of [c.client, c.server]) if (sock.writableEnded && !sock.destroyed) return true;
+  }
+  return false;
+}
+
 function table(headers: string[], rows: Array<Array<string | number>>): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
@@ -238,7 +285,6 @@ function table(headers: string[], rows: Array<Array<string | number>>): string {
 // ---- the delivery ledger ---------------------------------------------------
 
 interface UpSend {
-  seq: number;
   payload: string;
   ackedAt?: number;
   error?: string;
@@ -377,8 +423,8 @@ class Ledger {
 
 // ---- the run ---------------------------------------------------------------
 
+/** One client, its proxy, and what the traffic and fault schedules keep for it. */
 interface Rig {
-  index: number;
   id: string;
   client: ResilientClient;
   proxy: FaultProxy;
@@ -386,8 +432,20 @@ interface Rig {
   seq: number;
   inFlight: number;
   pending: Set<Promise<void>>;
-  faultTimer: NodeJS.Timeout | undefined;
+  /** The fault in force, if any, and how to stop waiting for its link to be declared dead. */
+  active: ActiveFault | undefined;
+  stopWaiting: (() => void) | undefined;
+  /** Pending fault timers (gap, duration, detection guard). */
+  timers: Set<NodeJS.Timeout>;
   closedAt: number | undefined;
+}
+
+interface ActiveFault {
+  /** Shortest time the fault stays on, in ms. */
+  minMs: number;
+  /** When set, it also stays on until the client's link was declared dead; the value labels the detection time. */
+  untilClosed?: string;
+  lift: () => void;
 }
 
 type ChaosResult = Omit<SoakResult, 'wallMs' | 'unhandled' | 'leaks' | 'timerTracking' | 'heap' | 'summary'>;
@@ -402,22 +460,31 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
   }
   const gc = exposeGc();
   const baseline = resourceCounts();
-  gc();
-  const heapStart = process.memoryUsage().heapUsed;
   const unhandled: string[] = [];
   const onUncaught = (err: unknown): void => void unhandled.push(`uncaughtException: ${(err as Error)?.stack ?? String(err)}`);
   const onRejection = (err: unknown): void => void unhandled.push(`unhandledRejection: ${(err as Error)?.stack ?? String(err)}`);
   process.on('uncaughtException', onUncaught);
   process.on('unhandledRejection', onRejection);
   let chaos: ChaosResult;
+  let heapStart: number;
   try {
-    chaos = await runChaos(options, log);
+    // A short warm-up over the same code paths first: the heap baseline must
+    // already hold compiled code and lazily built internals (~3 MiB, the same
+    // after 4 s or 60 s of chaos), or a small process would fail the 20% bound
+    // on what is a one-time cost and not a leak. It is checked like the run.
+    const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
+    const warm = await new Chaos(WARMUP_SECONDS, WARMUP_CLIENTS, seed + 7919, () => undefined).run();
+    gc();
+    heapStart = process.memoryUsage().heapUsed;
+    chaos = await new Chaos(options.seconds ?? 60, options.clients ?? 100, seed, log).run();
+    chaos.violations = [...warm.violations.map((v) => `warm-up: ${v}`), ...chaos.violations].slice(0, KEEP_VIOLATIONS);
+    chaos.violationCount += warm.violationCount;
   } finally {
     process.off('uncaughtException', onUncaught);
     process.off('unhandledRejection', onRejection);
   }
   const leaks = await leaksSince(baseline);
-  // The ledger and every client are out of scope now: what is left is what leaked.
+  // The ledgers and every client are out of reach now: what is left is what leaked.
   gc();
   gc();
   const heapEnd = process.memoryUsage().heapUsed;
@@ -435,24 +502,110 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
   return result;
 }
 
-async function runChaos(options: SoakOptions, log: (line: string) => void): Promise<ChaosResult> {
-  const seconds = options.seconds ?? 60;
-  const clientCount = options.clients ?? 100;
-  const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
-  const dice = new Dice(seeded(seed));
-  const ledger = new Ledger();
-  const injected = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
-  const closeCauses: Record<string, number> = {};
-  const reconnectSamples: number[] = [];
-  log(`soak: ${clientCount} clients, ${seconds} s, seed ${seed}`);
+/** One run: a server per epoch, the rigs, the traffic, the faults, and the ledger that checks them. */
+class Chaos {
+  private readonly ledger = new Ledger();
+  private readonly dice: Dice;
+  private readonly rigs: Rig[] = [];
+  private epoch = 0;
+  private server!: HeartbeatServer;
+  private port = 0;
+  private restarts = 0;
+  /** Sessions of the current server, for the server → client traffic. */
+  private readonly live = new Set<Session>();
+  private readonly downInFlight = new Map<Session, Set<Promise<void>>>();
+  private readonly downSeq = new Map<Session, number>();
+  private sending = false;
+  private faulting = false;
+  private readonly injected = zeroPerKind();
+  private readonly closeCauses: Record<string, number> = {};
+  private readonly reconnectSamples: number[] = [];
+  private readonly detection: Record<string, number[]> = { downstream: [], both: [], upstream: [] };
+  private liftCuts = 0;
+  private resetsSkipped = 0;
 
-  // -- server epochs
-  let epoch = 0;
-  let server: HeartbeatServer | undefined;
-  const live = new Set<Session>();
-  const downInFlight = new Map<Session, Set<Promise<void>>>();
-  const startServer = async (port: number): Promise<HeartbeatServer> => {
-    const e = epoch;
+  constructor(
+    private readonly seconds: number,
+    private readonly clientCount: number,
+    private readonly seed: number,
+    private readonly log: (line: string) => void,
+  ) {
+    this.dice = new Dice(seeded(seed));
+  }
+
+  async run(): Promise<ChaosResult> {
+    this.log(`soak: ${this.clientCount} clients, ${this.seconds} s, seed ${this.seed}`);
+    this.server = await this.startServer(0);
+    this.port = (this.server.address() as { port: number }).port;
+    for (let i = 0; i < this.clientCount; i++) this.rigs.push(await this.addRig(i));
+    await Promise.all(this.rigs.map((r) => r.client.connect()));
+    this.log(`soak: ${this.clientCount} clients connected; chaos for ${this.seconds} s`);
+
+    this.sending = true;
+    const ticker = setInterval(() => this.tick(), TICK_MS);
+    this.faulting = true;
+    for (const r of this.rigs) this.scheduleFault(r);
+    await this.restartTwice();
+    this.faulting = false;
+    for (const r of this.rigs) {
+      for (const t of r.timers) clearTimeout(t);
+      r.timers.clear();
+      this.endFault(r);
+      r.proxy.clearFaults();
+    }
+    this.sending = false;
+    clearInterval(ticker);
+    this.log('soak: chaos over, faults lifted; draining');
+
+    await this.drain();
+    const sum = (f: (s: ReturnType<ResilientClient['stats']>) => number): number => this.rigs.reduce((n, r) => n + f(r.client.stats()), 0);
+    const stats = { reconnects: sum((s) => s.reconnects), dropped: sum((s) => s.duplicatesDropped), out: sum((s) => s.messagesOut), in: sum((s) => s.messagesIn) };
+    const orphanSessions = await this.closeAll();
+    const acted = zeroPerKind();
+    for (const r of this.rigs) for (const k of FAULT_KINDS) acted[k] += r.proxy.stats().faults[k];
+    acted.limitData -= this.liftCuts;
+
+    const ledger = this.ledger;
+    ledger.checkComplete();
+    const up = ledger.upStats();
+    if (stats.out !== up.acked) ledger.violation(`stats: clients' messagesOut sum to ${stats.out}, but ${up.acked} sends were acknowledged`);
+    if (stats.in !== ledger.downDelivered) ledger.violation(`stats: clients' messagesIn sum to ${stats.in}, but ${ledger.downDelivered} 'message' events fired`);
+    const reconnectMs = summarize(this.reconnectSamples);
+    return {
+      seed: this.seed,
+      seconds: this.seconds,
+      clients: this.clientCount,
+      faults: Object.fromEntries(FAULT_KINDS.map((k) => [k, { injected: this.injected[k], acted: acted[k] }])) as SoakResult['faults'],
+      restarts: this.restarts,
+      reconnects: stats.reconnects,
+      reconnectMs: { samples: reconnectMs.samples, p50: reconnectMs.p50, p99: reconnectMs.p99, max: reconnectMs.max },
+      blackholeDetectionMs: Object.fromEntries(
+        Object.entries(this.detection).map(([k, v]) => {
+          const s = summarize(v);
+          return [k, { samples: s.samples, p50: s.p50, max: s.max }];
+        }),
+      ),
+      blackholeLiftCuts: this.liftCuts,
+      resetsSkipped: this.resetsSkipped,
+      closeCauses: this.closeCauses,
+      up,
+      down: ledger.downStats(),
+      orphanSessions,
+      duplicates: {
+        withinEpoch: Array.from({ length: this.epoch + 1 }, (_, e) => ledger.withinEpoch[e] ?? 0),
+        acrossEpochs: { ...ledger.acrossEpochs },
+        down: ledger.downDuplicates,
+        droppedByClients: stats.dropped,
+      },
+      violations: [...ledger.violations],
+      violationCount: ledger.violationCount,
+    };
+  }
+
+  // -- setup
+
+  private async startServer(port: number): Promise<HeartbeatServer> {
+    const e = this.epoch;
     const s = new HeartbeatServer({
       host: '127.0.0.1',
       port,
@@ -460,59 +613,68 @@ async function runChaos(options: SoakOptions, log: (line: string) => void): Prom
       sweepIntervalMs: SERVER_SWEEP_MS,
       handshakeTimeoutMs: SERVER_IDLE_MS,
     });
-    s.on('message', (session, payload, meta) => ledger.onUp(e, session.clientId, meta.id, payload));
-    s.on('connection', (session) => live.add(session));
-    s.on('sessionEnd', (session) => live.delete(session));
+    s.on('message', (session, payload, meta) => this.ledger.onUp(e, session.clientId, meta.id, payload));
+    s.on('connection', (session) => this.live.add(session));
+    s.on('sessionEnd', (session) => this.live.delete(session));
     s.on('error', (err) => {
-      if (FORBIDDEN_CODES.has(err.code)) ledger.violation(`server epoch ${e}: ${err.code} ${err.message}`);
+      if (FORBIDDEN_CODES.has(err.code)) this.ledger.violation(`server epoch ${e}: ${err.code} ${err.message}`);
     });
     await s.listen();
     return s;
-  };
-  server = await startServer(0);
-  const port = (server.address() as { port: number }).port;
+  }
 
-  // -- clients, one proxy each
-  const rigs: Rig[] = [];
-  for (let i = 0; i < clientCount; i++) {
-    const rigDice = new Dice(seeded(seed + 1 + i));
-    const proxy = new FaultProxy({ target: { host: '127.0.0.1', port }, random: rigDice.random });
-    const { port: proxyPort } = await proxy.listen();
+  private async addRig(i: number): Promise<Rig> {
+    const dice = new Dice(seeded(this.seed + 1 + i));
+    const proxy = new FaultProxy({ target: { host: '127.0.0.1', port: this.port }, random: dice.random });
+    const { port } = await proxy.listen();
     const id = `soak-${i}`;
     const client = new ResilientClient({
       host: '127.0.0.1',
-      port: proxyPort,
+      port,
       clientId: id,
       heartbeat: HEARTBEAT,
       reconnect: RECONNECT,
       connectTimeoutMs: 3000,
       closeTimeoutMs: 3000,
     });
-    const rig: Rig = { index: i, id, client, proxy, dice: rigDice, seq: 0, inFlight: 0, pending: new Set(), faultTimer: undefined, closedAt: undefined };
+    const rig: Rig = { id, client, proxy, dice, seq: 0, inFlight: 0, pending: new Set(), active: undefined, stopWaiting: undefined, timers: new Set(), closedAt: undefined };
     client.on('close', (e) => {
       if (!e.error) return; // our own close() at the end
-      bump(closeCauses, e.error.code);
-      if (FORBIDDEN_CODES.has(e.error.code)) ledger.violation(`client ${id}: ${e.error.code} ${e.error.message}`);
+      bump(this.closeCauses, e.error.code);
+      if (FORBIDDEN_CODES.has(e.error.code)) this.ledger.violation(`client ${id}: ${e.error.code} ${e.error.message}`);
       rig.closedAt = performance.now();
     });
     client.on('open', () => {
-      if (rig.closedAt !== undefined) reconnectSamples.push(performance.now() - rig.closedAt);
+      if (rig.closedAt !== undefined) this.reconnectSamples.push(performance.now() - rig.closedAt);
       rig.closedAt = undefined;
     });
-    client.on('giveUp', (err) => ledger.violation(`client ${id} gave up: ${err.code} ${err.message}`));
+    client.on('giveUp', (err) => this.ledger.violation(`client ${id} gave up: ${err.code} ${err.message}`));
     client.on('error', () => undefined); // counted through 'close'; eventemitter3 would not throw anyway
-    client.on('message', (payload, meta) => ledger.onDown(id, payload, meta));
-    rigs.push(rig);
+    client.on('message', (payload, meta) => this.ledger.onDown(id, payload, meta));
+    return rig;
   }
-  await Promise.all(rigs.map((r) => r.client.connect()));
-  log(`soak: ${clientCount} clients connected; chaos for ${seconds} s`);
 
   // -- traffic: one tick drives both directions
-  const pad = (): string => '.'.repeat(Math.floor(dice.random() * (PAD_MAX + 1)));
-  const sendUp = (r: Rig): void => {
+
+  private tick(): void {
+    if (!this.sending) return;
+    for (const r of this.rigs) if (r.inFlight < WINDOW) this.sendUp(r);
+    for (const s of this.live) {
+      if (!s.connected) continue;
+      let inFlight = this.downInFlight.get(s);
+      if (!inFlight) this.downInFlight.set(s, (inFlight = new Set()));
+      if (inFlight.size < WINDOW) this.sendDown(s, inFlight);
+    }
+  }
+
+  private pad(): string {
+    return '.'.repeat(Math.floor(this.dice.random() * (PAD_MAX + 1)));
+  }
+
+  private sendUp(r: Rig): void {
     const seq = ++r.seq;
-    const rec: UpSend = { seq, payload: `u|${r.id}|${seq}|${pad()}` };
-    ledger.upSends.set(rec.payload, rec);
+    const rec: UpSend = { payload: `u|${r.id}|${seq}|${this.pad()}` };
+    this.ledger.upSends.set(rec.payload, rec);
     r.inFlight++;
     const p = r.client.send(rec.payload).then(
       () => void (rec.ackedAt = performance.now()),
@@ -523,36 +685,25 @@ async function runChaos(options: SoakOptions, log: (line: string) => void): Prom
       r.inFlight--;
       r.pending.delete(p);
     });
-  };
-  const downSeq = new Map<Session, number>();
-  const sendDown = (s: Session, inFlight: Set<Promise<void>>): void => {
-    const n = (downSeq.get(s) ?? 0) + 1;
-    downSeq.set(s, n);
-    const payload = `d|${epoch}|${s.clientId}|${s.id}|${n}|${pad()}`;
+  }
+
+  private sendDown(s: Session, inFlight: Set<Promise<void>>): void {
+    const n = (this.downSeq.get(s) ?? 0) + 1;
+    this.downSeq.set(s, n);
+    const payload = `d|${this.epoch}|${s.clientId}|${s.id}|${n}|${this.pad()}`;
     const rec: DownSend = { clientId: s.clientId, sessionId: s.id, received: 0 };
-    ledger.downSends.set(payload, rec);
+    this.ledger.downSends.set(payload, rec);
     const p = s.send(payload).then(
       () => void (rec.ackedAt = performance.now()),
       (err: unknown) => void (rec.error = codeOf(err)),
     );
     inFlight.add(p);
     void p.finally(() => inFlight.delete(p));
-  };
-  let sending = true;
-  const ticker = setInterval(() => {
-    if (!sending) return;
-    for (const r of rigs) if (r.inFlight < WINDOW) sendUp(r);
-    for (const s of live) {
-      if (!s.connected) continue;
-      let set = downInFlight.get(s);
-      if (!set) downInFlight.set(s, (set = new Set()));
-      if (set.size < WINDOW) sendDown(s, set);
-    }
-  }, TICK_MS);
+  }
 
   // -- faults: one at a time per proxy, a random gap between them
-  let faulting = true;
-  const applyFault = (r: Rig, kind: FaultKind): { ms: number; lift: () => void } | undefined => {
+
+  private applyFault(r: Rig, kind: FaultKind): ActiveFault | undefined {
     const p = r.proxy;
     const d = r.dice;
     switch (kind) {
@@ -560,30 +711,49 @@ async function runChaos(options: SoakOptions, log: (line: string) => void): Prom
         const dir = d.dir();
         const ms = d.between([20, LATENCY_MAX_MS * 0.6]);
         p.setLatency(dir, ms, d.between([0, LATENCY_MAX_MS - ms]));
-        return { ms: d.between([1000, 4000]), lift: () => p.setLatency(dir, 0, 0) };
+        return { minMs: d.between([1000, 4000]), lift: () => p.setLatency(dir, 0, 0) };
       }
       case 'blackhole': {
         const dir = d.dir();
         p.blackhole(dir);
-        // Long enough to trip detection: the client's heartbeat when downstream is dark;
-        // the server's idle sweep (which then closes the link) when only upstream is.
-        const trip = dir === 'upstream' ? SERVER_IDLE_MS + SERVER_SWEEP_MS : HEARTBEAT.timeoutMs;
-        return { ms: d.between([trip + 300, trip + 1100]), lift: () => p.blackhole(dir, false) };
+        return {
+          // Long enough to trip the client's heartbeat; and held until the link it
+          // hit was declared dead (by the client's heartbeat, or the server's idle
+          // sweep when only upstream is dark and the server keeps pushing): a proxy
+          // discards what it black-holes and cannot retransmit it as TCP would
+          // after a real outage, so a link that outlived the hole would go on with
+          // a gap in its byte stream.
+          minMs: d.between([HEARTBEAT.timeoutMs + 300, HEARTBEAT.timeoutMs + 1100]),
+          untilClosed: dir,
+          lift: () => {
+            // Connections opened during the hole lost their HELLO or WELCOME, and a
+            // link already dropped at one end holds its FIN: cut them all before
+            // the hole lifts (as the first retransmission after a real outage
+            // would meet an RST). A zero data budget cuts with destroy(), not
+            // resetAll(): see halfClosed().
+            const before = p.stats().faults.limitData;
+            p.limitData('both', 0);
+            p.limitData('both', null);
+            this.liftCuts += p.stats().faults.limitData - before;
+            p.blackhole(dir, false);
+          },
+        };
       }
       case 'reset':
-        p.resetAll();
+        if (halfClosed(p)) this.resetsSkipped++;
+        else p.resetAll();
         return undefined;
       case 'slice': {
         const dir = d.dir();
         p.setSlicer(dir, { minBytes: 1, maxBytes: d.between([4, 64]), delayMs: d.between([0, 1]) });
-        return { ms: d.between([1000, 3000]), lift: () => p.setSlicer(dir, null) };
+        return { minMs: d.between([1000, 3000]), lift: () => p.setSlicer(dir, null) };
       }
       case 'limitData': {
         // Every frame here is 13..300 bytes: a budget of 1..120 bytes ends mid-frame
         // (or mid-HELLO), on the current connection and on each new one while it lasts.
         const dir = d.dir();
         p.limitData(dir, d.between([1, 120]));
-        return { ms: d.between([300, 1500]), lift: () => p.limitData(dir, null) };
+        return { minMs: d.between([300, 1500]), lift: () => p.limitData(dir, null) };
       }
       case 'slowClose': {
         // The server drops this client's connection; the client hears of it only
@@ -591,117 +761,148 @@ async function runChaos(options: SoakOptions, log: (line: string) => void): Prom
         const ms = d.between([200, 1500]);
         p.setSlowClose(ms);
         const sessionId = r.client.stats().sessionId;
-        const conn = sessionId ? server?.session(sessionId)?.conn : undefined;
+        const conn = sessionId ? this.server.session(sessionId)?.conn : undefined;
         conn?.socket.destroy();
-        return { ms: ms + d.between([200, 1000]), lift: () => p.setSlowClose(0) };
+        return { minMs: ms + d.between([200, 1000]), lift: () => p.setSlowClose(0) };
       }
       case 'bandwidth': {
         const dir = d.dir();
         p.setBandwidth(dir, d.between([2000, 8000]));
-        return { ms: d.between([1000, 4000]), lift: () => p.setBandwidth(dir, null) };
+        return { minMs: d.between([1000, 4000]), lift: () => p.setBandwidth(dir, null) };
       }
     }
-  };
-  const scheduleFault = (r: Rig): void => {
-    if (!faulting) return;
-    r.faultTimer = setTimeout(() => {
-      r.faultTimer = undefined;
-      if (!faulting) return;
+  }
+
+  private rigTimer(r: Rig, ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      r.timers.delete(t);
+      fn();
+    }, ms);
+    r.timers.add(t);
+  }
+
+  private scheduleFault(r: Rig): void {
+    if (!this.faulting) return;
+    this.rigTimer(r, r.dice.between(FAULT_GAP_MS), () => {
+      if (!this.faulting) return;
       const kind = r.dice.pick(FAULT_KINDS);
-      injected[kind]++;
-      const f = applyFault(r, kind);
-      if (!f) return scheduleFault(r);
-      r.faultTimer = setTimeout(() => {
-        r.faultTimer = undefined;
-        f.lift();
-        scheduleFault(r);
-      }, f.ms);
-    }, r.dice.between(FAULT_GAP_MS));
-  };
-  for (const r of rigs) scheduleFault(r);
+      this.injected[kind]++;
+      const f = this.applyFault(r, kind);
+      if (!f) return this.scheduleFault(r);
+      r.active = f;
+      const injectedAt = performance.now();
+      let minDone = false;
+      // Only a link that is open can be hit; one being opened fails its handshake.
+      let closed = f.untilClosed === undefined || r.client.state !== 'open';
+      const maybeEnd = (): void => {
+        if (!minDone || !closed || r.active !== f) return;
+        this.endFault(r);
+        this.scheduleFault(r);
+      };
+      if (!closed) {
+        const onClose = (): void => {
+          closed = true;
+          this.detection[f.untilClosed as string]?.push(performance.now() - injectedAt);
+          maybeEnd();
+        };
+        r.client.once('close', onClose);
+        r.stopWaiting = () => r.client.off('close', onClose);
+        this.rigTimer(r, DETECTION_GUARD_MS, () => {
+          if (closed || r.active !== f) return;
+          this.ledger.violation(`${r.id}: ${kind} (${f.untilClosed}) not detected within ${DETECTION_GUARD_MS} ms`);
+          closed = true;
+          maybeEnd();
+        });
+      }
+      this.rigTimer(r, f.minMs, () => {
+        minDone = true;
+        maybeEnd();
+      });
+    });
+  }
 
-  // -- two server restarts, at a third and two thirds of the run
-  let restarts = 0;
-  const restart = async (): Promise<void> => {
-    const old = server as HeartbeatServer;
-    ledger.closeStartedAt[epoch] = performance.now();
-    log(`soak: restarting the server (epoch ${epoch} -> ${epoch + 1})`);
-    await old.close();
-    await new Promise((r) => setTimeout(r, dice.between(RESTART_DOWNTIME_MS)));
-    epoch++;
-    server = await startServer(port);
-    restarts++;
-  };
-  const restartTimers: NodeJS.Timeout[] = [];
-  let restarting: Promise<void> = Promise.resolve();
-  for (const at of [1 / 3, 2 / 3]) {
-    restartTimers.push(
+  private endFault(r: Rig): void {
+    const f = r.active;
+    if (!f) return;
+    r.active = undefined;
+    r.stopWaiting?.();
+    r.stopWaiting = undefined;
+    f.lift();
+  }
+
+  // -- restarts: at a third and two thirds of the chaos phase, which this awaits
+
+  private async restartTwice(): Promise<void> {
+    let restarting: Promise<void> = Promise.resolve();
+    const timers = [1 / 3, 2 / 3].map((at) =>
       setTimeout(() => {
-        restarting = restarting.then(restart).catch((err: unknown) => ledger.violation(`restart failed: ${(err as Error).stack ?? String(err)}`));
-      }, at * seconds * 1000),
+        restarting = restarting
+          .then(() => this.restart())
+          .catch((err: unknown) => this.ledger.violation(`restart failed: ${(err as Error).stack ?? String(err)}`));
+      }, at * this.seconds * 1000),
     );
+    await new Promise((r) => setTimeout(r, this.seconds * 1000));
+    for (const t of timers) clearTimeout(t);
+    await restarting;
   }
 
-  // -- the chaos phase
-  await new Promise((r) => setTimeout(r, seconds * 1000));
-  for (const t of restartTimers) clearTimeout(t);
-  await restarting;
-  faulting = false;
-  for (const r of rigs) {
-    if (r.faultTimer) clearTimeout(r.faultTimer);
-    r.faultTimer = undefined;
-    r.proxy.clearFaults();
+  private async restart(): Promise<void> {
+    this.ledger.closeStartedAt[this.epoch] = performance.now();
+    this.log(`soak: restarting the server (epoch ${this.epoch} -> ${this.epoch + 1})`);
+    await this.server.close();
+    await new Promise((r) => setTimeout(r, this.dice.between(RESTART_DOWNTIME_MS)));
+    this.epoch++;
+    this.server = await this.startServer(this.port);
+    this.restarts++;
   }
-  sending = false;
-  clearInterval(ticker);
-  log('soak: chaos over, faults lifted; draining');
 
-  // -- drain: every client send settles, and every server send to a session a client still holds
-  const current = new Set(rigs.map((r) => r.client.stats().sessionId));
-  const drainList: Array<Promise<void>> = rigs.flatMap((r) => [...r.pending]);
-  for (const [s, set] of downInFlight) if (current.has(s.id)) drainList.push(...set);
-  if (!(await within(Promise.all(drainList), DRAIN_GUARD_MS))) {
-    const up = rigs.reduce((n, r) => n + r.pending.size, 0);
-    ledger.violation(`drain: ${up} client sends still unacknowledged ${DRAIN_GUARD_MS} ms after the faults were lifted`);
+  // -- the end
+
+  /** Waits for every client send, and every server send to a session a client still holds, to settle. */
+  private async drain(): Promise<void> {
+    const current = new Set(this.rigs.map((r) => r.client.stats().sessionId));
+    const all: Array<Promise<void>> = this.rigs.flatMap((r) => [...r.pending]);
+    for (const [s, set] of this.downInFlight) if (current.has(s.id)) all.push(...set);
+    if (await within(Promise.all(all), DRAIN_GUARD_MS)) return;
+    const up = this.rigs.reduce((n, r) => n + r.pending.size, 0);
+    this.ledger.violation(`drain: ${up} client sends still unacknowledged ${DRAIN_GUARD_MS} ms after the faults were lifted`);
+    for (const r of this.rigs) {
+      if (r.pending.size === 0) continue;
+      const st = r.client.stats();
+      const session = st.sessionId ? this.server.session(st.sessionId) : undefined;
+      this.ledger.violation(
+        `drain: ${r.id} stuck: state ${st.state}, session ${st.sessionId} (server: ${session ? (session.connected ? 'connected' : 'retained') : 'unknown'}), ` +
+          `queued ${st.queued}, inFlight ${st.inFlight}, proxy connections ${r.proxy.connectionCount}, last close ${r.closedAt === undefined ? 'none' : `${Math.round(performance.now() - r.closedAt)} ms ago`}`,
+      );
+    }
   }
-  const reconnects = rigs.reduce((n, r) => n + r.client.stats().reconnects, 0);
-  const droppedByClients = rigs.reduce((n, r) => n + r.client.stats().duplicatesDropped, 0);
 
-  // -- close everything: clients (graceful, BYE), proxies, then the server
-  await Promise.all(rigs.map((r) => r.client.close()));
-  await Promise.all(rigs.map((r) => r.proxy.close()));
-  const acted = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
-  for (const r of rigs) for (const k of FAULT_KINDS) acted[k] += r.proxy.stats().faults[k];
-  ledger.closeStartedAt[epoch] = performance.now();
-  await server.close();
-  ledger.checkComplete();
+  /** Closes clients (graceful: BYE), proxies, then the server; returns the sessions the server still held after the clients' BYEs. */
+  private async closeAll(): Promise<number> {
+    this.log('soak: drained; closing clients, proxies and the server');
+    if (!(await within(Promise.all(this.rigs.map((r) => r.client.close())), CLOSE_GUARD_MS))) {
+      const open = this.rigs.filter((r) => r.client.state !== 'closed').map((r) => `${r.id} (${r.client.state})`);
+      this.ledger.violation(`close: clients not closed within ${CLOSE_GUARD_MS} ms: ${open.join(', ')}`);
+    }
+    // Every client said BYE, which ends its session: what is left was never known to a
+    // client (its WELCOME was lost) and waits out sessionTtlMs.
+    const orphanSessions = this.server.sessionCount;
+    if (!(await within(Promise.all(this.rigs.map((r) => r.proxy.close())), CLOSE_GUARD_MS))) {
+      this.ledger.violation(`close: a FaultProxy did not close within ${CLOSE_GUARD_MS} ms (a socket never emitted 'close')`);
+    }
+    this.ledger.closeStartedAt[this.epoch] = performance.now();
+    if (!(await within(this.server.close(), CLOSE_GUARD_MS))) this.ledger.violation(`close: the server did not close within ${CLOSE_GUARD_MS} ms`);
+    return orphanSessions;
+  }
+}
 
-  const sorted = reconnectSamples.sort((a, b) => a - b);
-  return {
-    seed,
-    seconds,
-    clients: clientCount,
-    faults: Object.fromEntries(FAULT_KINDS.map((k) => [k, { injected: injected[k], acted: acted[k] }])) as SoakResult['faults'],
-    restarts,
-    reconnects,
-    reconnectMs: {
-      samples: sorted.length,
-      p50: Math.round(percentile(sorted, 50)),
-      p99: Math.round(percentile(sorted, 99)),
-      max: Math.round(sorted[sorted.length - 1] ?? 0),
-    },
-    closeCauses,
-    up: ledger.upStats(),
-    down: ledger.downStats(),
-    duplicates: {
-      withinEpoch: Array.from({ length: epoch + 1 }, (_, e) => ledger.withinEpoch[e] ?? 0),
-      acrossEpochs: { ...ledger.acrossEpochs },
-      down: ledger.downDuplicates,
-      droppedByClients,
-    },
-    violations: [...ledger.violations],
-    violationCount: ledger.violationCount,
-  };
+function zeroPerKind(): Record<FaultKind, number> {
+  return Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
+}
+
+function summarize(samples: number[]): { samples: number; p50: number; p99: number; max: number } {
+  const s = [...samples].sort((a, b) => a - b);
+  return { samples: s.length, p50: Math.round(percentile(s, 50)), p99: Math.round(percentile(s, 99)), max: Math.round(s[s.length - 1] ?? 0) };
 }
 
 // ---- summary ---------------------------------------------------------------
@@ -729,9 +930,12 @@ export function formatSummary(r: SoakResult): string {
     faults,
     `server restarts: ${r.restarts} (epochs 0..${r.restarts})`,
     `reconnects: ${r.reconnects}; close -> open: p50 ${r.reconnectMs.p50} ms, p99 ${r.reconnectMs.p99} ms, max ${r.reconnectMs.max} ms (${r.reconnectMs.samples} samples)`,
+    `black holes detected (injection -> client 'close'): ${Object.entries(r.blackholeDetectionMs)
+      .map(([k, v]) => `${k} ${v.samples}× (p50 ${v.p50} ms, max ${v.max} ms)`)
+      .join('; ')}; cuts on lifting them: ${r.blackholeLiftCuts}; resets skipped on half-closed links: ${r.resetsSkipped}`,
     `connections lost, by cause: ${causes}`,
     messages,
-    `duplicates dropped by the clients' own dedup: ${r.duplicates.droppedByClients}`,
+    `duplicates dropped by the clients' own dedup: ${r.duplicates.droppedByClients}; sessions left on the server after every client's BYE: ${r.orphanSessions}`,
     `violations: ${r.violationCount}${r.violations.length ? `\n  ${r.violations.slice(0, 10).join('\n  ')}` : ''}`,
     `unhandled errors/rejections: ${r.unhandled.length}${r.unhandled.length ? `\n  ${r.unhandled.slice(0, 5).join('\n  ')}` : ''}`,
     `handles after close: ${leakList.length === 0 ? 'back to baseline' : JSON.stringify(r.leaks)}; src/ timers tracked: ${r.timerTracking ? 'yes' : 'no'}`,
@@ -765,7 +969,14 @@ function parseArgs(argv: string[]): SoakOptions {
 }
 
 if (require.main === module) {
-  runSoak(parseArgs(process.argv.slice(2)))
+  let options: SoakOptions;
+  try {
+    options = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(2);
+  }
+  runSoak(options)
     .then((r) => {
       const ok = soakPassed(r);
       console.log(ok ? 'soak: PASS' : 'soak: FAIL');

@@ -290,7 +290,8 @@ export class FaultPipe {
 /** Destroys a socket with RST when it has a connected TCP handle, else plainly. */
 export function resetSocket(socket: Socket): void {
   if (socket.destroyed) return;
-  if (socket.connecting || socket.pending) socket.destroy();
+  // resetAndDestroy() on a socket whose end() is still pending emits EINVAL and never 'close'.
+  if (socket.connecting || socket.pending || socket.writableEnded) socket.destroy();
   else socket.resetAndDestroy();
 }
 
