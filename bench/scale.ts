@@ -1,0 +1,368 @@
+/**
+ * Benchmark 3: scale of one process. N ResilientClients (heartbeat 1 s) in
+ * one process against one HeartbeatServer in another, versus N raw idle
+ * net.Sockets against a raw net.Server, and versus N raw sockets doing the
+ * same ping/pong traffic with the least possible code (the floor of a
+ * heartbeat over TCP). Both sides are measured: RSS per connection (the slope
+ * between N/2 and N open, after GC), CPU seconds per second and event-loop
+ * delay over a window.
+ *
+ *   node --expose-gc --require bench/ts-require.cjs bench/scale.ts server <rc|raw|ping>
+ *   node --expose-gc --require bench/ts-require.cjs bench/scale.ts clients <rc|raw|ping>
+ */
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import * as fs from 'node:fs';
+import * as inspector from 'node:inspector';
+import * as path from 'node:path';
+import * as net from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { ResilientClient } from '../src/client';
+import { FrameType, encodePing } from '../src/protocol';
+import { HeartbeatServer } from '../src/server';
+import { emit, serve, sleep, startChild, withTimeout } from './proc';
+import { Section, fmt, median, mmm } from './report';
+
+type Kind = 'rc' | 'raw' | 'ping' | 'ping-spread';
+const KINDS: Kind[] = ['raw', 'ping', 'ping-spread', 'rc'];
+const LABEL: Record<Kind, string> = {
+  raw: 'raw idle net.Socket → net.Server',
+  ping: 'raw ping/pong floor, timers in bursts',
+  'ping-spread': 'raw ping/pong floor, timers spread',
+  rc: 'ResilientClient → HeartbeatServer',
+};
+const HEARTBEAT = { intervalMs: 1000, timeoutMs: 3000 };
+const BATCH = 200;
+const FILES = 65_536;
+
+/** BENCH_WINDOW_PROF=<dir>: a V8 CPU profile of the measurement window only (steady state, no connects). */
+function profileWindow(tag: string): () => Promise<void> {
+  const dir = process.env.BENCH_WINDOW_PROF;
+  if (!dir) return async () => undefined;
+  const session = new inspector.Session();
+  session.connect();
+  const post = (method: string): Promise<unknown> =>
+    new Promise((resolve, reject) => session.post(method, (err, res) => (err ? reject(err) : resolve(res))));
+  const started = post('Profiler.enable').then(() => post('Profiler.start'));
+  return async () => {
+    await started;
+    const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, `window-${tag}-${process.pid}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
+/** CPU and event-loop delay of this process over `ms`. */
+async function window(ms: number, tag: string): Promise<{ cpuPerSec: number; p99: number; max: number }> {
+  const stopProfile = profileWindow(tag);
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  const u0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  await sleep(ms);
+  const u = process.cpuUsage(u0);
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  h.disable();
+  await stopProfile();
+  return { cpuPerSec: (u.user + u.system) / 1e6 / secs, p99: h.percentile(99) / 1e6, max: h.max / 1e6 };
+}
+
+/** RSS and JS memory (heap used + external) after full garbage collections. */
+async function memAfterGc(): Promise<{ rss: number; js: number }> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  for (let i = 0; i < 3; i++) {
+    gc?.();
+    await sleep(50);
+  }
+  const m = process.memoryUsage();
+  return { rss: m.rss, js: m.heapUsed + m.external };
+}
+
+async function serverProcess(kind: Kind): Promise<void> {
+  let port: number;
+  if (kind === 'rc') {
+    const server = new HeartbeatServer({ host: '127.0.0.1', maxConnections: 100_000 });
+    port = (await server.listen()).port;
+  } else {
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((s) => {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => sockets.delete(s));
+      if (kind === 'ping' || kind === 'ping-spread') {
+        s.setNoDelay(true);
+        // A PONG is the PING with its type byte changed (protocol.md); echo it.
+        s.on('data', (c: Buffer) => {
+          if (c.length > 4) c[4] = FrameType.PONG;
+          s.write(c);
+        });
+      }
+    });
+    server.listen({ port: 0, host: '127.0.0.1', backlog: 1024 });
+    await once(server, 'listening');
+    port = (server.address() as net.AddressInfo).port;
+  }
+  serve({ window: ({ ms }) => window(ms as number, `server-${kind}`), mem: () => memAfterGc() });
+  emit('ready', { port });
+}
+
+function clientsProcess(kind: Kind): void {
+  const rcs: ResilientClient[] = [];
+  const raws: net.Socket[] = [];
+  const timers: NodeJS.Timeout[] = [];
+  let pongs = 0;
+  let counting = false;
+  const onPong = (): void => void pongs++;
+  const openOne = async (port: number): Promise<void> => {
+    if (kind === 'rc') {
+      const c = new ResilientClient({ host: '127.0.0.1', port, heartbeat: HEARTBEAT });
+      c.on('error', () => undefined);
+      rcs.push(c);
+      await c.connect();
+    } else {
+      const s = net.connect({ host: '127.0.0.1', port });
+      s.on('error', () => undefined);
+      raws.push(s);
+      await once(s, 'connect');
+      if (kind === 'ping' || kind === 'ping-spread') {
+        s.setNoDelay(true);
+        let seq = 0;
+        s.on('data', () => counting && pongs++);
+        const start = (): void => void timers.push(setInterval(() => s.write(encodePing(FrameType.PING, { seq: seq++, sentAt: Date.now() })), HEARTBEAT.intervalMs));
+        // 'ping': every socket's timer starts at its connect (200 at once), so writes come in bursts;
+        // 'ping-spread': each starts at a random point of the interval, as clients that connect at random times.
+        if (kind === 'ping-spread') timers.push(setTimeout(start, Math.random() * HEARTBEAT.intervalMs));
+        else start();
+      }
+    }
+  };
+  serve({
+    connect: async ({ n, port }) => {
+      for (let i = 0; i < (n as number); i += BATCH) {
+        const k = Math.min(BATCH, (n as number) - i);
+        await withTimeout(Promise.all(Array.from({ length: k }, () => openOne(port as number))), 30_000, 'connect batch');
+      }
+      return {};
+    },
+    closeAll: async () => {
+      await Promise.all(rcs.splice(0).map((c) => c.destroy()));
+      for (const t of timers.splice(0)) clearTimeout(t);
+      for (const s of raws.splice(0)) s.destroy();
+      return {};
+    },
+    window: async ({ ms }) => {
+      // Count pongs only inside the window; the listeners are gone before RSS is read.
+      pongs = 0;
+      counting = true;
+      for (const c of rcs) c.on('heartbeat', onPong);
+      const w = await window(ms as number, `clients-${kind}`);
+      for (const c of rcs) c.off('heartbeat', onPong);
+      counting = false;
+      return { ...w, pongs };
+    },
+    mem: () => memAfterGc(),
+  });
+  emit('ready');
+}
+
+interface Side {
+  rssPerConn: number;
+  jsPerConn: number;
+  cpuPerSec: number;
+  p99: number;
+  max: number;
+}
+interface RunResult {
+  client: Side;
+  server: Side;
+  pingsPerSec: number;
+}
+
+async function oneRun(kind: Kind, n: number, windowMs: number, settleMs: number): Promise<RunResult> {
+  const opts = { ulimitFiles: FILES, nodeArgs: ['--expose-gc'] };
+  const srv = startChild(__filename, ['server', kind], opts);
+  const cli = startChild(__filename, ['clients', kind], opts);
+  type Mem = { rss: number; js: number };
+  const mem = (): Promise<[Mem, Mem]> => Promise.all([srv.call<Mem>('mem'), cli.call<Mem>('mem')]);
+  try {
+    const [{ port }] = await Promise.all([srv.next<{ port: number }>('ready', 20_000), cli.next('ready', 20_000)]);
+    // Memory per connection is the least-squares slope over four points (N/4 …
+    // N open), each read after GC in the same steady state (heartbeats
+    // running), so fixed costs cancel and heap-sizing noise averages out.
+    const xs: number[] = [];
+    const srvMem: Mem[] = [];
+    const cliMem: Mem[] = [];
+    let open = 0;
+    for (let q = 1; q <= 4; q++) {
+      const target = Math.round((n * q) / 4);
+      await cli.call('connect', { n: target - open, port }, 300_000);
+      open = target;
+      await sleep(q === 4 ? 2 * settleMs : settleMs); // every new client has pinged at least once
+      if (q === 4) break;
+      const [sm, cm] = await mem();
+      xs.push(open);
+      srvMem.push(sm);
+      cliMem.push(cm);
+    }
+    const [sw, cw] = await Promise.all([
+      srv.call<{ cpuPerSec: number; p99: number; max: number }>('window', { ms: windowMs }),
+      cli.call<{ cpuPerSec: number; p99: number; max: number; pongs: number }>('window', { ms: windowMs }),
+    ]);
+    const [s4, c4] = await mem();
+    xs.push(open);
+    srvMem.push(s4);
+    cliMem.push(c4);
+    const per = (ms: Mem[]): { rssPerConn: number; jsPerConn: number } => ({
+      rssPerConn: slope(xs, ms.map((m) => m.rss)),
+      jsPerConn: slope(xs, ms.map((m) => m.js)),
+    });
+    return { client: { ...per(cliMem), ...cw }, server: { ...per(srvMem), ...sw }, pingsPerSec: cw.pongs / (windowMs / 1000) };
+  } finally {
+    // Clients first: their side keeps the TIME_WAIT sockets, which loopback reuses (tcp_tw_reuse).
+    await cli.stop(10_000);
+    await srv.stop(10_000);
+  }
+}
+
+/** Least-squares slope of ys over xs. */
+function slope(xs: number[], ys: number[]): number {
+  const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const my = ys.reduce((a, b) => a + b, 0) / ys.length;
+  let num = 0;
+  let den = 0;
+  xs.forEach((x, i) => {
+    num += (x - mx) * ((ys[i] as number) - my);
+    den += (x - mx) ** 2;
+  });
+  return den === 0 ? NaN : num / den;
+}
+
+/** The open-file limit the helper processes get (the hard limit may be lower than FILES without CAP_SYS_RESOURCE). */
+function filesLimit(): string {
+  try {
+    return execFileSync('bash', ['-c', `ulimit -n ${FILES} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; ulimit -n`]).toString().trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+export async function run(opts: { smoke: boolean; runs: number; log: (s: string) => void }): Promise<Section> {
+  const files = filesLimit();
+  // BENCH_SCALE_N=10000 / BENCH_SCALE_KINDS=rc: one cell only, e.g. to profile it (BENCH_CPU_PROF).
+  const sizes = process.env.BENCH_SCALE_N?.split(',').map(Number) ?? (opts.smoke ? [50] : [1000, 5000, 10_000]);
+  const kinds = (process.env.BENCH_SCALE_KINDS?.split(',') as Kind[] | undefined) ?? KINDS;
+  const windowMs = opts.smoke ? 500 : 3000;
+  const res = new Map<string, RunResult[]>();
+  for (const n of sizes) {
+    for (const kind of kinds) {
+      const rs: RunResult[] = [];
+      for (let r = 0; r < opts.runs; r++) rs.push(await oneRun(kind, n, windowMs, opts.smoke ? 250 : 1000));
+      res.set(`${kind}/${n}`, rs);
+      opts.log(`scale ${kind} ${n}: client RSS/conn ${fmt(median(rs.map((x) => x.client.rssPerConn)))} B`);
+    }
+  }
+  const get = (k: Kind, n: number): RunResult[] => res.get(`${k}/${n}`) ?? [];
+  const med = (k: Kind, n: number, f: (r: RunResult) => number): number => median(get(k, n).map(f));
+  const kb = (x: number): string => `${fmt(x / 1024)} KiB`;
+  const ms = (x: number): string => `${fmt(x)} ms`;
+  const pct = (x: number): string => `${fmt(x * 100)}%`;
+  const us = (x: number): string => `${fmt(x)} µs`;
+  const both = (r: RunResult): number => r.client.cpuPerSec + r.server.cpuPerSec;
+  /** All-in CPU per ping in µs: both processes' CPU in the window over the pongs received in it. */
+  const perPing = (r: RunResult): number => (both(r) / r.pingsPerSec) * 1e6;
+  /** The same, less what the processes burn with idle sockets (mostly the 1 ms event-loop monitor). */
+  const netPerPing = (n: number) => (r: RunResult): number => ((both(r) - med('raw', n, both)) / r.pingsPerSec) * 1e6;
+  const memRows = sizes.flatMap((n) =>
+    KINDS.map((k) => {
+      const rs = get(k, n);
+      return [LABEL[k], fmt(n), mmm(rs.map((r) => r.client.rssPerConn), kb), mmm(rs.map((r) => r.client.jsPerConn), kb), mmm(rs.map((r) => r.server.rssPerConn), kb), mmm(rs.map((r) => r.server.jsPerConn), kb)];
+    }),
+  );
+  const cpuRows = sizes.flatMap((n) =>
+    KINDS.map((k) => {
+      const rs = get(k, n);
+      const pinging = k !== 'raw';
+      return [
+        LABEL[k],
+        fmt(n),
+        pinging ? mmm(rs.map((r) => r.pingsPerSec)) : '—',
+        mmm(rs.map((r) => r.client.cpuPerSec), pct),
+        mmm(rs.map((r) => r.server.cpuPerSec), pct),
+        mmm(rs.map((r) => r.client.p99), ms),
+        mmm(rs.map((r) => r.server.p99), ms),
+        pinging ? mmm(rs.map(perPing), us) : '—',
+        pinging ? mmm(rs.map(netPerPing(n)), us) : '—',
+      ];
+    }),
+  );
+  const big = sizes[sizes.length - 1] as number;
+  const rssRatio = (n: number, side: 'client' | 'server'): number => med('rc', n, (r) => r[side].rssPerConn) / med('raw', n, (r) => r[side].rssPerConn);
+  /** A raw socket's RSS slope under 1 KiB is inside RSS's own noise: no ratio is read from it. */
+  const clean = (n: number, side: 'client' | 'server'): boolean => med('raw', n, (r) => r[side].rssPerConn) >= 1024;
+  const ratioText = (side: 'client' | 'server'): string =>
+    sizes.map((n) => (clean(n, side) ? `${fmt(rssRatio(n, side))}×` : 'n/a (raw slope < 1 KiB: noise)')).join(', ');
+  const judged = sizes.filter((n) => clean(n, 'client'));
+  const worstRatio = Math.max(...judged.map((n) => rssRatio(n, 'client')));
+  const serverJudged = sizes.filter((n) => clean(n, 'server'));
+  const worstServer = Math.max(...serverJudged.map((n) => rssRatio(n, 'server')));
+  // The verdict reads the heartbeat's own cost: net of what the same processes burn with idle sockets.
+  const ping = Math.max(...sizes.map((n) => med('rc', n, netPerPing(n))));
+  const floor = Math.max(...sizes.map((n) => med('ping', n, netPerPing(n))));
+  const floorSpread = Math.max(...sizes.map((n) => med('ping-spread', n, netPerPing(n))));
+  const p99 = Math.max(med('rc', big, (r) => r.client.p99), med('rc', big, (r) => r.server.p99));
+  return {
+    id: 'scale',
+    title: '3. Scale of one process (N clients, heartbeat 1 s)',
+    method: `
+For each N and kind, fresh processes: the N clients in one, the server in another, both started as \`bash -c 'ulimit -n ${FILES}; exec node --expose-gc …'\` (where the hard limit is lower and CAP_SYS_RESOURCE is missing, as here, the hard limit: ${files} open files per process, enough for ${fmt(big)} connections on each side). Kinds:
+
+- **ResilientClient** (heartbeat ${HEARTBEAT.intervalMs} ms / ${HEARTBEAT.timeoutMs} ms, otherwise defaults) → **HeartbeatServer** (\`maxConnections\` raised).
+- **raw idle**: \`net.Socket\`s that send nothing → a plain \`net.Server\`: the memory baseline.
+- **raw ping/pong floor**: \`net.Socket\`s with \`setNoDelay\`, each with a \`setInterval\` writing the same 17-byte PING frame every ${HEARTBEAT.intervalMs} ms, to a \`net.Server\` that writes each chunk back as the PONG: the same packets with the least code, i.e. what the kernel and libuv cost per heartbeat on this machine. *In bursts*: each timer starts when its socket connects (${BATCH} connect at once), so pings leave in bursts, as ResilientClient's do at first; *spread*: each timer starts at a random point of the interval, as for clients that connect at random times. The difference between the two is the price of one event-loop wake-up and a cold syscall path per ping.
+
+Clients connect ${BATCH} at a time. Memory per connection is the least-squares slope of memory after GC against connections open, read at N/4, N/2, 3N/4 and N in the same steady state (heartbeats running), so fixed costs cancel; *JS* is V8 heap used + external. RSS moves by a few MB on its own (heap sizing, malloc), so at N = 1,000 its slope is noise-prone: read the largest N. After the last quarter has run 2 s, a ${windowMs / 1000} s window measures each process's CPU (\`process.cpuUsage\`) and event-loop delay (\`monitorEventLoopDelay\`, 1 ms resolution); pongs are counted on the clients. *CPU per ping, all-in* = (client + server CPU seconds in the window) / pongs received in it: timers, both sides' syscalls, codec, the pong. *Net* subtracts the raw idle kind's CPU (mostly the 1 ms loop monitor).
+`,
+    tables: [
+      { title: 'Memory per connection', columns: ['kind', 'N', 'client RSS', 'client JS', 'server RSS', 'server JS'], rows: memRows },
+      {
+        title: 'CPU and event loop',
+        columns: ['kind', 'N', 'pings/s', 'client CPU', 'server CPU', 'client loop p99', 'server loop p99', 'CPU per ping, all-in', 'net of idle'],
+        rows: cpuRows,
+        note: `CPU: CPU seconds per second (100% = one core). RSS ratio ResilientClient / raw idle (N = ${sizes.map((n) => fmt(n)).join(', ')}): client side ${ratioText('client')}; server side ${ratioText('server')}. The ping/pong floors hold the same objects as raw idle plus one timer, yet show more RSS per connection: V8 grows its young generation with the allocation rate, which grows with the number of pinging connections (up to 3 × 16 MiB).`,
+      },
+    ],
+    charts: [
+      {
+        name: 'scale',
+        title: 'CPU of client + server processes vs connections (heartbeat 1 s)',
+        xLabel: 'connections',
+        yLabel: 'CPU, % of one core (client + server)',
+        series: KINDS.map((k) => ({ name: { rc: 'ResilientClient', ping: 'floor, bursts', 'ping-spread': 'floor, spread', raw: 'raw idle' }[k], points: sizes.map((n): [number, number] => [n, med(k, n, both) * 100]) })),
+      },
+    ],
+    verdicts: [
+      {
+        target: 'client RSS per connection ≤ 1.5× a raw socket',
+        measured: judged.length ? `${fmt(worstRatio)}× (worst of N = ${judged.map((n) => fmt(n)).join(', ')}; server side ${serverJudged.length ? `${fmt(worstServer)}×` : 'n/a'})` : 'n/a (RSS noise)',
+        met: judged.length ? worstRatio <= 1.5 : null,
+      },
+      {
+        target: 'heartbeat CPU ≤ 5 µs per ping, all-in',
+        measured: `${fmt(ping)} µs net of idle (worst N); the raw ping/pong floor alone costs ${fmt(floor)} µs (bursts) / ${fmt(floorSpread)} µs (spread)`,
+        met: ping <= 5,
+      },
+      { target: `event-loop p99 < 20 ms at ${fmt(big)}`, measured: `${fmt(p99)} ms (worse of client and server)`, met: p99 < 20 },
+    ],
+  };
+}
+
+if (require.main === module) {
+  const [role, kind] = [process.argv[2], process.argv[3] as Kind];
+  if (role === 'server') void serverProcess(kind);
+  else if (role === 'clients') clientsProcess(kind);
+  else {
+    process.stderr.write('usage: scale.ts server|clients rc|raw|ping\n');
+    process.exit(2);
+  }
+}
