@@ -5,7 +5,6 @@
 import { ResilientError, sdkError } from './errors';
 import { FrameDecoder } from './protocol/decoder';
 import {
-  COPY_PAYLOAD_BELOW,
   Frame,
   FrameType,
   Hello,
@@ -15,8 +14,6 @@ import {
   decodePing,
   decodeWelcome,
   encodeAck,
-  encodeData,
-  encodeDataHeader,
   encodeFrame,
   encodeJson,
   encodePing,
@@ -45,8 +42,7 @@ export class ClientConnection extends SocketShell<Buffer> {
   }
 
   sendMessage(id: number, payload: Buffer): void {
-    if (payload.length < COPY_PAYLOAD_BELOW) this.writer.write(encodeData(id, payload));
-    else this.writer.writeParts(encodeDataHeader(id, payload.length), payload);
+    this.writer.writeData(id, payload);
   }
 
   sendAck(id: number): void {

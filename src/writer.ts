@@ -3,19 +3,31 @@
  * socket.write() (DESIGN.md measured ~14x more 64-byte frames per second than
  * one write per frame). It reports backpressure so callers stop pulling from
  * their queues until 'drain'.
+ *
+ * Small frames are encoded straight into a slab (no Buffer per frame, no
+ * second copy to concatenate them); a large payload is not copied at all: it
+ * goes out as its own entry of a vectored write, after its header. A flushed
+ * part of the slab is never written again, so the rest of the slab keeps
+ * serving later batches, like Node's own Buffer pool.
  */
 import type { Writable } from 'node:stream';
+import { COPY_PAYLOAD_BELOW, DATA_HEADER_BYTES, writeDataHeader } from './protocol/frames';
 
-/** Flush at once past this many pending bytes rather than build a huge buffer. */
+/** Flush at once past this many pending bytes rather than build a huge batch. */
 const FLUSH_AT_BYTES = 256 * 1024;
-/** Below this average part size, pending parts are concatenated; above, written as a vector. */
-const COPY_BELOW_AVG_BYTES = 4096;
+/** Size of one slab: a batch of small frames fits in it. */
+const SLAB_BYTES = 256 * 1024;
 const EMPTY = Buffer.alloc(0);
 /** Above this many bytes buffered (ours + the socket's) the writer is blocked. */
 export const DEFAULT_HIGH_WATER_BYTES = 1024 * 1024;
 
 export class FrameWriter {
-  private pending: Buffer[] = [];
+  private slab = Buffer.allocUnsafe(SLAB_BYTES);
+  /** The current batch's segment of the slab is [start, used). */
+  private start = 0;
+  private used = 0;
+  /** Finished parts of the current batch, in order (slab segments and large payloads). */
+  private parts: Buffer[] = [];
   private pendingBytes = 0;
   private scheduled = false;
   private closed = false;
@@ -28,36 +40,40 @@ export class FrameWriter {
     private readonly highWaterBytes = DEFAULT_HIGH_WATER_BYTES,
   ) {}
 
-  /** Queues a frame for this tick's write. */
+  /** Queues an encoded frame for this tick's write. */
   write(frame: Buffer): void {
     if (this.closed) return;
-    this.pending.push(frame);
-    this.pendingBytes += frame.length;
-    if (this.pendingBytes >= FLUSH_AT_BYTES) this.flush();
-    else if (!this.scheduled) {
-      this.scheduled = true;
-      process.nextTick(this.flushTick);
+    if (frame.length >= COPY_PAYLOAD_BELOW) {
+      this.cut();
+      this.parts.push(frame);
+    } else {
+      this.reserve(frame.length);
+      frame.copy(this.slab, this.used);
+      this.used += frame.length;
     }
+    this.added(frame.length);
+  }
+
+  /** Queues a DATA frame, encoding it in place; a large payload is written without a copy. */
+  writeData(id: number, payload: Buffer): void {
+    if (this.closed) return;
+    const large = payload.length >= COPY_PAYLOAD_BELOW;
+    this.reserve(large ? DATA_HEADER_BYTES : DATA_HEADER_BYTES + payload.length);
+    writeDataHeader(this.slab, this.used, id, payload.length);
+    this.used += DATA_HEADER_BYTES;
+    if (large) {
+      this.cut();
+      this.parts.push(payload);
+    } else {
+      payload.copy(this.slab, this.used);
+      this.used += payload.length;
+    }
+    this.added(DATA_HEADER_BYTES + payload.length);
   }
 
   /** True while the caller should wait for the stream's 'drain'. */
   get blocked(): boolean {
     return this.pendingBytes + this.stream.writableLength >= this.highWaterBytes;
-  }
-
-  /**
-   * Queues a frame given as header + body without copying the body (large
-   * payloads stay shared with the sender's queue until written).
-   */
-  writeParts(header: Buffer, body: Buffer): void {
-    if (this.closed) return;
-    this.pending.push(header, body);
-    this.pendingBytes += header.length + body.length;
-    if (this.pendingBytes >= FLUSH_AT_BYTES) this.flush();
-    else if (!this.scheduled) {
-      this.scheduled = true;
-      process.nextTick(this.flushTick);
-    }
   }
 
   /**
@@ -67,38 +83,29 @@ export class FrameWriter {
   afterFlush(fn: () => void): void {
     if (this.closed) return;
     this.flushCallbacks.push(fn);
-    if (this.pendingBytes === 0 && !this.scheduled) {
-      this.scheduled = true;
-      process.nextTick(this.flushTick);
-    }
+    this.schedule();
   }
 
   /** Writes everything pending now. */
   flush(): void {
     if (this.closed) return;
-    const cbs = this.flushCallbacks;
-    if (this.pendingBytes === 0) {
-      if (cbs.length > 0) {
-        this.flushCallbacks = [];
-        this.stream.write(EMPTY, (err) => !err && cbs.forEach((f) => f()));
-      }
-      return;
-    }
-    const parts = this.pending;
+    this.cut();
+    const parts = this.parts;
     const bytes = this.pendingBytes;
-    this.pending = [];
-    this.bytesWritten += bytes;
+    const cbs = this.flushCallbacks;
+    this.parts = [];
     this.pendingBytes = 0;
+    if (cbs.length > 0) this.flushCallbacks = [];
     const s = this.stream;
     if (s.destroyed || !s.writable) return;
-    const done = cbs.length === 0 ? undefined : (this.flushCallbacks = [], (err?: Error | null) => !err && cbs.forEach((f) => f()));
-    if (parts.length === 1) {
+    this.bytesWritten += bytes;
+    const done = cbs.length === 0 ? undefined : (err?: Error | null) => !err && cbs.forEach((f) => f());
+    if (parts.length === 0) {
+      if (done) s.write(EMPTY, done);
+    } else if (parts.length === 1) {
       s.write(parts[0] as Buffer, done);
-    } else if (bytes / parts.length < COPY_BELOW_AVG_BYTES) {
-      // Many small frames: one copy into one buffer is cheaper than writev.
-      s.write(Buffer.concat(parts, bytes), done);
     } else {
-      // Large parts: writev without copying them.
+      // Slab segments and large payloads as one vectored write, nothing copied.
       s.cork();
       for (let i = 0; i < parts.length - 1; i++) s.write(parts[i] as Buffer);
       s.write(parts[parts.length - 1] as Buffer, done);
@@ -109,9 +116,39 @@ export class FrameWriter {
   /** Drops what is pending; later writes are ignored. */
   close(): void {
     this.closed = true;
-    this.flushCallbacks = [];
-    this.pending = [];
+    this.parts = [];
     this.pendingBytes = 0;
+    this.flushCallbacks = [];
+    this.start = this.used;
+  }
+
+  /** Ends the current slab segment as a part of the batch. */
+  private cut(): void {
+    if (this.used > this.start) {
+      this.parts.push(this.slab.subarray(this.start, this.used));
+      this.start = this.used;
+    }
+  }
+
+  /** Makes room for `n` contiguous bytes, starting a new slab if this one is full. */
+  private reserve(n: number): void {
+    if (this.slab.length - this.used >= n) return;
+    this.cut();
+    this.slab = Buffer.allocUnsafe(Math.max(SLAB_BYTES, n));
+    this.start = 0;
+    this.used = 0;
+  }
+
+  private added(n: number): void {
+    this.pendingBytes += n;
+    if (this.pendingBytes >= FLUSH_AT_BYTES) this.flush();
+    else this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    process.nextTick(this.flushTick);
   }
 
   private readonly flushTick = (): void => {

@@ -93,22 +93,28 @@ export function encodeJson(type: FrameType, value: object): Buffer {
   return encodeFrame(type, Buffer.from(JSON.stringify(value), 'utf8'));
 }
 
+/** Bytes of a DATA frame before its payload: length, type, id. */
+export const DATA_HEADER_BYTES = HEADER_BYTES + ID_BYTES;
+
+/** Writes a DATA frame's header at `offset` of `buf` (the payload follows it). */
+export function writeDataHeader(buf: Buffer, offset: number, id: number, payloadBytes: number): void {
+  buf.writeUInt32BE(1 + ID_BYTES + payloadBytes, offset);
+  buf[offset + 4] = FrameType.DATA;
+  writeU64(buf, offset + HEADER_BYTES, id);
+}
+
 /** A DATA frame, built in one allocation. */
 export function encodeData(id: number, payload: Uint8Array): Buffer {
-  const buf = Buffer.allocUnsafe(HEADER_BYTES + ID_BYTES + payload.length);
-  buf.writeUInt32BE(1 + ID_BYTES + payload.length, 0);
-  buf[4] = FrameType.DATA;
-  writeU64(buf, HEADER_BYTES, id);
-  buf.set(payload, HEADER_BYTES + ID_BYTES);
+  const buf = Buffer.allocUnsafe(DATA_HEADER_BYTES + payload.length);
+  writeDataHeader(buf, 0, id, payload.length);
+  buf.set(payload, DATA_HEADER_BYTES);
   return buf;
 }
 
 /** The 13-byte header of a DATA frame whose payload is written separately. */
 export function encodeDataHeader(id: number, payloadBytes: number): Buffer {
-  const buf = Buffer.allocUnsafe(HEADER_BYTES + ID_BYTES);
-  buf.writeUInt32BE(1 + ID_BYTES + payloadBytes, 0);
-  buf[4] = FrameType.DATA;
-  writeU64(buf, HEADER_BYTES, id);
+  const buf = Buffer.allocUnsafe(DATA_HEADER_BYTES);
+  writeDataHeader(buf, 0, id, payloadBytes);
   return buf;
 }
 

@@ -16,9 +16,6 @@ import {
   decodeHello,
   decodePing,
   encodeAck,
-  encodeData,
-  encodeDataHeader,
-  COPY_PAYLOAD_BELOW,
   encodeError,
   encodeFrame,
   encodeJson,
@@ -114,8 +111,7 @@ export class ServerConnection {
         s.outbound.discardTaken(sdkError('ERR_FRAME_TOO_LARGE', `message of ${e.payload.length} bytes exceeds the ${max}-byte limit of this client's frames`));
         continue;
       }
-      if (e.payload.length < COPY_PAYLOAD_BELOW) this.writer.write(encodeData(e.id, e.payload));
-      else this.writer.writeParts(encodeDataHeader(e.id, e.payload.length), e.payload);
+      this.writer.writeData(e.id, e.payload);
     }
   }
 

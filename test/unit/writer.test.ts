@@ -1,5 +1,7 @@
 import { Writable } from 'node:stream';
 import { FrameWriter } from '../../src/writer';
+import { FrameDecoder } from '../../src/protocol/decoder';
+import { encodeData, readId } from '../../src/protocol/frames';
 
 class CountingSink extends Writable {
   writes = 0;
@@ -37,13 +39,32 @@ describe('FrameWriter', () => {
     expect(sink.writes).toBe(1); // the first 300 KiB went out at once
   });
 
-  it('writes large payloads as parts without copying them', async () => {
+  it('writes large payloads as their own parts, without copying them (also exactly 4 KiB)', async () => {
     const sink = new CountingSink();
     const w = new FrameWriter(sink);
-    const body = Buffer.alloc(64 * 1024, 1);
-    w.writeParts(Buffer.from('head'), body);
+    const body = Buffer.alloc(4096, 1);
+    w.writeData(7, body);
+    w.writeData(8, Buffer.from('small'));
     await new Promise((r) => process.nextTick(r));
-    expect(sink.chunks.some((c) => c === body || c.buffer === body.buffer)).toBe(true);
+    expect(sink.chunks.some((c) => c === body)).toBe(true);
+    const stream = Buffer.concat(sink.chunks);
+    const d = new FrameDecoder(1 << 20);
+    const frames = d.push(stream);
+    expect(frames.map((f) => [readId(f.payload), f.payload.length - 8])).toEqual([[7, 4096], [8, 5]]);
+  });
+
+  it('encodes small DATA frames into one slab: one write, the same bytes as encodeData', async () => {
+    const sink = new CountingSink();
+    const w = new FrameWriter(sink);
+    const expected: Buffer[] = [];
+    for (let i = 1; i <= 5000; i++) {
+      const p = Buffer.from(`m${i}`);
+      w.writeData(i, p);
+      expected.push(encodeData(i, p));
+    }
+    await new Promise((r) => process.nextTick(r));
+    expect(Buffer.concat(sink.chunks).equals(Buffer.concat(expected))).toBe(true);
+    expect(sink.writes).toBeLessThanOrEqual(2);
   });
 
   it('reports backpressure above the high-water mark', () => {
