@@ -17,7 +17,8 @@ import {
   encodeFrame,
   encodeJson,
   encodePing,
-  readId,
+  readIdAt,
+  DATA_BODY_OFFSET,
 } from './protocol/frames';
 import { ConnectionHooks, ShellConfig, SocketShell } from './socket-shell';
 
@@ -68,11 +69,19 @@ export class ClientConnection extends SocketShell<Buffer> {
   }
 
   protected onChunk(chunk: Buffer): void {
-    for (const f of this.decoder.push(chunk)) {
-      if (this.phase === 'done') return;
-      this.handleFrame(f);
-    }
+    this.decoder.pushEach(chunk, this.onFrame);
   }
+
+  /** One decoded frame; `body` is the type byte, then the payload. False stops decoding. */
+  private readonly onFrame = (type: FrameType, body: Buffer): boolean => {
+    if (this.ended) return false;
+    if (type === FrameType.DATA && this.isOpen) {
+      this.hooks.onData(readIdAt(body, 1), body.subarray(DATA_BODY_OFFSET));
+    } else {
+      this.handleFrame({ type, payload: body.subarray(1) });
+    }
+    return !this.ended;
+  };
 
   private handleFrame(f: Frame): void {
     switch (f.type) {
@@ -91,9 +100,9 @@ export class ClientConnection extends SocketShell<Buffer> {
     if (this.phase !== 'open') throw sdkError('ERR_PROTOCOL', `frame type ${f.type} before WELCOME`);
     switch (f.type) {
       case FrameType.DATA:
-        return this.hooks.onData(readId(f.payload), f.payload.subarray(ID_BYTES));
+        return this.hooks.onData(readIdAt(f.payload, 0), f.payload.subarray(ID_BYTES));
       case FrameType.ACK:
-        return this.hooks.onAck(readId(f.payload));
+        return this.hooks.onAck(readIdAt(f.payload, 0));
       case FrameType.PONG: {
         const rtt = this.monitor?.onPong(decodePing(f.payload).seq, this.cfg.now());
         if (rtt !== undefined) this.hooks.onPong(rtt);

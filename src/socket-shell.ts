@@ -83,6 +83,10 @@ export abstract class SocketShell<M> {
   get isOpen(): boolean {
     return this.phase === 'open';
   }
+  /** True once the connection has ended (a getter: TypeScript must not narrow it away across calls). */
+  get ended(): boolean {
+    return this.phase === 'done';
+  }
   get blocked(): boolean {
     return this.writer.blocked;
   }

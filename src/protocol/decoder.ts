@@ -43,7 +43,21 @@ export class FrameDecoder {
    */
   push(chunk: Buffer): Frame[] {
     const frames: Frame[] = [];
-    if (chunk.length === 0) return frames;
+    this.pushEach(chunk, (type, body) => {
+      frames.push({ type, payload: body.subarray(1) });
+    });
+    return frames;
+  }
+
+  /**
+   * Adds a chunk and hands each completed frame to `onFrame` as it is decoded
+   * (no Frame objects, no array): `body` is the type byte followed by the
+   * payload. A frame limit changed inside `onFrame` applies to the next frame.
+   * Return `false` from `onFrame` to stop (the rest stays buffered). Throws
+   * like push().
+   */
+  pushEach(chunk: Buffer, onFrame: (type: FrameType, body: Buffer) => boolean | void): void {
+    if (chunk.length === 0) return;
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     for (;;) {
@@ -68,9 +82,8 @@ export class FrameDecoder {
         this.reset();
         throw sdkError('ERR_PROTOCOL', `unknown frame type ${type}`);
       }
-      frames.push({ type: type as FrameType, payload: body.subarray(1) });
+      if (onFrame(type as FrameType, body) === false) return;
     }
-    return frames;
   }
 
   /** Drops everything buffered. */

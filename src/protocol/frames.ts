@@ -152,12 +152,20 @@ export function decodePing(payload: Buffer): PingPayload {
 
 /** The u64 id at the start of a DATA or ACK payload. */
 export function readId(payload: Buffer): number {
-  if (payload.length < ID_BYTES) throw sdkError('ERR_PROTOCOL', 'DATA/ACK payload shorter than its 8-byte id');
-  const hi = payload.readUInt32BE(0);
+  return readIdAt(payload, 0);
+}
+
+/** The u64 id at `offset` (1 in a frame body, after the type byte). */
+export function readIdAt(buf: Buffer, offset: number): number {
+  if (buf.length - offset < ID_BYTES) throw sdkError('ERR_PROTOCOL', 'DATA/ACK payload shorter than its 8-byte id');
+  const hi = buf.readUInt32BE(offset);
   // Ids are JS numbers in memory: refuse what would lose precision.
   if (hi > 0x1fffff) throw sdkError('ERR_PROTOCOL', 'id exceeds 2^53');
-  return hi * 0x1_0000_0000 + payload.readUInt32BE(4);
+  return hi * 0x1_0000_0000 + buf.readUInt32BE(offset + 4);
 }
+
+/** Where a DATA frame's payload starts in its body (type byte + id). */
+export const DATA_BODY_OFFSET = 1 + ID_BYTES;
 
 function writeU64(buf: Buffer, offset: number, id: number): void {
   buf.writeUInt32BE(Math.floor(id / 0x1_0000_0000), offset);

@@ -7,7 +7,6 @@ import type { Socket } from 'node:net';
 import { ResilientError, sdkError } from '../errors';
 import { FrameDecoder } from '../protocol/decoder';
 import {
-  Frame,
   FrameType,
   Hello,
   ID_BYTES,
@@ -19,7 +18,8 @@ import {
   encodeError,
   encodeFrame,
   encodeJson,
-  readId,
+  readIdAt,
+  DATA_BODY_OFFSET,
 } from '../protocol/frames';
 import { resetSocket } from '../transport';
 import { FrameWriter } from '../writer';
@@ -164,19 +164,17 @@ export class ServerConnection {
 
   private readonly onSocketData = (chunk: Buffer): void => {
     this.hooks.onActivity(this);
-    let frames: Frame[];
     try {
       const wasPartial = this.decoder.midFrame;
-      frames = this.decoder.push(chunk);
+      this.framesInChunk = 0;
+      // Frames are handled as they are decoded: no Frame objects, no array.
+      this.decoder.pushEach(chunk, this.onFrame);
+      if (this.isDone) return;
       if (!this.decoder.midFrame) {
         if (wasPartial) this.hooks.onPartialFrame(this, 'done');
       } else {
         // A frame still being assembled: a new one if any completed in this chunk or none was pending.
-        this.hooks.onPartialFrame(this, frames.length > 0 || !wasPartial ? 'started' : 'continuing');
-      }
-      for (const f of frames) {
-        if (this.phase === 'done') return;
-        this.handle(f);
+        this.hooks.onPartialFrame(this, this.framesInChunk > 0 || !wasPartial ? 'started' : 'continuing');
       }
     } catch (err) {
       this.fail(ResilientError.from(err));
@@ -192,27 +190,40 @@ export class ServerConnection {
     if (this.phase !== 'done' && this.writer.blocked) this.socket.pause();
   };
 
-  private handle(f: Frame): void {
+  private framesInChunk = 0;
+
+  /** One decoded frame; `body` is the type byte, then the payload. False stops decoding. */
+  private readonly onFrame = (type: FrameType, body: Buffer): boolean => {
+    if (this.isDone) return false;
+    this.framesInChunk++;
+    if (type === FrameType.DATA && this.isOpen) {
+      // The hot path: one view for the payload, the id read in place.
+      this.hooks.onData(this, readIdAt(body, 1), body.subarray(DATA_BODY_OFFSET));
+      return !this.isDone;
+    }
+    this.handle(type, body.subarray(1));
+    return !this.isDone;
+  };
+
+  private handle(type: FrameType, payload: Buffer): void {
     if (this.phase === 'hello') {
-      if (f.type !== FrameType.HELLO) throw sdkError('ERR_PROTOCOL', `expected HELLO, got frame type ${f.type}`);
-      const hello = decodeHello(f.payload);
+      if (type !== FrameType.HELLO) throw sdkError('ERR_PROTOCOL', `expected HELLO, got frame type ${type}`);
+      const hello = decodeHello(payload);
       this.phase = 'auth';
       this.hooks.onHello(this, hello);
       return;
     }
-    if (this.phase === 'auth') throw sdkError('ERR_PROTOCOL', `frame type ${f.type} before WELCOME`);
-    switch (f.type) {
+    if (this.phase === 'auth') throw sdkError('ERR_PROTOCOL', `frame type ${type} before WELCOME`);
+    switch (type) {
       case FrameType.PING: {
-        const p = decodePing(f.payload);
+        const p = decodePing(payload);
         if (p.rttMs !== undefined) this.rttMs = p.rttMs;
-        this.writer.write(encodeFrame(FrameType.PONG, f.payload));
+        this.writer.write(encodeFrame(FrameType.PONG, payload));
         return;
       }
-      case FrameType.DATA:
-        return this.hooks.onData(this, readId(f.payload), f.payload.subarray(ID_BYTES));
       case FrameType.ACK: {
         const s = this.session as Session;
-        s.messagesOut += s.outbound.ack(readId(f.payload));
+        s.messagesOut += s.outbound.ack(readIdAt(payload, 0));
         return;
       }
       case FrameType.BYE:
@@ -220,10 +231,10 @@ export class ServerConnection {
         this.finish(undefined, true, true);
         return;
       case FrameType.ERROR:
-        this.finish(sdkError('ERR_CONNECTION_LOST', `client reported an error: ${f.payload.toString('utf8').slice(0, 200)}`), false, false);
+        this.finish(sdkError('ERR_CONNECTION_LOST', `client reported an error: ${payload.toString('utf8').slice(0, 200)}`), false, false);
         return;
       default:
-        throw sdkError('ERR_PROTOCOL', `unexpected frame type ${f.type} from client`);
+        throw sdkError('ERR_PROTOCOL', `unexpected frame type ${type} from client`);
     }
   }
 
