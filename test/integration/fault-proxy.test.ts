@@ -7,20 +7,9 @@ import { once } from 'node:events';
 import * as net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { FaultProxy, type FaultEvent, type FaultKind } from '../support/fault-proxy';
+import { seeded } from '../support/seeded';
 
 jest.setTimeout(20_000);
-
-/** Deterministic PRNG (mulberry32) so jitter and slice sizes repeat run to run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomBytes(n: number, random: () => number): Buffer {
   const buf = Buffer.alloc(n);

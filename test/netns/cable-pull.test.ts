@@ -27,6 +27,7 @@ import type { ConnectionInfo, ServerOptions } from '../../src/server';
 import { record, waitFor } from '../support/events';
 import { createNetnsPair, describeNetns, ip, killAndWait, ssCount, waitForSsCount, type NetnsPair } from '../support/netns';
 import { expectResourcesBackTo, resourceSnapshot } from '../support/resources';
+import { seeded } from '../support/seeded';
 
 jest.setTimeout(60_000);
 
@@ -219,18 +220,6 @@ async function handleGrowth(before: Record<string, number>): Promise<Record<stri
 
 function listenerCounts(client: ResilientClient): Record<string, number> {
   return Object.fromEntries(CLIENT_EVENTS.map((e) => [e, client.listenerCount(e)]));
-}
-
-/** A tiny seeded PRNG (mulberry32), so a failing flap schedule can be replayed with FLAP_SEED. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function countBy(items: string[]): Record<string, number> {

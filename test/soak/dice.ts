@@ -4,21 +4,12 @@
  * taken from it.
  */
 import type { DirectionArg } from '../support/fault-proxy';
+import { seeded } from '../support/seeded';
+
+export { seeded };
 
 /** A range [lo, hi] to draw from with Dice.between(). */
 export type Range = readonly [number, number];
-
-/** Deterministic PRNG (mulberry32). */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Draws from one PRNG: whole numbers in a range, an item of a list, a direction. */
 export class Dice {
