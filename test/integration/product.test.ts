@@ -210,6 +210,25 @@ describe('product features', () => {
       expect(lines).toEqual(['idle -> connecting', 'connecting -> open', 'open -> closing', 'closing -> closed']);
     });
 
+    it('close({ signal }): aborting turns a graceful close that waits for acks into destroy()', async () => {
+      const server = new HeartbeatServer({ host: '127.0.0.1' });
+      const { port: serverPort } = await server.listen();
+      const { FaultProxy } = await import('../support/fault-proxy');
+      const proxy = new FaultProxy({ target: { host: '127.0.0.1', port: serverPort } });
+      const { port } = await proxy.listen();
+      const client = new ResilientClient({ host: '127.0.0.1', port, closeTimeoutMs: 60_000 });
+      cleanup.push(() => server.close(), () => proxy.close(), () => client.close());
+      await client.connect();
+      proxy.blackhole('both'); // the ack never comes: a graceful close would wait 60 s
+      const unacked = client.send('x');
+      const ac = new AbortController();
+      const closing = client.close({ signal: ac.signal });
+      ac.abort();
+      await closing;
+      expect(client.state).toBe('closed');
+      await expect(unacked).rejects.toMatchObject({ code: 'ERR_CLOSED' });
+    });
+
     it('unref: a reconnecting client does not keep the process alive by its timers', async () => {
       const port = await freePort();
       const client = new ResilientClient({ host: '127.0.0.1', port, unref: true, reconnect: { initialDelayMs: 60_000, maxDelayMs: 60_000, jitter: 'none' } });
