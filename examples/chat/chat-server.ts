@@ -1,8 +1,9 @@
 /**
  * A reconnect-aware chat server on resilient-tcp: every line a client sends is
  * broadcast to every session as JSON { from, id, text }, where `id` is the
- * sender's message id. Ids are stable across reconnects and server restarts,
- * so clients can drop the rare duplicate a restart may cause.
+ * sender's message id, and replayed from a short history to every session
+ * that (re)connects. Ids are stable across reconnects and server restarts, so
+ * clients drop what they already have.
  *
  *   npx tsx examples/chat/chat-server.ts [port]      (default 7401)
  */
@@ -14,15 +15,26 @@ export interface ChatLine {
   text: string;
 }
 
+/** Lines replayed to every (re)connecting session, so one that joins late misses nothing. */
+const HISTORY = 200;
+
 export async function startChatServer(port = 7401, host = '127.0.0.1'): Promise<HeartbeatServer> {
   const server = new HeartbeatServer({ port, host, idleTimeoutMs: 15_000 });
+  const history: string[] = [];
+  // A session that is gone before it acks rejects with ERR_CLOSED: nothing to do for a chat.
+  const deliver = (sessionId: string, json: string): void => void server.session(sessionId)?.send(json).catch(() => undefined);
   server.on('message', (session, payload, meta) => {
     const line: ChatLine = { from: session.clientId, id: meta.id, text: payload.toString('utf8') };
     const json = JSON.stringify(line);
-    for (const row of server.connections()) {
-      // A session that is gone before it acks rejects with ERR_CLOSED: nothing to do for a chat.
-      void server.session(row.id)?.send(json).catch(() => undefined);
-    }
+    history.push(json);
+    if (history.length > HISTORY) history.shift();
+    for (const row of server.connections()) deliver(row.id, json);
+  });
+  // Clients reconnect at jittered times after a restart: one that comes back
+  // later than another's queued line gets it from the history. Clients drop
+  // what they already have by (from, id), so the replay never doubles a line.
+  server.on('connection', (session) => {
+    for (const json of history) deliver(session.id, json);
   });
   await server.listen();
   return server;
