@@ -28,6 +28,7 @@ import {
   encodePing,
   readId,
 } from '../../src/protocol/frames';
+import { splitAt } from '../support/split';
 
 const DECODER_CODES = ['ERR_FRAME_TOO_LARGE', 'ERR_PROTOCOL'];
 const FRAME_TYPES = new Set<number>(Object.values(FrameType));
@@ -144,17 +145,6 @@ function mutate(s: Stream, mutations: Mutation[]): Buffer {
 /** Cut points as naturals; reduced modulo the stream length. */
 const cutsArb = fc.array(fc.nat(), { maxLength: 24 });
 
-function splitAt(buf: Buffer, cuts: number[]): Buffer[] {
-  const points = [...new Set(cuts.map((c) => c % (buf.length + 1)))].sort((a, b) => a - b);
-  const parts: Buffer[] = [];
-  let last = 0;
-  for (const p of points) {
-    parts.push(buf.subarray(last, p));
-    last = p;
-  }
-  parts.push(buf.subarray(last));
-  return parts;
-}
 
 // ---------------------------------------------------------------------------
 // The oracle: feed the parts, checking every invariant after every push.

@@ -33,6 +33,10 @@ import { HeartbeatServer } from '../../src/server';
 import { record, waitFor } from '../support/events';
 import { RawClient } from '../support/raw-client';
 import { expectResourcesBackTo, resourceSnapshot } from '../support/resources';
+import { splitAt } from '../support/split';
+import { useServerWithRawClients } from '../support/lifecycle';
+
+const splitAtNonEmpty = (buf: Buffer, cuts: number[]): Buffer[] => splitAt(buf, cuts, { keepEmpty: false });
 
 const MAX_FRAME = 64 * 1024;
 const HS = MAX_HANDSHAKE_FRAME_BYTES;
@@ -228,17 +232,6 @@ const streamArb: fc.Arbitrary<Buffer> = fc.oneof(
 /** A stream and where it is cut into writes. */
 const caseArb = fc.tuple(streamArb, fc.array(fc.nat(), { maxLength: 12 }));
 
-function splitAt(buf: Buffer, cuts: number[]): Buffer[] {
-  const points = [...new Set(cuts.map((c) => c % (buf.length + 1)))].sort((a, b) => a - b);
-  const parts: Buffer[] = [];
-  let last = 0;
-  for (const p of points) {
-    if (p > last) parts.push(buf.subarray(last, p));
-    last = p;
-  }
-  if (buf.length > last) parts.push(buf.subarray(last));
-  return parts;
-}
 
 // ---------------------------------------------------------------------------
 // Driving one raw connection
@@ -316,7 +309,7 @@ class Peer {
 async function drive(port: number, bytes: Buffer, cuts: number[], allowed: Set<Outcome>): Promise<Observed> {
   const peer = new Peer(port);
   try {
-    await peer.write(splitAt(bytes, cuts));
+    await peer.write(splitAtNonEmpty(bytes, cuts));
     if (allowed.has('open') && !peer.closed) {
       // Still open is allowed: prove it answers, then leave politely.
       peer.socket.write(encodePing(FrameType.PING, PROBE));
@@ -436,25 +429,8 @@ function closedWithin(peer: RawClient, guardMs: number, what: string): Promise<v
 
 // Counterexamples the fuzzer found, pinned as plain tests.
 describe('HeartbeatServer: regressions found by the fuzzer', () => {
-  let before: string[];
-  let server: HeartbeatServer;
-  let port: number;
-  const raws: RawClient[] = [];
-  beforeEach(async () => {
-    before = resourceSnapshot();
-    server = new HeartbeatServer({ host: '127.0.0.1', handshakeTimeoutMs: STALL_TIMEOUT_MS, frameTimeoutMs: STALL_TIMEOUT_MS, idleTimeoutMs: 5000 });
-    port = (await server.listen()).port;
-  });
-  afterEach(async () => {
-    for (const r of raws.splice(0)) r.destroy();
-    await server.close();
-    await expectResourcesBackTo(before);
-  });
-  const raw = async (): Promise<RawClient> => {
-    const r = await RawClient.connect(port);
-    raws.push(r);
-    return r;
-  };
+  const rig = useServerWithRawClients({ handshakeTimeoutMs: STALL_TIMEOUT_MS, frameTimeoutMs: STALL_TIMEOUT_MS, idleTimeoutMs: 5000 });
+  const raw = rig.raw;
   const open = async (clientId: string): Promise<RawClient> => {
     const r = await raw();
     r.hello({ clientId });
@@ -465,7 +441,7 @@ describe('HeartbeatServer: regressions found by the fuzzer', () => {
   it('a peer that never sends HELLO is closed after handshakeTimeoutMs even when an open connection closed meanwhile', async () => {
     const silent = await raw();
     const leaving = await open('leaving');
-    const gone = waitFor(server, 'disconnect');
+    const gone = waitFor(rig.server, 'disconnect');
     leaving.destroy();
     await gone;
     await closedWithin(silent, 2000, 'the silent peer');
@@ -475,16 +451,16 @@ describe('HeartbeatServer: regressions found by the fuzzer', () => {
   it('an open connection closing does not get another open connection closed with ERR_HANDSHAKE_TIMEOUT', async () => {
     const leaving = await open('leaving');
     // Pings every 1000 ms: silent for longer than handshakeTimeoutMs (200), far less than idleTimeoutMs (5000).
-    const staying = new ResilientClient({ host: '127.0.0.1', port, clientId: 'staying', heartbeat: { intervalMs: 1000, timeoutMs: 4000 } });
+    const staying = new ResilientClient({ host: '127.0.0.1', port: rig.port, clientId: 'staying', heartbeat: { intervalMs: 1000, timeoutMs: 4000 } });
     try {
       await staying.connect();
       const closes = record<[{ error?: ResilientError }]>(staying, 'close');
-      const gone = waitFor(server, 'disconnect');
+      const gone = waitFor(rig.server, 'disconnect');
       leaving.destroy();
       await gone;
       await waitFor(staying, 'heartbeat'); // its first pong, ~1000 ms after open
       expect(closes.map(([c]) => c.error?.code)).toEqual([]);
-      expect(server.connections().map((c) => c.clientId)).toEqual(['staying']);
+      expect(rig.server.connections().map((c) => c.clientId)).toEqual(['staying']);
     } finally {
       await staying.close();
     }

@@ -11,8 +11,9 @@ const range = (n: number, f: (i: number) => string): string[] => Array.from({ le
 describe('delivery across reconnects', () => {
   const cleanup = useCleanup();
 
-  it('10,000 messages, connection cut 3 ways mid-stream (socket destroyed, RST, silent server): each arrives exactly once, in order', async () => {
-    const server = new HeartbeatServer({ host: '127.0.0.1' });
+  /** A server and a client that notices a silent link in 250 ms and retries within 50 ms; both hold N messages. */
+  async function cutRig(): Promise<{ server: HeartbeatServer; client: ResilientClient }> {
+    const server = new HeartbeatServer({ host: '127.0.0.1', queue: { maxMessages: N } });
     const { port } = await server.listen();
     const client = new ResilientClient({
       host: '127.0.0.1',
@@ -22,6 +23,11 @@ describe('delivery across reconnects', () => {
       queue: { maxMessages: N },
     });
     cleanup.push(() => client.close(), () => server.close());
+    return { server, client };
+  }
+
+  it('10,000 messages, connection cut 3 ways mid-stream (socket destroyed, RST, silent server): each arrives exactly once, in order', async () => {
+    const { server, client } = await cutRig();
     const received: string[] = [];
     const cuts: string[] = [];
     server.on('message', (_s, payload) => {
@@ -53,16 +59,7 @@ describe('delivery across reconnects', () => {
   });
 
   it('both directions at once: 10,000 each way across cuts, each side gets every message once, in order', async () => {
-    const server = new HeartbeatServer({ host: '127.0.0.1', queue: { maxMessages: N } });
-    const { port } = await server.listen();
-    const client = new ResilientClient({
-      host: '127.0.0.1',
-      port,
-      heartbeat: { intervalMs: 50, timeoutMs: 250 },
-      reconnect: { initialDelayMs: 5, maxDelayMs: 50 },
-      queue: { maxMessages: N },
-    });
-    cleanup.push(() => client.close(), () => server.close());
+    const { server, client } = await cutRig();
     const atServer: string[] = [];
     const atClient: string[] = [];
     server.on('message', (_s, p) => {

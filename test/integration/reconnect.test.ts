@@ -2,10 +2,8 @@ import { ResilientClient, ResilientError, baseDelay } from '../../src';
 import { HeartbeatServer } from '../../src/server';
 import { record, waitFor } from '../support/events';
 import { RawServer } from '../support/raw-server';
-import { RawClient } from '../support/raw-client';
-import { expectResourcesBackTo, resourceSnapshot } from '../support/resources';
 import { FrameType, encodeFrame } from '../../src/protocol/frames';
-import { useCleanup, freePort } from '../support/lifecycle';
+import { freePort, useCleanup, useServerWithRawClients } from '../support/lifecycle';
 
 describe('reconnect', () => {
   const cleanup = useCleanup();
@@ -187,25 +185,8 @@ describe('reconnect', () => {
 });
 
 describe('HeartbeatServer hardening', () => {
-  let before: string[];
-  let server: HeartbeatServer;
-  let port: number;
-  const raws: RawClient[] = [];
-  beforeEach(async () => {
-    before = resourceSnapshot();
-    server = new HeartbeatServer({ host: '127.0.0.1', idleTimeoutMs: 300, handshakeTimeoutMs: 300, maxConnections: 3 });
-    port = (await server.listen()).port;
-  });
-  afterEach(async () => {
-    for (const r of raws.splice(0)) r.destroy();
-    await server.close();
-    await expectResourcesBackTo(before);
-  });
-  const raw = async (): Promise<RawClient> => {
-    const r = await RawClient.connect(port);
-    raws.push(r);
-    return r;
-  };
+  const rig = useServerWithRawClients({ idleTimeoutMs: 300, handshakeTimeoutMs: 300, maxConnections: 3 });
+  const raw = rig.raw;
 
   it.each([
     ['a 0xFFFFFFFF length', Buffer.from([0xff, 0xff, 0xff, 0xff]), 'ERR_FRAME_TOO_LARGE'],
@@ -226,7 +207,7 @@ describe('HeartbeatServer hardening', () => {
     // the well-behaved connection is untouched
     good.socket.write(encodeFrame(FrameType.PING, Buffer.alloc(12)));
     await good.nextFrame(FrameType.PONG);
-    expect(server.connections()).toHaveLength(1);
+    expect(rig.server.connections()).toHaveLength(1);
   });
 
   it('a HELLO larger than the handshake bound is refused before auth', async () => {
@@ -245,8 +226,8 @@ describe('HeartbeatServer hardening', () => {
     const took = performance.now() - t0;
     expect(took).toBeGreaterThanOrEqual(300 - 5);
     expect(took).toBeLessThan(300 + 75 + 1000);
-    expect(server.sweepStats.idleClosed).toBe(1);
-    expect(server.connections()).toHaveLength(0);
+    expect(rig.server.sweepStats.idleClosed).toBe(1);
+    expect(rig.server.connections()).toHaveLength(0);
   });
 
   it('closes a connection that sends no HELLO within handshakeTimeoutMs', async () => {
@@ -262,11 +243,11 @@ describe('HeartbeatServer hardening', () => {
     const extra = await raw();
     await extra.closed;
     expect(extra.errorCode()).toBe('ERR_SERVER_FULL');
-    expect(server.socketCount).toBe(3);
+    expect(rig.server.socketCount).toBe(3);
   });
 
   it('session takeover: a reconnect presenting the session closes the older connection at once; the session is listed once', async () => {
-    const client = new ResilientClient({ host: '127.0.0.1', port, clientId: 'phone' });
+    const client = new ResilientClient({ host: '127.0.0.1', port: rig.port, clientId: 'phone' });
     await client.connect();
     const sessionId = client.stats().sessionId as string;
     const closed = waitFor(client, 'close');
@@ -276,20 +257,20 @@ describe('HeartbeatServer hardening', () => {
     expect(welcome).toMatchObject({ sessionId, resumed: true });
     const [c] = await closed; // at once, not after an idle timeout
     expect(c.error.code).toBe('ERR_SESSION_TAKEN_OVER');
-    const rows = server.connections();
+    const rows = rig.server.connections();
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ id: sessionId, clientId: 'phone', remotePort: r.socket.localPort });
     await client.close();
   });
 
   it('a session id presented with another clientId is not resumed', async () => {
-    const client = new ResilientClient({ host: '127.0.0.1', port, clientId: 'a' });
+    const client = new ResilientClient({ host: '127.0.0.1', port: rig.port, clientId: 'a' });
     await client.connect();
     const r = await raw();
     r.hello({ clientId: 'b', sessionId: client.stats().sessionId });
     const welcome = JSON.parse((await r.nextFrame(FrameType.WELCOME)).payload.toString());
     expect(welcome.sessionId).not.toBe(client.stats().sessionId);
-    expect(server.connections()).toHaveLength(2);
+    expect(rig.server.connections()).toHaveLength(2);
     await client.close();
   });
 });

@@ -12,21 +12,11 @@ import {
   readId,
 } from '../../src/protocol/frames';
 import { ResilientError } from '../../src/errors';
+import { splitAt } from '../support/split';
 
 const typeArb = fc.constantFrom(...Object.values(FrameType));
 const frameArb = fc.record({ type: typeArb, payload: fc.uint8Array({ maxLength: 300 }) });
 
-function splitAt(buf: Buffer, cuts: number[]): Buffer[] {
-  const points = [...new Set(cuts.map((c) => c % (buf.length + 1)))].sort((a, b) => a - b);
-  const parts: Buffer[] = [];
-  let last = 0;
-  for (const p of points) {
-    parts.push(buf.subarray(last, p));
-    last = p;
-  }
-  parts.push(buf.subarray(last));
-  return parts;
-}
 
 describe('frame codec', () => {
   it('property: any split of the byte stream decodes to the same frames', () => {
