@@ -31,7 +31,7 @@ function summarize(samples: number[]): { samples: number; p50: number; p99: numb
 export class Chaos {
   private readonly ledger = new Ledger();
   private readonly rigs: Rig[] = [];
-  private readonly links: LinkLog = { closeCauses: {}, reconnectSamples: [] };
+  private readonly links: LinkLog;
   private readonly servers: ServerEpochs;
   private readonly traffic: Traffic;
   private readonly faults: FaultScheduler;
@@ -45,6 +45,7 @@ export class Chaos {
     // One PRNG for the run's own draws (payload padding, restart downtime); each rig has its own.
     const dice = new Dice(seeded(seed));
     this.servers = new ServerEpochs(this.ledger, dice, log);
+    this.links = { closeCauses: {}, reconnectSamples: [], openedInEpoch: [], epoch: () => this.servers.epoch };
     this.traffic = new Traffic(this.rigs, this.servers, this.ledger, dice);
     this.faults = new FaultScheduler(this.servers, this.ledger);
   }
@@ -81,6 +82,8 @@ export class Chaos {
       clients: this.clientCount,
       faults,
       restarts: this.servers.restarts,
+      clientsPerEpoch: Array.from({ length: this.servers.epoch + 1 }, (_, e) => this.links.openedInEpoch[e]?.size ?? 0),
+      serverTakeovers: this.servers.takeovers,
       reconnects: stats.reconnects,
       reconnectMs: { samples: reconnectMs.samples, p50: reconnectMs.p50, p99: reconnectMs.p99, max: reconnectMs.max },
       blackholeDetectionMs: Object.fromEntries(

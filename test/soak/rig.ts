@@ -8,7 +8,7 @@ import { ResilientClient } from '../../src';
 import { FaultProxy } from '../support/fault-proxy';
 import type { Ledger } from './delivery-ledger';
 import { Dice, seeded } from './dice';
-import { FORBIDDEN_CODES, HEARTBEAT, RECONNECT } from './parameters';
+import { FORBIDDEN_CLIENT_CODES, HEARTBEAT, RECONNECT } from './parameters';
 
 /** One client, its proxy, and what the traffic keeps for it (the fault schedule's state is in fault-scheduler.ts). */
 export interface Rig {
@@ -24,10 +24,14 @@ export interface Rig {
   closedAt: number | undefined;
 }
 
-/** Connection losses seen by all clients, by error code, and the time each took from 'close' to the next 'open'. */
+/** Connection losses seen by all clients, by error code, the time each took from 'close' to the next 'open', and who opened on which server. */
 export interface LinkLog {
   readonly closeCauses: Record<string, number>;
   readonly reconnectSamples: number[];
+  /** Per server epoch, the clients that opened a connection to that epoch's server. */
+  readonly openedInEpoch: Array<Set<string>>;
+  /** The current server epoch (see server-epochs.ts). */
+  readonly epoch: () => number;
 }
 
 /** Rig number `i` of a run seeded with `seed`, its proxy listening and forwarding to the server on `serverPort`; not yet connected. */
@@ -49,10 +53,12 @@ export async function createRig(i: number, seed: number, serverPort: number, led
   client.on('close', (e) => {
     if (!e.error) return; // our own close() at the end
     links.closeCauses[e.error.code] = (links.closeCauses[e.error.code] ?? 0) + 1;
-    if (FORBIDDEN_CODES.has(e.error.code)) ledger.violation(`client ${id}: ${e.error.code} ${e.error.message}`);
+    if (FORBIDDEN_CLIENT_CODES.has(e.error.code)) ledger.violation(`client ${id}: ${e.error.code} ${e.error.message}`);
     rig.closedAt = performance.now();
   });
   client.on('open', () => {
+    const e = links.epoch();
+    (links.openedInEpoch[e] ??= new Set()).add(id);
     if (rig.closedAt !== undefined) links.reconnectSamples.push(performance.now() - rig.closedAt);
     rig.closedAt = undefined;
   });

@@ -16,6 +16,8 @@ export class ServerEpochs {
   server!: HeartbeatServer;
   port = 0;
   restarts = 0;
+  /** Stale connections the servers evicted because their session reconnected first (ERR_SESSION_TAKEN_OVER). */
+  takeovers = 0;
   /** Sessions of the current server, for the server → client traffic. */
   readonly sessions = new Set<Session>();
 
@@ -69,7 +71,8 @@ export class ServerEpochs {
     s.on('connection', (session) => this.sessions.add(session));
     s.on('sessionEnd', (session) => this.sessions.delete(session));
     s.on('error', (err) => {
-      if (FORBIDDEN_CODES.has(err.code)) this.ledger.violation(`server epoch ${e}: ${err.code} ${err.message}`);
+      if (err.code === 'ERR_SESSION_TAKEN_OVER') this.takeovers++;
+      else if (FORBIDDEN_CODES.has(err.code)) this.ledger.violation(`server epoch ${e}: ${err.code} ${err.message}`);
     });
     await s.listen();
     return s;

@@ -39,6 +39,10 @@ export interface SoakResult {
   wallMs: number;
   faults: Record<FaultKind, { injected: number; acted: number }>;
   restarts: number;
+  /** Per server epoch, how many clients opened a connection to that epoch's server. */
+  clientsPerEpoch: number[];
+  /** Stale connections a server evicted because their session reconnected first (its 'error' ERR_SESSION_TAKEN_OVER). */
+  serverTakeovers: number;
   /** Connections opened after each client's first (client stats). */
   reconnects: number;
   /** Time from a client's 'close' to its next 'open', in ms. */

@@ -31,10 +31,13 @@ export function formatSummary(r: SoakResult): string {
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
   const leakList = Object.keys(r.leaks);
+  const failures = soakFailures(r);
   return [
+    // The verdict first: a log cut short still says what broke.
+    `soak verdict: ${failures.length === 0 ? 'every guarantee kept' : `BROKEN: ${failures.join('; ')}`}${r.violations.length ? `\n  ${r.violations.slice(0, 3).join('\n  ')}` : ''}`,
     `soak summary: ${r.clients} clients, ${r.seconds} s of chaos, seed ${r.seed}, wall ${(r.wallMs / 1000).toFixed(1)} s`,
     faults,
-    `server restarts: ${r.restarts} (epochs 0..${r.restarts})`,
+    `server restarts: ${r.restarts} (epochs 0..${r.restarts}); clients that opened on each epoch's server: ${r.clientsPerEpoch.join(' / ')} of ${r.clients}; stale connections taken over by the server: ${r.serverTakeovers}`,
     `reconnects: ${r.reconnects}; close -> open: p50 ${r.reconnectMs.p50} ms, p99 ${r.reconnectMs.p99} ms, max ${r.reconnectMs.max} ms (${r.reconnectMs.samples} samples)`,
     `black holes detected (injection -> client 'close'): ${Object.entries(r.blackholeDetectionMs)
       .map(([k, v]) => `${k} ${v.samples}× (p50 ${v.p50} ms, max ${v.max} ms)`)
@@ -49,7 +52,17 @@ export function formatSummary(r: SoakResult): string {
   ].join('\n');
 }
 
+/** The guarantees the run broke, one short line each; empty when it kept them all. */
+export function soakFailures(r: Omit<SoakResult, 'summary'>): string[] {
+  const out: string[] = [];
+  if (r.violationCount > 0) out.push(`${r.violationCount} delivery/fault violation(s)`);
+  if (r.unhandled.length > 0) out.push(`${r.unhandled.length} unhandled error(s)/rejection(s)`);
+  if (Object.keys(r.leaks).length > 0) out.push(`handles or src/ timers left: ${Object.keys(r.leaks).join(', ')}`);
+  if (r.heap.ratio > 1.2) out.push(`heap after GC x${r.heap.ratio.toFixed(3)} of the start (bound x1.2)`);
+  return out;
+}
+
 /** True when the run kept every guarantee (what the CLI's exit code and the Jest test check). */
-export function soakPassed(r: SoakResult): boolean {
-  return r.violationCount === 0 && r.unhandled.length === 0 && Object.keys(r.leaks).length === 0 && r.heap.ratio <= 1.2;
+export function soakPassed(r: Omit<SoakResult, 'summary'>): boolean {
+  return soakFailures(r).length === 0;
 }
