@@ -5,10 +5,10 @@
  * ends. Subclasses supply what happens when the socket is ready and when
  * bytes arrive. Every listener and timer is removed on teardown.
  */
-import type { Socket } from 'node:net';
+import type { LookupFunction, Socket } from 'node:net';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { ErrorKind, ResilientError, sdkError } from './errors';
-import { HeartbeatMonitor } from './heartbeat';
+import { HeartbeatMonitor, STALL_THRESHOLD_MS } from './heartbeat';
 import type { Endpoint } from './options';
 import { configureSocket, openSocket, resetSocket } from './transport';
 import { FrameWriter } from './writer';
@@ -16,6 +16,7 @@ import { FrameWriter } from './writer';
 export interface ShellConfig {
   endpoint: Endpoint;
   tls: TlsConnectionOptions | undefined;
+  lookup: LookupFunction | undefined;
   connectTimeoutMs: number;
   keepAliveMs: number | false;
   /** Called once the socket is connected, to set socket options (e.g. TCP_USER_TIMEOUT). */
@@ -67,7 +68,7 @@ export abstract class SocketShell<M> {
     protected readonly hooks: ConnectionHooks<M>,
   ) {
     this.startedAt = cfg.now();
-    const { socket, readyEvent } = openSocket({ endpoint: cfg.endpoint, tls: cfg.tls });
+    const { socket, readyEvent } = openSocket({ endpoint: cfg.endpoint, tls: cfg.tls, lookup: cfg.lookup });
     this.socket = socket;
     this.closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     this.writer = new FrameWriter(socket);
@@ -77,7 +78,7 @@ export abstract class SocketShell<M> {
     socket.on('close', this.onSocketClose);
     socket.on('end', this.onSocketEnd);
     socket.on('drain', this.onSocketDrain);
-    this.arm(cfg.connectTimeoutMs, this.onConnectTimeout);
+    this.armDeadline(cfg.connectTimeoutMs, this.onConnectTimeout);
   }
 
   get isOpen(): boolean {
@@ -156,7 +157,7 @@ export abstract class SocketShell<M> {
     // Once TCP is up, a peer that says nothing is the same silent peer the
     // heartbeat exists for: it gets the heartbeat budget, if that is shorter.
     if (heartbeatTimeoutMs !== undefined && heartbeatTimeoutMs < left) {
-      this.arm(heartbeatTimeoutMs, () =>
+      this.armDeadline(heartbeatTimeoutMs, () =>
         this.down(sdkError('ERR_HEARTBEAT_TIMEOUT', `${this.remote} accepted the connection but sent nothing for ${heartbeatTimeoutMs} ms`)),
       );
     }
@@ -185,6 +186,25 @@ export abstract class SocketShell<M> {
     this.clearTimer();
     this.timer = setTimeout(fn, Math.max(0, ms));
     if (this.cfg.unref) this.timer.unref();
+  }
+
+  /**
+   * A deadline (connect, handshake): `fn` runs once `ms` of time in which we
+   * could listen have passed. Timers run before pending socket reads, so after
+   * a stall of our own process (GC, a long synchronous task) a CONNECT or a
+   * WELCOME that arrived meanwhile is still unread when the timer fires: the
+   * stall is credited (as the heartbeat does) and the reads go first.
+   */
+  private armDeadline(ms: number, fn: () => void): void {
+    let due = this.cfg.now() + ms;
+    const check = (): void => {
+      const now = this.cfg.now();
+      const late = now - due;
+      if (late <= STALL_THRESHOLD_MS) return fn();
+      due = now + late;
+      this.arm(late, check);
+    };
+    this.arm(ms, check);
   }
 
   protected clearTimer(): void {
