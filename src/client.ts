@@ -331,6 +331,7 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
     const shell = {
       endpoint: this.endpoints.next(),
       tls: o.tls,
+      lookup: o.lookup,
       connectTimeoutMs: o.connectTimeoutMs,
       keepAliveMs: o.keepAliveMs,
       unref: o.unref,

@@ -2,6 +2,7 @@
  * ResilientClient options: the one interface, its DEFAULTS, and validation
  * that throws a TypeError naming the option and the value.
  */
+import type { LookupFunction } from 'node:net';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { randomUUID } from 'node:crypto';
 import { BACKOFF_DEFAULTS, Jitter } from './backoff';
@@ -95,6 +96,12 @@ export interface ClientOptions<M = Buffer> {
   deadAfterMs?: number;
   /** TLS: `true` for defaults, or Node's tls.connect options. @default undefined (plain TCP) */
   tls?: boolean | TlsConnectionOptions;
+  /**
+   * Host name resolution, called afresh on every connection attempt (so a
+   * host whose address changed is followed): Node's `dns.lookup` signature,
+   * for a cache, service discovery or a fixed answer. @default dns.lookup
+   */
+  lookup?: LookupFunction;
   /** Bound on TCP (+TLS) connect plus handshake, in ms. @default 10000 */
   connectTimeoutMs?: number;
   /**
@@ -144,6 +151,7 @@ export interface ResolvedOptions<M = Buffer> {
   /** TCP_USER_TIMEOUT to set when the platform and net-keepalive allow it. */
   userTimeoutMs: number | undefined;
   tls: TlsConnectionOptions | undefined;
+  lookup: LookupFunction | undefined;
   connectTimeoutMs: number;
   heartbeat: ResolvedHeartbeat<M> | false;
   reconnect: Required<ReconnectOptions> & { enabled: boolean };
@@ -301,6 +309,7 @@ export function resolveOptions<M = Buffer>(input: ClientOptions<M>): ResolvedOpt
   if (input.classifyError !== undefined && typeof input.classifyError !== 'function') fail('classifyError', input.classifyError, 'a function');
   if (input.signal !== undefined && !(input.signal instanceof AbortSignal)) fail('signal', input.signal, 'an AbortSignal');
   if (input.random !== undefined && typeof input.random !== 'function') fail('random', input.random, 'a function');
+  if (input.lookup !== undefined && typeof input.lookup !== 'function') fail('lookup', input.lookup, 'a function (dns.lookup signature)');
   if (input.logger !== undefined) {
     for (const m of ['debug', 'info', 'warn', 'error'] as const) {
       if (typeof (input.logger as unknown as Record<string, unknown>)[m] !== 'function') fail(`logger.${m}`, undefined, 'a function');
@@ -319,6 +328,7 @@ export function resolveOptions<M = Buffer>(input: ClientOptions<M>): ResolvedOpt
     codec,
     userTimeoutMs: deadAfterMs,
     tls,
+    lookup: input.lookup,
     connectTimeoutMs,
     heartbeat,
     reconnect,

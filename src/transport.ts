@@ -9,6 +9,8 @@ import type { Endpoint } from './options';
 export interface OpenOptions {
   endpoint: Endpoint;
   tls: tls.ConnectionOptions | undefined;
+  /** Host name resolution for this attempt (net.connect's `lookup`); dns.lookup when undefined. */
+  lookup?: net.LookupFunction | undefined;
 }
 
 export interface OpenedSocket {
@@ -20,12 +22,15 @@ export interface OpenedSocket {
 /** Starts a connection; the caller listens for `readyEvent`, 'error' and 'close'. */
 export function openSocket(opts: OpenOptions): OpenedSocket {
   const { host, port } = opts.endpoint;
+  // Every attempt resolves the host name again (net.connect does, per call):
+  // a server that moved to a new address is followed on the next attempt.
+  const lookup = opts.lookup ? { lookup: opts.lookup } : {};
   if (opts.tls) {
     const servername = opts.tls.servername ?? (net.isIP(host) ? undefined : host);
-    const socket = tls.connect({ ...opts.tls, host, port, ...(servername ? { servername } : {}) });
+    const socket = tls.connect({ ...opts.tls, host, port, ...lookup, ...(servername ? { servername } : {}) });
     return { socket, readyEvent: 'secureConnect' };
   }
-  return { socket: net.connect({ host, port }), readyEvent: 'connect' };
+  return { socket: net.connect({ host, port, ...lookup }), readyEvent: 'connect' };
 }
 
 /**
