@@ -333,6 +333,7 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
       tls: o.tls,
       lookup: o.lookup,
       connectTimeoutMs: o.connectTimeoutMs,
+      frameTimeoutMs: o.frameTimeoutMs,
       keepAliveMs: o.keepAliveMs,
       unref: o.unref,
       classify: this.classify,

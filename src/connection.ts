@@ -69,12 +69,19 @@ export class ClientConnection extends SocketShell<Buffer> {
   }
 
   protected onChunk(chunk: Buffer): void {
+    const wasPartial = this.decoder.midFrame;
+    const before = this.framesIn;
     this.decoder.pushEach(chunk, this.onFrame);
+    if (!this.ended) this.notePartialFrame(this.decoder.midFrame, !wasPartial || this.framesIn !== before);
   }
+
+  /** Frames decoded so far (tells whether a chunk completed any, for the frame timeout). */
+  private framesIn = 0;
 
   /** One decoded frame; `body` is the type byte, then the payload. False stops decoding. */
   private readonly onFrame = (type: FrameType, body: Buffer): boolean => {
     if (this.ended) return false;
+    this.framesIn++;
     if (type === FrameType.DATA && this.isOpen) {
       this.hooks.onData(readIdAt(body, 1), body.subarray(DATA_BODY_OFFSET));
     } else {

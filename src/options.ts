@@ -105,6 +105,14 @@ export interface ClientOptions<M = Buffer> {
   /** Bound on TCP (+TLS) connect plus handshake, in ms. @default 10000 */
   connectTimeoutMs?: number;
   /**
+   * Time for one frame from the server to arrive completely once its first
+   * byte is in, in ms, or `false` for no bound: a server trickling a frame is
+   * never silent, yet delivers nothing (ERR_FRAME_TIMEOUT, then reconnect).
+   * Native protocol only (a user codec's partial frames are not visible).
+   * @default 30000
+   */
+  frameTimeoutMs?: number | false;
+  /**
    * Heartbeat schedule, or `false`: the client then never declares the link
    * dead itself (only TCP keepalive does); against a HeartbeatServer it still
    * pings at the interval the server asks for, so the server does not sweep it.
@@ -153,6 +161,7 @@ export interface ResolvedOptions<M = Buffer> {
   tls: TlsConnectionOptions | undefined;
   lookup: LookupFunction | undefined;
   connectTimeoutMs: number;
+  frameTimeoutMs: number | undefined;
   heartbeat: ResolvedHeartbeat<M> | false;
   reconnect: Required<ReconnectOptions> & { enabled: boolean };
   keepAliveMs: number | false;
@@ -171,6 +180,7 @@ export interface ResolvedOptions<M = Buffer> {
 /** Every default in one place. */
 export const DEFAULTS = Object.freeze({
   connectTimeoutMs: 10_000,
+  frameTimeoutMs: 30_000,
   heartbeat: HEARTBEAT_DEFAULTS,
   reconnect: Object.freeze({ maxRetries: Infinity, resetAfterMs: 5_000, ...BACKOFF_DEFAULTS }),
   queue: QUEUE_DEFAULTS,
@@ -238,6 +248,8 @@ export function resolveOptions<M = Buffer>(input: ClientOptions<M>): ResolvedOpt
   }
 
   const connectTimeoutMs = checkNumber('connectTimeoutMs', input.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs, 0, { exclusive: true });
+  const frameTimeoutMs =
+    input.frameTimeoutMs === false ? undefined : checkNumber('frameTimeoutMs', input.frameTimeoutMs ?? DEFAULTS.frameTimeoutMs, 0, { exclusive: true });
 
   const codec = input.codec;
   if (codec !== undefined && (typeof codec !== 'object' || codec === null || typeof codec.encode !== 'function' || typeof codec.decoder !== 'function')) {
@@ -330,6 +342,7 @@ export function resolveOptions<M = Buffer>(input: ClientOptions<M>): ResolvedOpt
     tls,
     lookup: input.lookup,
     connectTimeoutMs,
+    frameTimeoutMs,
     heartbeat,
     reconnect,
     keepAliveMs,

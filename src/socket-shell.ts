@@ -18,6 +18,8 @@ export interface ShellConfig {
   tls: TlsConnectionOptions | undefined;
   lookup: LookupFunction | undefined;
   connectTimeoutMs: number;
+  /** Time for one frame to arrive once its first byte is in (ERR_FRAME_TIMEOUT); undefined: no bound. */
+  frameTimeoutMs: number | undefined;
   keepAliveMs: number | false;
   /** Called once the socket is connected, to set socket options (e.g. TCP_USER_TIMEOUT). */
   onSocketReady?: (socket: Socket) => void;
@@ -114,6 +116,44 @@ export abstract class SocketShell<M> {
   /** Writes a heartbeat ping. */
   protected abstract sendPing(seq: number, rttMs: number | undefined): void;
 
+  /**
+   * Subclasses call this after decoding a chunk: whether a frame is still
+   * being assembled, and whether that frame began in this chunk. A peer that
+   * trickles a frame keeps the heartbeat's byte counter happy but delivers
+   * nothing (a PONG queued behind the frame never arrives either): once a
+   * frame has been partial for frameTimeoutMs the link is given up. Costs a
+   * clock read per chunk ending mid-frame and one timer per partial stretch.
+   */
+  protected notePartialFrame(midFrame: boolean, startedInChunk: boolean): void {
+    if (this.cfg.frameTimeoutMs === undefined) return;
+    if (!midFrame) {
+      this.partialSince = -1;
+      return;
+    }
+    if (startedInChunk || this.partialSince < 0) this.partialSince = this.cfg.now();
+    if (!this.frameTimer) this.armFrameTimer(this.cfg.frameTimeoutMs);
+  }
+
+  private partialSince = -1;
+  private frameTimer: ReturnType<typeof setTimeout> | undefined;
+
+  private armFrameTimer(ms: number): void {
+    const due = this.cfg.now() + ms;
+    this.frameTimer = setTimeout(() => {
+      this.frameTimer = undefined;
+      const limit = this.cfg.frameTimeoutMs as number;
+      if (this.phase === 'done' || this.partialSince < 0) return;
+      const now = this.cfg.now();
+      const late = now - due;
+      // A late wake-up is our own stall: let the reads that waited go first.
+      if (late > STALL_THRESHOLD_MS) return this.armFrameTimer(late);
+      const left = this.partialSince + limit - now;
+      if (left > 0) return this.armFrameTimer(left);
+      this.down(sdkError('ERR_FRAME_TIMEOUT', `a frame from ${this.remote} took longer than ${limit} ms to arrive`));
+    }, Math.max(0, ms));
+    if (this.cfg.unref) this.frameTimer.unref();
+  }
+
   /** Tears down now. Never calls onDown. Idempotent. */
   destroy(): void {
     if (this.phase === 'done') return;
@@ -132,9 +172,9 @@ export abstract class SocketShell<M> {
   protected down(err: ResilientError): void {
     if (this.phase === 'done') return;
     this.phase = 'done';
-    // Our own verdict that the peer is gone (heartbeat or connect timeout):
-    // RST, so no FIN is retransmitted into a dead link.
-    const verdict = err.code === 'ERR_HEARTBEAT_TIMEOUT' || err.code === 'ERR_CONNECT_TIMEOUT';
+    // Our own verdict that the peer is gone or useless (heartbeat, connect or
+    // frame timeout): RST, so no FIN is retransmitted into a dead link.
+    const verdict = err.code === 'ERR_HEARTBEAT_TIMEOUT' || err.code === 'ERR_CONNECT_TIMEOUT' || err.code === 'ERR_FRAME_TIMEOUT';
     this.teardown(verdict);
     this.hooks.onDown(err);
   }
@@ -167,6 +207,8 @@ export abstract class SocketShell<M> {
 
   private teardown(reset: boolean): void {
     this.clearTimer();
+    if (this.frameTimer) clearTimeout(this.frameTimer);
+    this.frameTimer = undefined;
     this.writer.close();
     const s = this.socket;
     s.off('data', this.onSocketData);
