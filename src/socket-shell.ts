@@ -137,22 +137,22 @@ export abstract class SocketShell<M> {
   private partialSince = -1;
   private frameTimer: ReturnType<typeof setTimeout> | undefined;
 
+  /** The frame deadline: stalls credited like the connect deadline; a stretch still partial gets the time it has left. */
   private armFrameTimer(ms: number): void {
-    const due = this.cfg.now() + ms;
-    this.frameTimer = setTimeout(() => {
-      this.frameTimer = undefined;
-      const limit = this.cfg.frameTimeoutMs as number;
-      if (this.phase === 'done' || this.partialSince < 0) return;
-      const now = this.cfg.now();
-      const late = now - due;
-      // A late wake-up is our own stall: let the reads that waited go first.
-      if (late > STALL_THRESHOLD_MS) return this.armFrameTimer(late);
-      const left = this.partialSince + limit - now;
-      if (left > 0) return this.armFrameTimer(left);
-      this.down(sdkError('ERR_FRAME_TIMEOUT', `a frame from ${this.remote} took longer than ${limit} ms to arrive`));
-    }, Math.max(0, ms));
-    if (this.cfg.unref) this.frameTimer.unref();
+    this.credited(ms, this.onFrameDeadline, (t, cb) => {
+      this.frameTimer = setTimeout(cb, t);
+      if (this.cfg.unref) this.frameTimer.unref();
+    });
   }
+
+  private readonly onFrameDeadline = (): void => {
+    this.frameTimer = undefined;
+    if (this.phase === 'done' || this.partialSince < 0) return;
+    const limit = this.cfg.frameTimeoutMs as number;
+    const left = this.partialSince + limit - this.cfg.now();
+    if (left > 0) return this.armFrameTimer(left);
+    this.down(sdkError('ERR_FRAME_TIMEOUT', `a frame from ${this.remote} took longer than ${limit} ms to arrive`));
+  };
 
   /** Tears down now. Never calls onDown. Idempotent. */
   destroy(): void {
@@ -238,15 +238,20 @@ export abstract class SocketShell<M> {
    * stall is credited (as the heartbeat does) and the reads go first.
    */
   private armDeadline(ms: number, fn: () => void): void {
+    this.credited(ms, fn, (t, cb) => this.arm(t, cb));
+  }
+
+  /** Runs `fn` after `ms` of time we could listen; `place` sets each timer (the shell's one slot, or the frame timer's). */
+  private credited(ms: number, fn: () => void, place: (ms: number, cb: () => void) => void): void {
     let due = this.cfg.now() + ms;
     const check = (): void => {
       const now = this.cfg.now();
       const late = now - due;
       if (late <= STALL_THRESHOLD_MS) return fn();
       due = now + late;
-      this.arm(late, check);
+      place(late, check);
     };
-    this.arm(ms, check);
+    place(Math.max(0, ms), check);
   }
 
   protected clearTimer(): void {
