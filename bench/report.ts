@@ -87,6 +87,12 @@ export function mmm(xs: readonly number[], f: (x: number) => string = fmt): stri
 
 // ---- machine ----------------------------------------------------------------
 
+/** A section started with a 1-minute load average over 1 (on top of its own work) is flagged: other work shared the 2 cores. */
+export function loadWarning(load: string): string {
+  const oneMin = Number(load.split(' ')[0]);
+  return oneMin > 1 ? ` **Flag: load was ${oneMin.toFixed(2)} > 1 when this section started; its CPU and timing cells shared the machine with other work.**` : '';
+}
+
 export function loadAvg(): string {
   try {
     return fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
@@ -144,7 +150,7 @@ export function renderMarkdown(sections: readonly Section[], machine: string, me
   );
   for (const s of sections) {
     out.push(`## ${s.title}\n`);
-    if (s.load) out.push(`_Load average at start: ${s.load}._\n`);
+    if (s.load) out.push(`_Load average at start: ${s.load}._${loadWarning(s.load)}\n`);
     if (s.skipped) {
       out.push(`**Skipped:** ${s.skipped}\n`);
       continue;

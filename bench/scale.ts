@@ -17,20 +17,43 @@ import * as inspector from 'node:inspector';
 import * as path from 'node:path';
 import * as net from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { connect as mqttConnect, type MqttClient } from 'mqtt';
 import { ResilientClient } from '../src/client';
 import { FrameType, encodePing } from '../src/protocol';
 import { HeartbeatServer } from '../src/server';
 import { emit, serve, sleep, startChild, withTimeout } from './proc';
 import { Section, fmt, median, mmm } from './report';
 
-type Kind = 'rc' | 'raw' | 'ping' | 'ping-spread';
-const KINDS: Kind[] = ['raw', 'ping', 'ping-spread', 'rc'];
+type Kind = 'rc' | 'raw' | 'ping' | 'ping-spread' | 'mqtt' | 'rnet';
+const KINDS: Kind[] = ['raw', 'ping', 'ping-spread', 'rc', 'mqtt', 'rnet'];
 const LABEL: Record<Kind, string> = {
   raw: 'raw idle net.Socket → net.Server',
   ping: 'raw ping/pong floor, timers in bursts',
   'ping-spread': 'raw ping/pong floor, timers spread',
   rc: 'ResilientClient → HeartbeatServer',
+  mqtt: 'mqtt.js (keepalive 1 s) → aedes',
+  rnet: 'reconnect-net (no heartbeat) → net.Server',
 };
+const SHORT: Record<Kind, string> = {
+  rc: 'ResilientClient',
+  ping: 'floor, bursts',
+  'ping-spread': 'floor, spread',
+  raw: 'raw idle',
+  mqtt: 'mqtt.js + aedes',
+  rnet: 'reconnect-net',
+};
+/** Kinds that exchange a keepalive every interval (the others hold idle sockets). */
+const pinging = (k: Kind): boolean => k !== 'raw' && k !== 'rnet';
+/**
+ * Node flags of every helper process. The young generation is pinned to one
+ * size: V8 otherwise grows it with the allocation rate (up to 3 × 16 MiB),
+ * which rises with the number of pinging connections and with CPU contention,
+ * and that growth showed up as "memory per connection" (the slope doubled on a
+ * loaded machine). Pinned, it is a constant and cancels out of the slope.
+ */
+const NODE_ARGS = ['--expose-gc', '--min-semi-space-size=16', '--max-semi-space-size=16'];
+/** Memory samples per reading (each after full GCs); the median is kept. */
+const MEM_SAMPLES = 5;
 const HEARTBEAT = { intervalMs: 1000, timeoutMs: 3000 };
 const BATCH = 200;
 const FILES = 65_536;
@@ -68,15 +91,20 @@ async function window(ms: number, tag: string): Promise<{ cpuPerSec: number; p99
   return { cpuPerSec: (u.user + u.system) / 1e6 / secs, p99: h.percentile(99) / 1e6, max: h.max / 1e6 };
 }
 
-/** RSS and JS memory (heap used + external) after full garbage collections. */
+/** RSS and JS memory (heap used + external): the median of several readings, each after full garbage collections. */
 async function memAfterGc(): Promise<{ rss: number; js: number }> {
   const gc = (globalThis as { gc?: () => void }).gc;
-  for (let i = 0; i < 3; i++) {
+  const rss: number[] = [];
+  const js: number[] = [];
+  for (let i = 0; i < MEM_SAMPLES; i++) {
+    gc?.();
     gc?.();
     await sleep(50);
+    const m = process.memoryUsage();
+    rss.push(m.rss);
+    js.push(m.heapUsed + m.external);
   }
-  const m = process.memoryUsage();
-  return { rss: m.rss, js: m.heapUsed + m.external };
+  return { rss: median(rss), js: median(js) };
 }
 
 async function serverProcess(kind: Kind): Promise<void> {
@@ -84,6 +112,13 @@ async function serverProcess(kind: Kind): Promise<void> {
   if (kind === 'rc') {
     const server = new HeartbeatServer({ host: '127.0.0.1', maxConnections: 100_000 });
     port = (await server.listen()).port;
+  } else if (kind === 'mqtt') {
+    const { Aedes } = await import('aedes');
+    const broker = await Aedes.createBroker();
+    const server = net.createServer((s) => void broker.handle(s));
+    server.listen({ port: 0, host: '127.0.0.1', backlog: 1024 });
+    await once(server, 'listening');
+    port = (server.address() as net.AddressInfo).port;
   } else {
     const sockets = new Set<net.Socket>();
     const server = net.createServer((s) => {
@@ -109,6 +144,8 @@ async function serverProcess(kind: Kind): Promise<void> {
 
 function clientsProcess(kind: Kind): void {
   const rcs: ResilientClient[] = [];
+  const mqtts: MqttClient[] = [];
+  const rnets: Array<{ disconnect(): void }> = [];
   const raws: net.Socket[] = [];
   const timers: NodeJS.Timeout[] = [];
   let pongs = 0;
@@ -120,6 +157,26 @@ function clientsProcess(kind: Kind): void {
       c.on('error', () => undefined);
       rcs.push(c);
       await c.connect();
+    } else if (kind === 'mqtt') {
+      // keepalive is in seconds; reconnectPeriod as a reconnecting client would have it.
+      const m = mqttConnect(`mqtt://127.0.0.1:${port}`, { keepalive: HEARTBEAT.intervalMs / 1000, reconnectPeriod: 1000, connectTimeout: 30_000 });
+      m.on('error', () => undefined);
+      m.on('packetreceive', (p) => counting && p.cmd === 'pingresp' && pongs++);
+      mqtts.push(m);
+      await new Promise<void>((resolve) => m.once('connect', () => resolve()));
+    } else if (kind === 'rnet') {
+      // reconnect-net ships no types: reconnect(onConnect).connect(port, host) -> emitter.
+      const reconnect = require('reconnect-net') as (onConnect: (con: net.Socket) => void) => {
+        connect(port: number, host: string): NodeJS.EventEmitter & { disconnect(): void };
+      };
+      await new Promise<void>((resolve) => {
+        const re = reconnect((con) => {
+          con.on('error', () => undefined);
+          resolve();
+        }).connect(port, '127.0.0.1');
+        re.on('error', () => undefined);
+        rnets.push(re);
+      });
     } else {
       const s = net.connect({ host: '127.0.0.1', port });
       s.on('error', () => undefined);
@@ -147,6 +204,8 @@ function clientsProcess(kind: Kind): void {
     },
     closeAll: async () => {
       await Promise.all(rcs.splice(0).map((c) => c.destroy()));
+      await Promise.all(mqtts.splice(0).map((m) => new Promise<void>((r) => m.end(true, {}, () => r()))));
+      for (const re of rnets.splice(0)) re.disconnect();
       for (const t of timers.splice(0)) clearTimeout(t);
       for (const s of raws.splice(0)) s.destroy();
       return {};
@@ -180,7 +239,7 @@ interface RunResult {
 }
 
 async function oneRun(kind: Kind, n: number, windowMs: number, settleMs: number): Promise<RunResult> {
-  const opts = { ulimitFiles: FILES, nodeArgs: ['--expose-gc'] };
+  const opts = { ulimitFiles: FILES, nodeArgs: NODE_ARGS };
   const srv = startChild(__filename, ['server', kind], opts);
   const cli = startChild(__filename, ['clients', kind], opts);
   type Mem = { rss: number; js: number };
@@ -274,25 +333,25 @@ export async function run(opts: { smoke: boolean; runs: number; log: (s: string)
   /** The same, less what the processes burn with idle sockets (mostly the 1 ms event-loop monitor). */
   const netPerPing = (n: number) => (r: RunResult): number => ((both(r) - med('raw', n, both)) / r.pingsPerSec) * 1e6;
   const memRows = sizes.flatMap((n) =>
-    KINDS.map((k) => {
+    kinds.map((k) => {
       const rs = get(k, n);
       return [LABEL[k], fmt(n), mmm(rs.map((r) => r.client.rssPerConn), kb), mmm(rs.map((r) => r.client.jsPerConn), kb), mmm(rs.map((r) => r.server.rssPerConn), kb), mmm(rs.map((r) => r.server.jsPerConn), kb)];
     }),
   );
   const cpuRows = sizes.flatMap((n) =>
-    KINDS.map((k) => {
+    kinds.map((k) => {
       const rs = get(k, n);
-      const pinging = k !== 'raw';
+      const pings = pinging(k);
       return [
         LABEL[k],
         fmt(n),
-        pinging ? mmm(rs.map((r) => r.pingsPerSec)) : '—',
+        pings ? mmm(rs.map((r) => r.pingsPerSec)) : '—',
         mmm(rs.map((r) => r.client.cpuPerSec), pct),
         mmm(rs.map((r) => r.server.cpuPerSec), pct),
         mmm(rs.map((r) => r.client.p99), ms),
         mmm(rs.map((r) => r.server.p99), ms),
-        pinging ? mmm(rs.map(perPing), us) : '—',
-        pinging ? mmm(rs.map(netPerPing(n)), us) : '—',
+        pings ? mmm(rs.map(perPing), us) : '—',
+        pings ? mmm(rs.map(netPerPing(n)), us) : '—',
       ];
     }),
   );
@@ -320,8 +379,9 @@ For each N and kind, fresh processes: the N clients in one, the server in anothe
 - **ResilientClient** (heartbeat ${HEARTBEAT.intervalMs} ms / ${HEARTBEAT.timeoutMs} ms, otherwise defaults) → **HeartbeatServer** (\`maxConnections\` raised).
 - **raw idle**: \`net.Socket\`s that send nothing → a plain \`net.Server\`: the memory baseline.
 - **raw ping/pong floor**: \`net.Socket\`s with \`setNoDelay\`, each with a \`setInterval\` writing the same 17-byte PING frame every ${HEARTBEAT.intervalMs} ms, to a \`net.Server\` that writes each chunk back as the PONG: the same packets with the least code, i.e. what the kernel and libuv cost per heartbeat on this machine. *In bursts*: each timer starts when its socket connects (${BATCH} connect at once), so pings leave in bursts, as ResilientClient's do at first; *spread*: each timer starts at a random point of the interval, as for clients that connect at random times. The difference between the two is the price of one event-loop wake-up and a cold syscall path per ping.
+- Peers, in the same processes and tables: **mqtt.js** (\`keepalive: ${HEARTBEAT.intervalMs / 1000}\` s, its PINGREQ/PINGRESP; pongs counted from \`packetreceive\`) → an **aedes** broker, and **reconnect-net** (a reconnecting wrapper around \`net.Socket\` with no heartbeat of its own, so memory only) → a plain \`net.Server\`.
 
-Clients connect ${BATCH} at a time. Memory per connection is the least-squares slope of memory after GC against connections open, read at N/4, N/2, 3N/4 and N in the same steady state (heartbeats running), so fixed costs cancel; *JS* is V8 heap used + external. RSS moves by a few MB on its own (heap sizing, malloc), so at N = 1,000 its slope is noise-prone: read the largest N. After the last quarter has run 2 s, a ${windowMs / 1000} s window measures each process's CPU (\`process.cpuUsage\`) and event-loop delay (\`monitorEventLoopDelay\`, 1 ms resolution); pongs are counted on the clients. *CPU per ping, all-in* = (client + server CPU seconds in the window) / pongs received in it: timers, both sides' syscalls, codec, the pong. *Net* subtracts the raw idle kind's CPU (mostly the 1 ms loop monitor).
+Every helper process runs with \`${NODE_ARGS.join(' ')}\`: a young generation of one fixed size, so V8 cannot grow it with the allocation rate (it did, with the number of pinging connections and with CPU load, and the growth read as memory per connection). Each memory reading is the median of ${MEM_SAMPLES} readings, each after two full GCs. Clients connect ${BATCH} at a time. Memory per connection is the least-squares slope of memory after GC against connections open, read at N/4, N/2, 3N/4 and N in the same steady state (heartbeats running), so fixed costs cancel; *JS* is V8 heap used + external. RSS moves by a few MB on its own (heap sizing, malloc), so at N = 1,000 its slope is noise-prone: read the largest N. After the last quarter has run 2 s, a ${windowMs / 1000} s window measures each process's CPU (\`process.cpuUsage\`) and event-loop delay (\`monitorEventLoopDelay\`, 1 ms resolution); pongs are counted on the clients. *CPU per ping, all-in* = (client + server CPU seconds in the window) / pongs received in it: timers, both sides' syscalls, codec, the pong. *Net* subtracts the raw idle kind's CPU (mostly the 1 ms loop monitor).
 `,
     tables: [
       { title: 'Memory per connection', columns: ['kind', 'N', 'client RSS', 'client JS', 'server RSS', 'server JS'], rows: memRows },
@@ -338,7 +398,7 @@ Clients connect ${BATCH} at a time. Memory per connection is the least-squares s
         title: 'CPU of client + server processes vs connections (heartbeat 1 s)',
         xLabel: 'connections',
         yLabel: 'CPU, % of one core (client + server)',
-        series: KINDS.map((k) => ({ name: { rc: 'ResilientClient', ping: 'floor, bursts', 'ping-spread': 'floor, spread', raw: 'raw idle' }[k], points: sizes.map((n): [number, number] => [n, med(k, n, both) * 100]) })),
+        series: kinds.map((k) => ({ name: SHORT[k], points: sizes.map((n): [number, number] => [n, med(k, n, both) * 100]) })),
       },
     ],
     verdicts: [
