@@ -151,6 +151,7 @@ describe('HandshakeInbox', () => {
       fc.asyncProperty(
         fc.array(fc.oneof(fc.integer({ min: 0, max: 9 }).map((n) => ({ push: n })), fc.integer({ min: 0, max: 3 }).map((mod) => ({ receive: mod }))), {
           maxLength: 60,
+          size: 'medium',
         }),
         async (ops) => {
           const inbox = new HandshakeInbox<{ n: number; i: number }>(new AbortController().signal);
