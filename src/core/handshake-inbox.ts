@@ -46,6 +46,10 @@ function abortError(reason: unknown): ResilientError {
   return sdkError('ERR_CONNECTION_LOST', 'the connection was lost during the handshake', reason);
 }
 
+/**
+ * One per connection attempt with a handshake: created when the handshake
+ * starts, with the handshake's signal, and ended when it settles.
+ */
 export class HandshakeInbox<M> {
   private buffer: M[] = [];
   private waiters: Array<Waiter<M>> = [];

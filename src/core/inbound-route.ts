@@ -27,6 +27,7 @@ export interface InboundHooks<M> {
   isPong?: (message: M) => unknown;
 }
 
+/** What to do with the message: write `reply`, count a pong, nothing (the handshake has it), or emit it. */
 export type InboundRoute<M> =
   | { readonly kind: 'answer'; readonly reply: M }
   | { readonly kind: 'pong'; readonly match: PingMatch | undefined }
