@@ -90,7 +90,7 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
     if (s === 'idle' || s === 'failed') {
       if (this.opts.userTimeoutMs !== undefined && this.userTimeout === undefined) {
         // Loaded once, before the first socket: net-keepalive is optional.
-        return loadUserTimeout().then((setter) => {
+        return loadUserTimeout((msg) => this.opts.logger?.warn(msg)).then((setter) => {
           this.userTimeout = setter ?? null;
           if (this.machine.state === 'idle' || this.machine.state === 'failed') this.dispatch({ type: 'connect' });
           return p;

@@ -31,6 +31,7 @@ export const ErrorCodes = {
   ABORTED: 'ERR_ABORTED',
   MESSAGE_EXPIRED: 'ERR_MESSAGE_EXPIRED',
   TLS_CERT: 'ERR_TLS_CERT',
+  UNKNOWN: 'ERR_UNKNOWN',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -9,3 +9,4 @@ export type { Credentials, PeerInfo, ServerOptions } from './options';
 export { ExpiryList } from './expiry-list';
 export { ResilientError, classifyError } from '../errors';
 export type { ErrorKind } from '../errors';
+export type { QueueOptions } from '../delivery';

@@ -1,4 +1,4 @@
-import { ERRNO_KINDS, ResilientError, classifyError, errnoName } from '../../src/errors';
+import { ERRNO_KINDS, ErrorCodes, ResilientError, classifyError, errnoName } from '../../src/errors';
 
 /** The DESIGN.md table, with the Linux POSIX number and the Winsock number of each name. */
 const TABLE: Array<[string, string, number | undefined, number | undefined]> = [
@@ -74,5 +74,12 @@ describe('classifyError', () => {
     expect(e.kind).toBe('unavailable');
     expect(e.cause).toBe(orig);
     expect(ResilientError.from(e)).toBe(e);
+  });
+
+  it('a thrown value without a code is wrapped as ERR_UNKNOWN, one of the ErrorCodes', () => {
+    const e = ResilientError.from(new Error('thrown without a code'));
+    expect(e.code).toBe(ErrorCodes.UNKNOWN);
+    expect(Object.values(ErrorCodes)).toContain(e.code);
+    expect(e.kind).toBe('unavailable');
   });
 });
