@@ -68,4 +68,13 @@ describeRealServers('ngircd through CRLF lines', ['ngircd'], () => {
     expect(error).toMatch(/^ERROR :.*[Pp]ing timeout/);
     await erin.closed;
   }, 60_000);
+
+  test('after a restart on the same port a client registers and joins again', async () => {
+    const before = await joined('frank', '#back');
+    await irc.restart();
+    await before.closed;
+    const after = await joined('frank', '#back'); // the nick is free again: the old server's state is gone
+    after.send('NAMES #back');
+    expect(await after.next((l) => / 353 /.test(l))).toMatch(/ #back :@frank$/);
+  });
 });

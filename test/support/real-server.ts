@@ -51,6 +51,13 @@ export class RealServer {
     return c?.pid !== undefined && c.exitCode === null && c.signalCode === null;
   }
 
+  /** How the last process ended (`signal` is null for a normal exit), undefined while none has. */
+  get lastExit(): { code: number | null; signal: NodeJS.Signals | null } | undefined {
+    const c = this.child;
+    if (!c || (c.exitCode === null && c.signalCode === null)) return undefined;
+    return { code: c.exitCode, signal: c.signalCode };
+  }
+
   get frozen(): boolean {
     return this.isFrozen;
   }

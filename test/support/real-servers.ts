@@ -145,7 +145,8 @@ export interface RealServers {
 /**
  * Starts real servers for the calling describe block. After each test every
  * frozen one is thawed; in afterAll every one is stopped by PID and its temp
- * dir removed, then the suite fails if any PID it ever ran under is alive.
+ * dir removed, then the suite fails if any PID it ever ran under is alive
+ * (or, once no server is left, if a child-process handle is).
  */
 export function useRealServers(): RealServers {
   const mine = new Set<RealServer>();
@@ -165,6 +166,8 @@ export function useRealServers(): RealServers {
     if (failed) throw failed.reason;
     const left = servers.flatMap((s) => s.pids.filter((pid) => stillRunning(pid, s.binary)).map((pid) => `${s.binary} pid ${pid}`));
     expect(left).toEqual([]);
+    // With no server of any suite left, no child-process handle may be either.
+    if (live.size === 0) expect(process.getActiveResourcesInfo().filter((r) => r === 'ProcessWrap')).toEqual([]);
   });
   return {
     redis: (options) => start(redisSpec(options)),
