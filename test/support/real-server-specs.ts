@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Codec } from '../../src/index';
-import { encodePacket, mqttCodec } from '../../examples/mqtt/mqtt-codec';
+import { mqttCodec } from '../../examples/mqtt/mqtt-codec';
 import { RespError, respCodec } from '../../examples/redis/resp-codec';
 import { CodecSocket } from './codec-socket';
 import { crlfLineCodec } from './crlf-line-codec';
@@ -98,7 +98,7 @@ export function mosquittoSpec(options: MosquittoOptions = {}): ServerSpec {
         s.send({ type: 'connect', clientId: `rtcp-probe-${process.pid}-${probeCount++}`, keepaliveS: 10, cleanSession: true });
         const ack = await s.next();
         if (ack.type !== 'connack' || ack.returnCode !== 0) throw new Error(`CONNECT answered ${JSON.stringify(ack)}`);
-        s.socket.write(encodePacket({ type: 'disconnect' }));
+        s.send({ type: 'disconnect' });
       }),
   };
 }
