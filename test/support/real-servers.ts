@@ -22,6 +22,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { freePort } from './lifecycle';
 import { RealServer } from './real-server';
+import { expectResourcesBackTo, resourceSnapshot } from './resources';
 import {
   mosquittoSpec,
   ngircdSpec,
@@ -167,7 +168,8 @@ export function useRealServers(): RealServers {
     const left = servers.flatMap((s) => s.pids.filter((pid) => stillRunning(pid, s.binary)).map((pid) => `${s.binary} pid ${pid}`));
     expect(left).toEqual([]);
     // With no server of any suite left, no child-process handle may be either.
-    if (live.size === 0) expect(process.getActiveResourcesInfo().filter((r) => r === 'ProcessWrap')).toEqual([]);
+    // libuv releases a child's handle a few loop turns after its 'exit': expectResourcesBackTo waits for that.
+    if (live.size === 0) await expectResourcesBackTo(resourceSnapshot().filter((r) => r !== 'ProcessWrap'));
   });
   return {
     redis: (options) => start(redisSpec(options)),
