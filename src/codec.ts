@@ -29,8 +29,10 @@ export interface LineCodecOptions {
   delimiter?: LineDelimiter;
 }
 
+/** The line end `lineCodec` writes: LF, or CRLF. */
 export type LineDelimiter = '\n' | '\r\n';
 
+/** lineCodec's defaults (docs/client.md). */
 const LINE_CODEC_DEFAULTS = Object.freeze({ maxLineBytes: 65_536, delimiter: '\n' as LineDelimiter });
 
 const LF = 0x0a;

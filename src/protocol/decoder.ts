@@ -19,6 +19,7 @@ import { PartialBuffer } from './partial-buffer';
 
 const LENGTH_BYTES = 4;
 
+/** Turns a byte stream into frames, whatever its cuts; one per connection. */
 export class FrameDecoder {
   /** Length field of the frame being assembled, or -1 while its 4 bytes are not all in. */
   private length = -1;

@@ -19,6 +19,7 @@ export const MIN_PARTIAL_BYTES = 64;
 
 const EMPTY = Buffer.alloc(0);
 
+/** One partial frame's (or line's) bytes, in one buffer grown by doubling up to a limit. */
 export class PartialBuffer {
   private buf: Buffer | undefined;
   /** Bytes held. */

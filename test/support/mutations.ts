@@ -12,6 +12,7 @@ export interface Stream {
   starts: number[];
 }
 
+/** The frames back to back, with their offsets. */
 export function streamOf(frames: Buffer[]): Stream {
   const starts: number[] = [];
   let at = 0;
@@ -29,6 +30,7 @@ export function forgedLengths(...bounds: number[]): number[] {
   return [...new Set([0, 1, 0xffffffff, ascii('GET '), ascii('POST'), 0x7fffffff, 0x80000000, ...near])].filter((n) => n >= 0 && n <= 0xffffffff);
 }
 
+/** One edit a broken or hostile peer makes to a stream. */
 export type Mutation =
   | { kind: 'flip'; at: number; bit: number }
   | { kind: 'truncate'; at: number }
