@@ -1,14 +1,20 @@
 /**
  * Coalescing frame writer: frames written in the same tick leave in one
- * socket.write() (DESIGN.md measured ~14x more 64-byte frames per second than
- * one write per frame). It reports backpressure so callers stop pulling from
- * their queues until 'drain'.
+ * socket.write() (measured ~14x more 64-byte frames per second than one write
+ * per frame). It reports backpressure so callers stop pulling from their
+ * queues until 'drain'.
  *
  * Small frames are encoded straight into a slab (no Buffer per frame, no
  * second copy to concatenate them); a large payload is not copied at all: it
- * goes out as its own entry of a vectored write, after its header. A flushed
- * part of the slab is never written again, so the rest of the slab keeps
- * serving later batches, like Node's own Buffer pool.
+ * goes out as its own entry of a vectored write, after its header.
+ *
+ * The slab is shared by every writer in the process, like Node's own Buffer
+ * pool: a batch takes the next free bytes of it and hands them to the socket
+ * as a view, and a flushed part is never written again. A writer holds no
+ * slab between batches, so an idle connection costs none (one 256 KiB slab
+ * per connection reserved 500 MiB for 2,000 silent server connections); a
+ * full slab is replaced, and freed once the last socket holding a view of it
+ * has written that view. See docs/decisions.md, "Write slab".
  */
 import type { Writable } from 'node:stream';
 import { COPY_PAYLOAD_BELOW, DATA_HEADER_BYTES, writeDataHeader } from './protocol/frames';
@@ -18,12 +24,15 @@ const FLUSH_AT_BYTES = 256 * 1024;
 /** Size of one slab: a batch of small frames fits in it. */
 const SLAB_BYTES = 256 * 1024;
 const EMPTY = Buffer.alloc(0);
+
+/** The process's current slab and how much of it has been handed out. */
+const shared = { slab: EMPTY, used: 0 };
 /** Above this many bytes buffered (ours + the socket's) the writer is blocked. */
 export const DEFAULT_HIGH_WATER_BYTES = 1024 * 1024;
 
 export class FrameWriter {
-  private slab = Buffer.allocUnsafe(SLAB_BYTES);
-  /** The current batch's segment of the slab is [start, used). */
+  /** The slab of the current batch's open segment [start, used); EMPTY between batches. */
+  private slab = EMPTY;
   private start = 0;
   private used = 0;
   /** Finished parts of the current batch, in order (slab segments and large payloads). */
@@ -49,7 +58,7 @@ export class FrameWriter {
     } else {
       this.reserve(frame.length);
       frame.copy(this.slab, this.used);
-      this.used += frame.length;
+      this.advance(frame.length);
     }
     this.added(frame.length);
   }
@@ -60,13 +69,13 @@ export class FrameWriter {
     const large = payload.length >= COPY_PAYLOAD_BELOW;
     this.reserve(large ? DATA_HEADER_BYTES : DATA_HEADER_BYTES + payload.length);
     writeDataHeader(this.slab, this.used, id, payload.length);
-    this.used += DATA_HEADER_BYTES;
+    this.advance(DATA_HEADER_BYTES);
     if (large) {
       this.cut();
       this.parts.push(payload);
     } else {
       payload.copy(this.slab, this.used);
-      this.used += payload.length;
+      this.advance(payload.length);
     }
     this.added(DATA_HEADER_BYTES + payload.length);
   }
@@ -90,6 +99,7 @@ export class FrameWriter {
   flush(): void {
     if (this.closed) return;
     this.cut();
+    this.letGoOfSlab();
     const parts = this.parts;
     const bytes = this.pendingBytes;
     const cbs = this.flushCallbacks;
@@ -119,7 +129,7 @@ export class FrameWriter {
     this.parts = [];
     this.pendingBytes = 0;
     this.flushCallbacks = [];
-    this.start = this.used;
+    this.letGoOfSlab();
   }
 
   /** Ends the current slab segment as a part of the batch. */
@@ -130,13 +140,33 @@ export class FrameWriter {
     }
   }
 
-  /** Makes room for `n` contiguous bytes, starting a new slab if this one is full. */
+  /**
+   * Makes room for `n` contiguous bytes at the end of this batch's segment.
+   * The segment goes on only while nobody else took bytes of the slab after
+   * it; otherwise it is cut and a new one starts where the free bytes are
+   * (in a new slab if the current one is full).
+   */
   private reserve(n: number): void {
-    if (this.slab.length - this.used >= n) return;
+    if (this.slab === shared.slab && this.used === shared.used && this.slab.length - this.used >= n) return;
     this.cut();
-    this.slab = Buffer.allocUnsafe(Math.max(SLAB_BYTES, n));
-    this.start = 0;
-    this.used = 0;
+    if (shared.slab.length - shared.used < n) {
+      shared.slab = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, n));
+      shared.used = 0;
+    }
+    this.slab = shared.slab;
+    this.start = this.used = shared.used;
+  }
+
+  /** Takes `n` reserved bytes into the segment. */
+  private advance(n: number): void {
+    this.used += n;
+    shared.used = this.used;
+  }
+
+  /** Between batches a writer keeps no reference to a slab: an idle connection pins none. */
+  private letGoOfSlab(): void {
+    this.slab = EMPTY;
+    this.start = this.used = 0;
   }
 
   private added(n: number): void {

@@ -1,39 +1,48 @@
 /**
- * Incremental frame decoder. Chunks are kept as a list and each frame's bytes
- * are copied at most once (zero times when a frame lies inside one chunk), so
- * the cost is linear in the bytes received however the stream is split — it
- * never re-concatenates the pending buffer per chunk.
+ * Incremental frame decoder, used by both ends of the native protocol.
+ *
+ * A frame that lies inside one chunk is handed out as a view of that chunk
+ * (no copy). A frame that spans chunks is assembled in one PartialBuffer that
+ * doubles as its bytes arrive, up to its declared length: memory held for a
+ * partial frame is at most max(64 B, 2 × the bytes received) plus the
+ * decoder's own few objects, however the stream is cut, and a length prefix
+ * alone allocates nothing (src/protocol/partial-buffer.ts, measured in
+ * test/fuzz/partial-frame-memory.test.ts). Chunks themselves are never kept,
+ * so a 64 KiB read is not pinned by the few bytes of a frame it started.
  *
  * The length prefix is checked against `maxFrameBytes` as soon as its four
  * bytes are in: an oversize frame throws before anything is allocated for it.
  */
 import { sdkError } from '../errors';
 import { FRAME_TYPE_NAMES, Frame, FrameType } from './frames';
+import { PartialBuffer } from './partial-buffer';
 
-const EMPTY = Buffer.alloc(0);
+const LENGTH_BYTES = 4;
 
+/** Turns a byte stream into frames, whatever its cuts; one per connection. */
 export class FrameDecoder {
-  private chunks: Buffer[] = [];
-  /** Index of the first unread chunk (consumed chunks are dropped in batches). */
-  private ci = 0;
-  /** Read offset into chunks[ci]. */
-  private head = 0;
-  private buffered = 0;
-  /** Length field of the frame being assembled, or -1 when not yet read. */
-  private pendingLength = -1;
+  /** Length field of the frame being assembled, or -1 while its 4 bytes are not all in. */
+  private length = -1;
+  /** Bytes of a length field split across chunks (0–3 read so far) and their value so far. */
+  private headerRead = 0;
+  private headerValue = 0;
+  /** The spanning frame's body (type byte, then payload) received so far. */
+  private readonly body = new PartialBuffer();
+  /** What was left of a chunk when onFrame stopped decoding; decoded first on the next push. */
+  private rest: Buffer | undefined;
 
   /** @param maxFrameBytes bound on a frame's length field (type + payload); may be changed between pushes. */
   constructor(public maxFrameBytes: number) {}
 
-  /** Bytes received but not yet decoded into a frame. */
+  /** Bytes received but not yet decoded into a frame (a complete length prefix is not counted). */
   get bufferedBytes(): number {
-    return this.buffered;
+    return this.headerRead + this.body.length + (this.rest?.length ?? 0);
   }
 
   /** True while part of a frame has arrived but not all of it. */
   get midFrame(): boolean {
-    // The length prefix alone (already consumed into pendingLength) counts too.
-    return this.buffered > 0 || this.pendingLength >= 0;
+    // The length prefix alone counts too.
+    return this.length >= 0 || this.bufferedBytes > 0;
   }
 
   /**
@@ -57,92 +66,80 @@ export class FrameDecoder {
    * like push().
    */
   pushEach(chunk: Buffer, onFrame: (type: FrameType, body: Buffer) => boolean | void): void {
-    if (chunk.length === 0) return;
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
-    for (;;) {
-      if (this.pendingLength < 0) {
-        if (this.buffered < 4) break;
-        const len = this.readU32();
-        if (len > this.maxFrameBytes) {
-          this.reset();
-          throw sdkError('ERR_FRAME_TOO_LARGE', `frame of ${len} bytes exceeds maxFrameBytes (${this.maxFrameBytes})`);
+    if (this.rest !== undefined) {
+      chunk = chunk.length === 0 ? this.rest : Buffer.concat([this.rest, chunk]);
+      this.rest = undefined;
+    }
+    const end = chunk.length;
+    let pos = 0;
+    while (pos < end) {
+      if (this.length < 0) {
+        if (this.headerRead === 0 && end - pos >= LENGTH_BYTES) {
+          this.setLength(chunk.readUInt32BE(pos));
+          pos += LENGTH_BYTES;
+        } else {
+          pos = this.readSplitLength(chunk, pos);
+          if (this.length < 0) return;
         }
-        if (len === 0) {
-          this.reset();
-          throw sdkError('ERR_PROTOCOL', 'frame length 0: a frame holds at least its type byte');
-        }
-        this.pendingLength = len;
       }
-      if (this.buffered < this.pendingLength) break;
-      const body = this.take(this.pendingLength);
-      this.pendingLength = -1;
+      const len = this.length;
+      let body: Buffer;
+      if (this.body.length === 0 && end - pos >= len) {
+        body = chunk.subarray(pos, pos + len); // the fast path: a view, no copy
+        pos += len;
+      } else {
+        const n = Math.min(len - this.body.length, end - pos);
+        this.body.append(chunk, pos, pos + n, len);
+        pos += n;
+        if (this.body.length < len) return;
+        body = this.body.take();
+      }
+      this.length = -1;
       const type = body[0] as number;
       if (FRAME_TYPE_NAMES[type] === undefined) {
         this.reset();
         throw sdkError('ERR_PROTOCOL', `unknown frame type ${type}`);
       }
-      if (onFrame(type as FrameType, body) === false) return;
+      if (onFrame(type as FrameType, body) === false) {
+        if (pos < end) this.rest = chunk.subarray(pos);
+        return;
+      }
     }
   }
 
   /** Drops everything buffered. */
   reset(): void {
-    this.chunks = [];
-    this.ci = 0;
-    this.head = 0;
-    this.buffered = 0;
-    this.pendingLength = -1;
+    this.length = -1;
+    this.headerRead = 0;
+    this.headerValue = 0;
+    this.body.clear();
+    this.rest = undefined;
   }
 
-  private readU32(): number {
-    const first = this.chunks[this.ci] as Buffer;
-    if (first.length - this.head >= 4) {
-      const v = first.readUInt32BE(this.head);
-      this.consume(4);
-      return v;
+  /** Reads length bytes one at a time (a prefix cut across chunks); returns the new position. */
+  private readSplitLength(chunk: Buffer, pos: number): number {
+    while (this.headerRead < LENGTH_BYTES && pos < chunk.length) {
+      this.headerValue = this.headerValue * 256 + (chunk[pos++] as number);
+      this.headerRead++;
     }
-    const b = this.take(4);
-    return b.readUInt32BE(0);
+    if (this.headerRead === LENGTH_BYTES) {
+      const len = this.headerValue;
+      this.headerRead = 0;
+      this.headerValue = 0;
+      this.setLength(len);
+    }
+    return pos;
   }
 
-  /** Removes n bytes from the front; copies only when they span chunks. */
-  private take(n: number): Buffer {
-    const first = this.chunks[this.ci] as Buffer;
-    if (first.length - this.head >= n) {
-      const out = first.subarray(this.head, this.head + n);
-      this.consume(n);
-      return out;
+  private setLength(len: number): void {
+    if (len > this.maxFrameBytes) {
+      this.reset();
+      throw sdkError('ERR_FRAME_TOO_LARGE', `frame of ${len} bytes exceeds maxFrameBytes (${this.maxFrameBytes})`);
     }
-    const out = Buffer.allocUnsafe(n);
-    let filled = 0;
-    while (filled < n) {
-      const c = this.chunks[this.ci] as Buffer;
-      const avail = c.length - this.head;
-      const part = Math.min(avail, n - filled);
-      c.copy(out, filled, this.head, this.head + part);
-      filled += part;
-      this.consume(part);
+    if (len === 0) {
+      this.reset();
+      throw sdkError('ERR_PROTOCOL', 'frame length 0: a frame holds at least its type byte');
     }
-    return out;
-  }
-
-  private consume(n: number): void {
-    this.head += n;
-    this.buffered -= n;
-    const first = this.chunks[this.ci] as Buffer;
-    if (this.head === first.length) {
-      this.chunks[this.ci] = EMPTY;
-      this.ci++;
-      this.head = 0;
-      if (this.ci === this.chunks.length) {
-        this.chunks = [];
-        this.ci = 0;
-      } else if (this.ci >= 1024) {
-        // Drop consumed slots in one batch: O(1) amortised per chunk.
-        this.chunks = this.chunks.slice(this.ci);
-        this.ci = 0;
-      }
-    }
+    this.length = len;
   }
 }

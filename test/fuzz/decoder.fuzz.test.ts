@@ -6,12 +6,15 @@
  *
  * The contract under test: the decoder returns frames or throws a
  * ResilientError with ERR_FRAME_TOO_LARGE or ERR_PROTOCOL, never anything
- * else; it never holds or allocates more than its bound; and the outcome
+ * else; it never holds or allocates more than its bound, nor a buffer more
+ * than twice the bytes that arrived (a declared length alone allocates
+ * nothing); and the outcome
  * (frames, then the error if any) does not depend on how the stream is split.
  */
 import fc from 'fast-check';
 import { ResilientError } from '../../src/errors';
 import { FrameDecoder } from '../../src/protocol/decoder';
+import { MIN_PARTIAL_BYTES } from '../../src/protocol/partial-buffer';
 import {
   Frame,
   FrameType,
@@ -28,7 +31,9 @@ import {
   encodePing,
   readId,
 } from '../../src/protocol/frames';
+import { forgedLengths, mutate, mutationArb, streamOf, type Mutation, type Stream, cutsArb } from '../support/mutations';
 import { splitAt } from '../support/split';
+import { segments } from '../support/trickle';
 
 const DECODER_CODES = ['ERR_FRAME_TOO_LARGE', 'ERR_PROTOCOL'];
 const FRAME_TYPES = new Set<number>(Object.values(FrameType));
@@ -61,90 +66,12 @@ const structuredFrameArb: fc.Arbitrary<Buffer> = fc.oneof(
   fc.record({ code: fc.string({ maxLength: 20 }), message: fc.string({ maxLength: 40 }) }).map((e) => encodeJson(FrameType.ERROR, e)),
 );
 
-interface Stream {
-  bytes: Buffer;
-  /** Offset of each frame's length field. */
-  starts: number[];
-}
-
 function streamArb(maxFrameBytes: number, maxFrames = 12): fc.Arbitrary<Stream> {
-  return fc.array(frameArb(maxFrameBytes), { maxLength: maxFrames }).map((frames) => {
-    const starts: number[] = [];
-    let at = 0;
-    for (const f of frames) {
-      starts.push(at);
-      at += f.length;
-    }
-    return { bytes: Buffer.concat(frames), starts };
-  });
+  return fc.array(frameArb(maxFrameBytes), { maxLength: maxFrames }).map(streamOf);
 }
 
-/** Length values a forger would try: 0, all ones, "GET ", and the bound's neighbours. */
-function forgedLengths(maxFrameBytes: number): number[] {
-  return [0, 1, 0xffffffff, Buffer.from('GET ').readUInt32BE(0), Buffer.from('POST').readUInt32BE(0), maxFrameBytes - 1, maxFrameBytes, maxFrameBytes + 1, maxFrameBytes + 4, 0x7fffffff, 0x80000000];
-}
-
-type Mutation =
-  | { kind: 'flip'; at: number; bit: number }
-  | { kind: 'truncate'; at: number }
-  | { kind: 'insert'; at: number; bytes: Uint8Array }
-  | { kind: 'delete'; at: number; count: number }
-  | { kind: 'length'; frame: number; value: number }
-  | { kind: 'type'; frame: number; value: number };
-
-function mutationArb(maxFrameBytes: number): fc.Arbitrary<Mutation> {
-  return fc.oneof(
-    fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
-    fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
-    fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
-    fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), count: fc.integer({ min: 1, max: 8 }) }),
-    fc.record({
-      kind: fc.constant('length' as const),
-      frame: fc.nat(),
-      value: fc.oneof(fc.constantFrom(...forgedLengths(maxFrameBytes)), fc.integer({ min: 0, max: 0xffffffff })),
-    }),
-    fc.record({ kind: fc.constant('type' as const), frame: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
-  );
-}
-
-function mutate(s: Stream, mutations: Mutation[]): Buffer {
-  let b = Buffer.from(s.bytes);
-  for (const m of mutations) {
-    const pos = (n: number, extra = 0): number => n % (b.length + extra || 1);
-    switch (m.kind) {
-      case 'flip':
-        if (b.length > 0) b[pos(m.at)] = (b[pos(m.at)] as number) ^ (1 << m.bit);
-        break;
-      case 'truncate':
-        b = b.subarray(0, pos(m.at, 1));
-        break;
-      case 'insert': {
-        const at = pos(m.at, 1);
-        b = Buffer.concat([b.subarray(0, at), m.bytes, b.subarray(at)]);
-        break;
-      }
-      case 'delete': {
-        const at = pos(m.at);
-        b = Buffer.concat([b.subarray(0, at), b.subarray(at + m.count)]);
-        break;
-      }
-      case 'length':
-      case 'type': {
-        // Aimed at a real frame boundary (of the unmutated stream; earlier edits may shift it, which is fine too).
-        if (s.starts.length === 0) break;
-        const start = s.starts[m.frame % s.starts.length] as number;
-        if (m.kind === 'length' && start + 4 <= b.length) b.writeUInt32BE(m.value, start);
-        if (m.kind === 'type' && start + 4 < b.length) b[start + 4] = m.value;
-        break;
-      }
-    }
-  }
-  return b;
-}
-
-/** Cut points as naturals; reduced modulo the stream length. */
-const cutsArb = fc.array(fc.nat(), { maxLength: 24 });
-
+const mutationArbFor = (maxFrameBytes: number): fc.Arbitrary<Mutation> => mutationArb(forgedLengths(maxFrameBytes));
+const anyCuts = cutsArb();
 
 // ---------------------------------------------------------------------------
 // The oracle: feed the parts, checking every invariant after every push.
@@ -155,17 +82,21 @@ interface Outcome {
   buffered: number;
 }
 
-// Every Buffer.allocUnsafe the decoder makes while pushing: none may exceed its bound.
+// Every Buffer the decoder allocates while pushing: none may exceed its bound.
 let allocations: number[] | undefined;
-const realAllocUnsafe = Buffer.allocUnsafe;
+const ALLOCATORS = ['alloc', 'allocUnsafe', 'allocUnsafeSlow'] as const;
+const realAllocators = ALLOCATORS.map((name) => Buffer[name]);
 beforeAll(() => {
-  Buffer.allocUnsafe = ((size: number) => {
-    allocations?.push(size);
-    return realAllocUnsafe(size);
-  }) as typeof Buffer.allocUnsafe;
+  ALLOCATORS.forEach((name, i) => {
+    const real = realAllocators[i] as (size: number, ...rest: unknown[]) => Buffer;
+    (Buffer as unknown as Record<string, unknown>)[name] = (size: number, ...rest: unknown[]) => {
+      allocations?.push(size);
+      return real(size, ...rest);
+    };
+  });
 });
 afterAll(() => {
-  Buffer.allocUnsafe = realAllocUnsafe;
+  ALLOCATORS.forEach((name, i) => ((Buffer as unknown as Record<string, unknown>)[name] = realAllocators[i]));
 });
 
 /** Invariant checks in the hot loop are plain comparisons (expect() per byte would dominate the run time). */
@@ -177,10 +108,12 @@ function feed(maxFrameBytes: number, parts: Buffer[]): Outcome {
   const d = new FrameDecoder(maxFrameBytes);
   const out: Outcome = { frames: [], error: undefined, buffered: 0 };
   const bound = maxFrameBytes + 4;
-  // A length prefix split across chunks is assembled in 4 bytes; a frame in at most its length.
+  // A frame is assembled in at most its length, and never ahead of its bytes:
+  // a buffer at most twice what has arrived (so a length alone allocates nothing).
   const allocBound = Math.max(maxFrameBytes, 4);
   for (const part of parts) {
     let frames: Frame[];
+    const arrived = d.bufferedBytes + part.length;
     allocations = [];
     try {
       frames = d.push(part);
@@ -191,7 +124,10 @@ function feed(maxFrameBytes: number, parts: Buffer[]): Outcome {
       check(d.bufferedBytes <= bound, `bufferedBytes ${d.bufferedBytes} > ${bound} after a throw`);
       break;
     } finally {
-      for (const size of allocations) check(size <= allocBound, `allocated ${size} bytes with maxFrameBytes ${maxFrameBytes}`);
+      for (const size of allocations) {
+        check(size <= allocBound, `allocated ${size} bytes with maxFrameBytes ${maxFrameBytes}`);
+        check(size <= Math.max(MIN_PARTIAL_BYTES, 2 * arrived), `allocated ${size} bytes when ${arrived} had arrived`);
+      }
       allocations = undefined;
     }
     check(d.bufferedBytes <= bound, `bufferedBytes ${d.bufferedBytes} > ${bound}`);
@@ -213,7 +149,7 @@ function feed(maxFrameBytes: number, parts: Buffer[]): Outcome {
  * bytes left over.
  */
 function expectSameAsOneByteAtATime(maxFrameBytes: number, bytes: Buffer, got: Outcome): void {
-  const ref = feed(maxFrameBytes, [...bytes].map((_, i) => bytes.subarray(i, i + 1)));
+  const ref = feed(maxFrameBytes, segments(bytes));
   expect(got.error).toBe(ref.error);
   if (ref.error === undefined) {
     expect(got.frames).toEqual(ref.frames);
@@ -230,7 +166,7 @@ const maxArb = fc.oneof(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 65, m
 describe('FrameDecoder under hostile input', () => {
   it('random bytes split anywhere: frames or ERR_FRAME_TOO_LARGE / ERR_PROTOCOL, within the bound, whatever the split', () => {
     fc.assert(
-      fc.property(maxArb, fc.uint8Array({ maxLength: 600 }), cutsArb, (max, raw, cuts) => {
+      fc.property(maxArb, fc.uint8Array({ maxLength: 600 }), anyCuts, (max, raw, cuts) => {
         const bytes = Buffer.from(raw);
         const got = feed(max, splitAt(bytes, cuts));
         expectSameAsOneByteAtATime(max, bytes, got);
@@ -243,7 +179,7 @@ describe('FrameDecoder under hostile input', () => {
     fc.assert(
       fc.property(
         maxArb.chain((max) => fc.tuple(fc.constant(max), fc.array(frameArb(max), { maxLength: 12 }))),
-        cutsArb,
+        anyCuts,
         ([max, frames], cuts) => {
           const bytes = Buffer.concat(frames);
           const got = feed(max, splitAt(bytes, cuts));
@@ -263,7 +199,7 @@ describe('FrameDecoder under hostile input', () => {
     d.push(Buffer.from([0, 0, 0, 9]));
     expect(d.midFrame).toBe(true);
     fc.assert(
-      fc.property(fc.array(frameArb(2048), { maxLength: 8 }), cutsArb, (frames, cuts) => {
+      fc.property(fc.array(frameArb(2048), { maxLength: 8 }), anyCuts, (frames, cuts) => {
         const bytes = Buffer.concat(frames);
         const boundaries = new Set<number>([0]);
         frames.reduce((at, f) => (boundaries.add(at + f.length), at + f.length), 0);
@@ -284,8 +220,8 @@ describe('FrameDecoder under hostile input', () => {
   it('mutated valid streams (bit flips, truncation, inserted/deleted bytes, forged lengths and types) split anywhere', () => {
     fc.assert(
       fc.property(
-        maxArb.chain((max) => fc.tuple(fc.constant(max), streamArb(max), fc.array(mutationArb(max), { minLength: 1, maxLength: 4 }))),
-        cutsArb,
+        maxArb.chain((max) => fc.tuple(fc.constant(max), streamArb(max), fc.array(mutationArbFor(max), { minLength: 1, maxLength: 4 }))),
+        anyCuts,
         ([max, stream, mutations], cuts) => {
           const bytes = mutate(stream, mutations);
           const got = feed(max, splitAt(bytes, cuts));
@@ -303,7 +239,7 @@ describe('FrameDecoder under hostile input', () => {
         fc.constantFrom(...forgedLengths(max)),
         fc.constantFrom(...Object.values(FrameType)),
         fc.uint8Array({ maxLength: 2000 }),
-        cutsArb,
+        anyCuts,
         (len, type, body, cuts) => {
           const head = Buffer.alloc(5);
           head.writeUInt32BE(len, 0);
@@ -327,7 +263,7 @@ describe('FrameDecoder under hostile input', () => {
 
   it('a decoder whose bound is raised between pushes (handshake -> open) still holds only what arrived', () => {
     fc.assert(
-      fc.property(streamArb(MAX_HANDSHAKE_FRAME_BYTES, 6), fc.array(mutationArb(64 * 1024), { maxLength: 3 }), cutsArb, (stream, mutations, cuts) => {
+      fc.property(streamArb(MAX_HANDSHAKE_FRAME_BYTES, 6), fc.array(mutationArbFor(64 * 1024), { maxLength: 3 }), anyCuts, (stream, mutations, cuts) => {
         const bytes = mutate(stream, mutations);
         const d = new FrameDecoder(MAX_HANDSHAKE_FRAME_BYTES);
         for (const [i, part] of splitAt(bytes, cuts).entries()) {

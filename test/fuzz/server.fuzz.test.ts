@@ -33,6 +33,7 @@ import { HeartbeatServer } from '../../src/server';
 import { record, waitFor } from '../support/events';
 import { RawClient } from '../support/raw-client';
 import { expectResourcesBackTo, resourceSnapshot } from '../support/resources';
+import { cutsArb, forgedLengths, mutate, mutationArb, streamOf, type Stream } from '../support/mutations';
 import { splitAt } from '../support/split';
 import { useServerWithRawClients } from '../support/lifecycle';
 
@@ -161,66 +162,17 @@ const bodyFrameArb = fc.oneof(
 );
 const byeArb = fc.string({ maxLength: 20 }).map((r) => encodeFrame(FrameType.BYE, Buffer.from(r, 'utf8')));
 
-interface Stream {
-  bytes: Buffer;
-  starts: number[];
-}
-
-function concat(frames: Buffer[]): Stream {
-  const starts: number[] = [];
-  let at = 0;
-  for (const f of frames) {
-    starts.push(at);
-    at += f.length;
-  }
-  return { bytes: Buffer.concat(frames), starts };
-}
-
 /** HELLO, then pings, data and acks, sometimes a BYE. */
 const sessionArb: fc.Arbitrary<Stream> = fc
   .tuple(helloArb, fc.array(bodyFrameArb, { maxLength: 10 }), fc.option(byeArb, { nil: undefined }))
-  .map(([hello, body, bye]) => concat([hello, ...body, ...(bye ? [bye] : [])]));
+  .map(([hello, body, bye]) => streamOf([hello, ...body, ...(bye ? [bye] : [])]));
 
-const forged = [0, 1, 0xffffffff, Buffer.from('GET ').readUInt32BE(0), HS - 1, HS, HS + 1, MAX_FRAME - 1, MAX_FRAME, MAX_FRAME + 1];
-
-type Mutation =
-  | { kind: 'flip'; at: number; bit: number }
-  | { kind: 'truncate'; at: number }
-  | { kind: 'insert'; at: number; bytes: Uint8Array }
-  | { kind: 'delete'; at: number; count: number }
-  | { kind: 'length'; frame: number; value: number }
-  | { kind: 'type'; frame: number; value: number };
-
-const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
-  fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
-  fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
-  fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), count: fc.integer({ min: 1, max: 8 }) }),
-  fc.record({ kind: fc.constant('length' as const), frame: fc.nat(), value: fc.oneof(fc.constantFrom(...forged), fc.integer({ min: 0, max: 0xffffffff })) }),
-  fc.record({ kind: fc.constant('type' as const), frame: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
-);
-
-function mutate(s: Stream, mutations: Mutation[]): Buffer {
-  let b = Buffer.from(s.bytes);
-  for (const m of mutations) {
-    const pos = (n: number, extra = 0): number => n % (b.length + extra || 1);
-    if (m.kind === 'flip' && b.length > 0) b[pos(m.at)] = (b[pos(m.at)] as number) ^ (1 << m.bit);
-    else if (m.kind === 'truncate') b = b.subarray(0, pos(m.at, 1));
-    else if (m.kind === 'insert') b = Buffer.concat([b.subarray(0, pos(m.at, 1)), m.bytes, b.subarray(pos(m.at, 1))]);
-    else if (m.kind === 'delete') b = Buffer.concat([b.subarray(0, pos(m.at)), b.subarray(pos(m.at) + m.count)]);
-    else if ((m.kind === 'length' || m.kind === 'type') && s.starts.length > 0) {
-      const start = s.starts[m.frame % s.starts.length] as number;
-      if (m.kind === 'length' && start + 4 <= b.length) b.writeUInt32BE(m.value, start);
-      if (m.kind === 'type' && start + 4 < b.length) b[start + 4] = m.value;
-    }
-  }
-  return b;
-}
+const mutations = mutationArb(forgedLengths(HS, MAX_FRAME));
 
 const streamArb: fc.Arbitrary<Buffer> = fc.oneof(
   { weight: 2, arbitrary: fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)) },
   { weight: 2, arbitrary: sessionArb.map((s) => s.bytes) },
-  { weight: 5, arbitrary: fc.tuple(sessionArb, fc.array(mutationArb, { minLength: 1, maxLength: 3 })).map(([s, m]) => mutate(s, m)) },
+  { weight: 5, arbitrary: fc.tuple(sessionArb, fc.array(mutations, { minLength: 1, maxLength: 3 })).map(([s, m]) => mutate(s, m)) },
   {
     weight: 1,
     arbitrary: fc.tuple(fc.constantFrom('GET / HTTP/1.1\r\nHost: x\r\n\r\n', 'SSH-2.0-OpenSSH_9.6\r\n', '\x16\x03\x01\x02\x00\x01\x00'), sessionArb).map(([junk, s]) =>
@@ -230,7 +182,7 @@ const streamArb: fc.Arbitrary<Buffer> = fc.oneof(
 );
 
 /** A stream and where it is cut into writes. */
-const caseArb = fc.tuple(streamArb, fc.array(fc.nat(), { maxLength: 12 }));
+const caseArb = fc.tuple(streamArb, cutsArb(12));
 
 
 // ---------------------------------------------------------------------------

@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { FrameWriter } from '../../src/writer';
 import { FrameDecoder } from '../../src/protocol/decoder';
 import { encodeData, readId } from '../../src/protocol/frames';
+import { gc, memoryAfterGc } from '../support/gc';
 
 class CountingSink extends Writable {
   writes = 0;
@@ -20,6 +21,19 @@ class CountingSink extends Writable {
     cb();
   }
 }
+
+/** A sink that keeps nothing: what it was handed can be collected once written. */
+class DroppingSink extends Writable {
+  constructor(private readonly seen: (chunk: Buffer) => void = () => {}) {
+    super({ highWaterMark: 1 << 30 });
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+    this.seen(chunk);
+    cb();
+  }
+}
+
+const tick = (): Promise<void> => new Promise((r) => process.nextTick(r));
 
 describe('FrameWriter', () => {
   it('coalesces frames written in one tick into one write, in order', async () => {
@@ -75,5 +89,54 @@ describe('FrameWriter', () => {
     w.flush();
     w.write(Buffer.alloc(600));
     expect(w.blocked).toBe(true);
+  });
+
+  it('a writer allocates nothing until it writes: 200 idle writers cost no slab', () => {
+    const before = memoryAfterGc().arrayBuffers;
+    const writers = Array.from({ length: 200 }, () => new FrameWriter(new DroppingSink()));
+    const grown = memoryAfterGc().arrayBuffers - before;
+    expect(writers).toHaveLength(200);
+    // One 256 KiB slab each was 50 MiB here.
+    expect(grown).toBeLessThan(256 * 1024);
+  });
+
+  it('writers that write in the same tick share one slab', async () => {
+    const buffers = new Set<ArrayBufferLike>();
+    const writers = Array.from({ length: 200 }, () => new FrameWriter(new DroppingSink((c) => buffers.add(c.buffer))));
+    writers.forEach((w, i) => w.writeData(i, Buffer.from('ping')));
+    await tick();
+    // At most two: the slab in use may fill up part way through.
+    expect(buffers.size).toBeLessThanOrEqual(2);
+  });
+
+  it('a writer sending batch after batch reuses the slab (no allocation per batch)', async () => {
+    const buffers = new Set<ArrayBufferLike>();
+    const w = new FrameWriter(new DroppingSink((c) => buffers.add(c.buffer)));
+    let bytes = 0;
+    for (let batch = 0; batch < 1000; batch++) {
+      for (let i = 0; i < 10; i++) {
+        const p = Buffer.from(`b${batch}m${i}`);
+        w.writeData(batch * 10 + i, p);
+        bytes += 13 + p.length;
+      }
+      await tick();
+    }
+    expect(buffers.size).toBeLessThanOrEqual(Math.ceil(bytes / (256 * 1024)) + 1);
+  });
+
+  it('an idle writer keeps no slab alive once its batch is written', async () => {
+    let slab: WeakRef<ArrayBufferLike> | undefined;
+    const idle = new FrameWriter(new DroppingSink((c) => (slab ??= new WeakRef(c.buffer))));
+    idle.write(Buffer.from([0, 0, 0, 1, 3]));
+    await tick();
+    expect(slab).toBeDefined();
+    // Other traffic fills the process's slab, so a new one replaces it.
+    const busy = new FrameWriter(new DroppingSink());
+    for (let i = 0; i < 300; i++) busy.write(Buffer.alloc(1024));
+    await tick();
+    await new Promise((r) => setImmediate(r)); // WeakRefs made in a job are kept until it ends
+    gc();
+    expect(slab?.deref()).toBeUndefined();
+    expect(idle).toBeDefined(); // the idle writer is alive, and holds nothing
   });
 });

@@ -18,7 +18,7 @@ const typeArb = fc.constantFrom(...Object.values(FrameType));
 const frameArb = fc.record({ type: typeArb, payload: fc.uint8Array({ maxLength: 300 }) });
 
 
-describe('frame codec', () => {
+describe('frames and FrameDecoder', () => {
   it('property: any split of the byte stream decodes to the same frames', () => {
     fc.assert(
       fc.property(fc.array(frameArb, { maxLength: 30 }), fc.array(fc.nat(), { maxLength: 40 }), (frames, cuts) => {
