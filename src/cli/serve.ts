@@ -3,7 +3,7 @@
  * sessions (a chat room), with a live connection table on a terminal, plain
  * event lines in a pipe, or one JSON line per event with --json.
  */
-import { HeartbeatServer } from '../server/server';
+import { HeartbeatServer } from '../server/index';
 import { UsageError, intFlag, parseFlags } from './args';
 import { ago, col, paint } from './term';
 

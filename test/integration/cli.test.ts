@@ -4,7 +4,7 @@ import * as path from 'node:path';
 const root = path.join(__dirname, '..', '..');
 
 function run(args: string[]): ChildProcess & { text: () => string; waitFor: (re: RegExp) => Promise<RegExpExecArray> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src', 'cli.ts'), ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src', 'cli', 'main.ts'), ...args], {
     cwd: root,
     env: { ...process.env, NO_COLOR: '1' },
     stdio: ['pipe', 'pipe', 'pipe'],

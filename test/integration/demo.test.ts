@@ -1,5 +1,5 @@
-import { runDemo } from '../../src/demo';
-import { main } from '../../src/cli';
+import { runDemo } from '../../src/cli/demo';
+import { main } from '../../src/cli/main';
 import { expectResourcesBackTo, resourceSnapshot } from '../support/resources';
 
 describe('npm run demo', () => {

@@ -4,8 +4,8 @@
  * detects it and backs off; messages sent meanwhile are queued; the server
  * restarts on the same port; the client reconnects and the messages arrive.
  */
-import { ResilientClient } from './client';
-import { HeartbeatServer } from './server/server';
+import { ResilientClient } from '../index';
+import { HeartbeatServer } from '../server/index';
 
 export interface DemoResult {
   delivered: string[];

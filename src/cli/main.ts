@@ -1,9 +1,9 @@
 /**
  * The `resilient-tcp` command: serve, connect, demo.
  */
-import { UsageError } from './cli/args';
-import { CONNECT_USAGE, connect } from './cli/connect';
-import { SERVE_USAGE, serve } from './cli/serve';
+import { UsageError } from './args';
+import { CONNECT_USAGE, connect } from './connect';
+import { SERVE_USAGE, serve } from './serve';
 import { runDemo } from './demo';
 
 const USAGE = `usage: resilient-tcp <command> [options]
