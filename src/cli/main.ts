@@ -5,6 +5,7 @@ import { UsageError } from './args';
 import { CONNECT_USAGE, connect } from './connect';
 import { SERVE_USAGE, serve } from './serve';
 import { runDemo } from './demo';
+import { packageVersion } from './version';
 
 const USAGE = `usage: resilient-tcp <command> [options]
 
@@ -13,7 +14,8 @@ commands:
   connect HOST:PORT     interactive line client that survives network failures
   demo                  server + client: heartbeats, outage, backoff, restart, queued messages arrive
 
-Run 'resilient-tcp <command> --help' for a command's options.
+Run 'resilient-tcp <command> --help' for a command's options;
+'resilient-tcp --version' prints the version.
 `;
 
 export interface CliIo {
@@ -34,6 +36,11 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
       case '--help':
       case 'help':
         io.out.write(USAGE);
+        return 0;
+      case '-v':
+      case '--version':
+      case 'version':
+        io.out.write(`${packageVersion()}\n`);
         return 0;
       case 'serve':
         return await serve(rest, io);
@@ -59,11 +66,20 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
   }
 }
 
+/** Exit status of a process ended by a second Ctrl-C (128 + SIGINT, the shell's convention). */
+const EXIT_INTERRUPTED = 130;
+
 function defaultIo(): CliIo {
   const ac = new AbortController();
-  const stop = (): void => ac.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  // The first Ctrl-C/SIGTERM closes gracefully; a second one while that
+  // waits exits at once (through process.exit, so 'exit' handlers such as
+  // the live table's screen restore still run).
+  const stop = (): void => {
+    if (ac.signal.aborted) process.exit(EXIT_INTERRUPTED);
+    ac.abort();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   return { input: process.stdin, out: process.stdout, err: process.stderr, signal: ac.signal };
 }
 
