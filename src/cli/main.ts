@@ -12,7 +12,7 @@ const USAGE = `usage: resilient-tcp <command> [options]
 commands:
   serve                 run a HeartbeatServer that relays messages (live connection table)
   connect HOST:PORT     interactive line client that survives network failures
-  demo                  server + client: heartbeats, outage, backoff, restart, queued messages arrive
+  demo                  server + client: a silent link caught, a session resumed, a restart survived
 
 Run 'resilient-tcp <command> --help' for a command's options;
 'resilient-tcp --version' prints the version.
@@ -48,7 +48,7 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
         return await connect(rest, io);
       case 'demo':
         if (rest.includes('--help') || rest.includes('-h')) {
-          io.out.write('usage: resilient-tcp demo\n\nStarts a server and a client on 127.0.0.1 and shows a server outage and recovery (about 3 s).\n');
+          io.out.write('usage: resilient-tcp demo\n\nStarts a server and a client on 127.0.0.1 (about 3 s): the link goes silent and the heartbeat catches it,\nthe session resumes with nothing lost, the server restarts and the queued messages arrive once.\n');
           return 0;
         }
         if (rest.length > 0) throw new UsageError(`demo takes no arguments, got '${rest[0]}'`);

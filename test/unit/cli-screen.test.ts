@@ -49,7 +49,7 @@ describe('openLiveScreen', () => {
   it('restores the normal screen before an uncaught exception is reported', () => {
     const term = fakeTerminal(80, 24);
     openLiveScreen(term, () => undefined);
-    process.emit('uncaughtExceptionMonitor', new Error('boom'), 'uncaughtException');
+    (process.emit as (event: string, ...args: unknown[]) => boolean)('uncaughtExceptionMonitor', new Error('boom'), 'uncaughtException');
     expect(term.written.at(-1)).toBe('\x1b[?25h\x1b[?1049l');
     expect(process.listenerCount('uncaughtExceptionMonitor')).toBe(0);
   });
