@@ -58,7 +58,8 @@ if (require.main === module) {
   const chat = new ChatClient(name, Number(process.argv[3] ?? 7401));
   const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
   chat.on('line', (l) => console.log(`[${l.from}] ${l.text}`));
-  chat.on('status', (s) => console.log(`-- ${s}`));
+  // One line per retry: 'reconnecting (CODE)' says a new attempt is coming, so 'connecting' is not printed.
+  chat.on('status', (s) => s !== 'connecting' && console.log(`-- ${s}`));
   rl.on('line', (text) => void chat.say(text).catch((e: { code?: string }) => console.log(`-- not sent: ${e.code}`)));
   rl.on('close', () => void chat.close());
   void chat.connect().catch((e: { code?: string }) => console.log(`-- could not connect: ${e.code}`));
