@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { allCodeBlocks, type CodeBlock } from '../support/code-blocks';
+import { expectResourcesBackTo, resourceSnapshot } from '../support/resources';
 import { ERRNO_KINDS, ErrorCodes, ErrorKind, WINSOCK_ERRNO } from '../../src/errors';
 import { DEFAULTS } from '../../src/options';
 import { SERVER_DEFAULTS } from '../../src/server/options';
@@ -321,6 +322,7 @@ describe('code samples in README.md and docs/*.md', () => {
       });
     const exited = (c: ChildProcess): Promise<number | null> => (c.exitCode !== null ? Promise.resolve(c.exitCode) : new Promise((r) => c.once('exit', (code) => r(code))));
 
+    const before = resourceSnapshot();
     const server = start(fileOf('server.mts'), { PORT: '0' });
     const serverOut = collect(server);
     let client: ChildProcess | undefined;
@@ -335,7 +337,10 @@ describe('code samples in README.md and docs/*.md', () => {
       expect(await exited(server)).toBe(0);
     } finally {
       // tsx runs the file in a child process: kill the group each was started in
-      for (const c of [server, client]) if (c?.pid && c.exitCode === null) process.kill(-c.pid, 'SIGKILL');
+      for (const c of [server, client]) {
+        if (c?.pid && c.exitCode === null) process.kill(-c.pid, 'SIGKILL');
+      }
     }
+    await expectResourcesBackTo(before); // no pipe or process handle left behind
   }, 60_000);
 });
