@@ -1,17 +1,22 @@
 /**
  * A chat client on resilient-tcp: type a line to say it; lines from everyone
  * are printed once each, even across a server restart (duplicates are dropped
- * by sender and id).
+ * by the sender's process nonce and message id: ids start again at 1 when a
+ * client restarts, so the id alone, or the name and id, would drop a
+ * restarted client's first lines).
  *
  *   npx tsx examples/chat/chat-client.ts NAME [port]   (default 7401)
  */
 import { EventEmitter } from 'eventemitter3';
+import { randomUUID } from 'node:crypto';
 import * as readline from 'node:readline';
 import { ResilientClient } from '../../src/index';
-import type { ChatLine } from './chat-server';
+import type { ChatLine, ChatSay } from './chat-server';
 
 export class ChatClient extends EventEmitter<{ line: (l: ChatLine) => void; status: (s: string) => void }> {
   readonly client: ResilientClient;
+  /** Names this process's lines: with the message id, unique for good. */
+  readonly nonce = randomUUID();
   private readonly seen = new Set<string>();
 
   constructor(name: string, port = 7401, host = '127.0.0.1') {
@@ -25,7 +30,7 @@ export class ChatClient extends EventEmitter<{ line: (l: ChatLine) => void; stat
     });
     this.client.on('message', (payload) => {
       const line = JSON.parse(payload.toString('utf8')) as ChatLine;
-      const key = `${line.from}:${line.id}`;
+      const key = `${line.nonce}:${line.id}`;
       if (this.seen.has(key)) return; // a resend after a server restart
       this.seen.add(key);
       this.emit('line', line);
@@ -39,7 +44,8 @@ export class ChatClient extends EventEmitter<{ line: (l: ChatLine) => void; stat
 
   /** Resolves when the server has the line (queued while the server is away). */
   say(text: string): Promise<void> {
-    return this.client.send(text);
+    const say: ChatSay = { nonce: this.nonce, text };
+    return this.client.send(JSON.stringify(say));
   }
 
   close(): Promise<void> {
@@ -52,7 +58,8 @@ if (require.main === module) {
   const chat = new ChatClient(name, Number(process.argv[3] ?? 7401));
   const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
   chat.on('line', (l) => console.log(`[${l.from}] ${l.text}`));
-  chat.on('status', (s) => console.log(`-- ${s}`));
+  // One line per retry: 'reconnecting (CODE)' says a new attempt is coming, so 'connecting' is not printed.
+  chat.on('status', (s) => s !== 'connecting' && console.log(`-- ${s}`));
   rl.on('line', (text) => void chat.say(text).catch((e: { code?: string }) => console.log(`-- not sent: ${e.code}`)));
   rl.on('close', () => void chat.close());
   void chat.connect().catch((e: { code?: string }) => console.log(`-- could not connect: ${e.code}`));

@@ -1,6 +1,7 @@
 /**
  * Flag parsing on node:util's parseArgs (Node core, no dependency). Bad input
- * becomes a UsageError: one line on stderr and exit code 2.
+ * becomes a UsageError: one line on stderr that says what is expected, and
+ * exit code 2.
  */
 import { parseArgs } from 'node:util';
 
@@ -10,22 +11,51 @@ export class UsageError extends Error {
 
 export type FlagSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
 
+/** A value that starts with '-' but is a number ("-1"): passed on as `--flag=-1` so the range check can name it. */
+const NEGATIVE_NUMBER = /^-\d/;
+
 export function parseFlags(argv: string[], spec: FlagSpec, positionals: number): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+  const options = { ...spec, help: { type: 'boolean' as const, short: 'h' } };
+  const args = argv.flatMap((a, i) => {
+    const next = argv[i + 1];
+    if (a.startsWith('--') && spec[a.slice(2)]?.type === 'string' && next !== undefined && NEGATIVE_NUMBER.test(next)) return [`${a}=${next}`];
+    if (i > 0 && NEGATIVE_NUMBER.test(a) && spec[(argv[i - 1] ?? '').slice(2)]?.type === 'string') return [];
+    return [a];
+  });
+  let r;
   try {
-    const r = parseArgs({ args: argv, options: { ...spec, help: { type: 'boolean', short: 'h' } }, allowPositionals: positionals > 0, strict: true });
-    if (r.positionals.length > positionals) throw new UsageError(`unexpected argument '${r.positionals[positionals]}'`);
-    return { values: r.values as Record<string, string | boolean | undefined>, positionals: r.positionals };
+    r = parseArgs({ args, options, allowPositionals: positionals > 0, strict: true });
   } catch (err) {
-    if (err instanceof UsageError) throw err;
-    // parseArgs messages are long; keep the first sentence.
-    throw new UsageError(String((err as Error).message).split('. ')[0] ?? 'bad arguments');
+    throw new UsageError(friendly(err as Error & { code?: string }));
+  }
+  if (r.positionals.length > positionals) throw new UsageError(`unexpected argument '${r.positionals[positionals]}'`);
+  return { values: r.values as Record<string, string | boolean | undefined>, positionals: r.positionals };
+}
+
+/** parseArgs's message, said in one short line. */
+function friendly(err: Error & { code?: string }): string {
+  const quoted = /'([^' ]+)/.exec(err.message)?.[1] ?? '';
+  switch (err.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option '${quoted}'`;
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `unexpected argument '${quoted}'`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      if (/does not take an argument/.test(err.message)) return `${quoted} takes no value`;
+      return `${quoted} needs a value (write ${quoted}=VALUE for a value that starts with '-')`;
+    default:
+      return err.message.split('\n')[0] ?? 'bad arguments';
   }
 }
 
-export function intFlag(name: string, v: string | boolean | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+/** An integer flag in [min, max]; no `max` means no upper bound. */
+export function intFlag(name: string, v: string | boolean | undefined, min: number, max?: number): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (typeof v !== 'string' || !Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got '${String(v)}'`);
+  if (typeof v !== 'string' || v.trim() === '' || !Number.isSafeInteger(n) || n < min || (max !== undefined && n > max)) {
+    const range = max === undefined ? `${min} or more (unbounded)` : `${min}–${max}`;
+    throw new UsageError(`--${name} must be an integer ${range}, got ${String(v)}`);
+  }
   return n;
 }
 
@@ -33,7 +63,7 @@ export function intFlag(name: string, v: string | boolean | undefined, min: numb
 export function hostPort(s: string | undefined): { host: string; port: number } {
   const m = s === undefined ? null : /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(s);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || !(port >= 1 && port <= 65535)) throw new UsageError(`expected host:port, got '${s ?? ''}'`);
+  if (!m || !(port >= 1 && port <= 65535)) throw new UsageError(`expected HOST:PORT with a port 1–65535, got '${s ?? ''}'`);
   return { host: (m[1] ?? m[2]) as string, port };
 }
 

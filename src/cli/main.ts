@@ -4,16 +4,18 @@
 import { UsageError } from './args';
 import { CONNECT_USAGE, connect } from './connect';
 import { SERVE_USAGE, serve } from './serve';
-import { runDemo } from '../demo';
+import { runDemo } from './demo';
+import { packageVersion } from './version';
 
 const USAGE = `usage: resilient-tcp <command> [options]
 
 commands:
   serve                 run a HeartbeatServer that relays messages (live connection table)
   connect HOST:PORT     interactive line client that survives network failures
-  demo                  server + client: heartbeats, outage, backoff, restart, queued messages arrive
+  demo                  server + client: a silent link caught, a session resumed, a restart survived
 
-Run 'resilient-tcp <command> --help' for a command's options.
+Run 'resilient-tcp <command> --help' for a command's options;
+'resilient-tcp --version' prints the version.
 `;
 
 export interface CliIo {
@@ -35,13 +37,18 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
       case 'help':
         io.out.write(USAGE);
         return 0;
+      case '-v':
+      case '--version':
+      case 'version':
+        io.out.write(`${packageVersion()}\n`);
+        return 0;
       case 'serve':
         return await serve(rest, io);
       case 'connect':
         return await connect(rest, io);
       case 'demo':
         if (rest.includes('--help') || rest.includes('-h')) {
-          io.out.write('usage: resilient-tcp demo\n\nStarts a server and a client on 127.0.0.1 and shows a server outage and recovery (about 3 s).\n');
+          io.out.write('usage: resilient-tcp demo\n\nStarts a server and a client on 127.0.0.1 (about 3 s): the link goes silent and the heartbeat catches it,\nthe session resumes with nothing lost, the server restarts and the queued messages arrive once.\n');
           return 0;
         }
         if (rest.length > 0) throw new UsageError(`demo takes no arguments, got '${rest[0]}'`);
@@ -59,11 +66,20 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
   }
 }
 
+/** Exit status of a process ended by a second Ctrl-C (128 + SIGINT, the shell's convention). */
+const EXIT_INTERRUPTED = 130;
+
 function defaultIo(): CliIo {
   const ac = new AbortController();
-  const stop = (): void => ac.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  // The first Ctrl-C/SIGTERM closes gracefully; a second one while that
+  // waits exits at once (through process.exit, so 'exit' handlers such as
+  // the live table's screen restore still run).
+  const stop = (): void => {
+    if (ac.signal.aborted) process.exit(EXIT_INTERRUPTED);
+    ac.abort();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   return { input: process.stdin, out: process.stdout, err: process.stderr, signal: ac.signal };
 }
 

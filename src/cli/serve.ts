@@ -5,7 +5,12 @@
  */
 import { HeartbeatServer } from '../server/index';
 import { UsageError, intFlag, parseFlags } from './args';
-import { ago, col, paint } from './term';
+import { openLiveScreen, type LiveScreen, type Terminal } from './screen';
+import { renderTable } from './table';
+import { paint } from './term';
+
+/** How often the live table is redrawn (its ages tick in tenths of a second). */
+const REDRAW_MS = 500;
 
 export const SERVE_USAGE = `usage: resilient-tcp serve [options]
 
@@ -72,31 +77,28 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
   const { host, port } = await server.listen();
   emit('listening', { host, port }, `listening on ${host}:${port}`);
 
+  // The table lives on the alternate screen and is redrawn in place; the
+  // normal screen comes back on every way out (see screen.ts).
   let timer: NodeJS.Timeout | undefined;
-  if (table) {
-    const draw = (): void => {
-      const rows = server.connections();
-      const now = Date.now();
-      const head = `${p.bold(`resilient-tcp serve`)}  ${host}:${port}  ${rows.length} connected  ${p.dim('(Ctrl-C to stop)')}\n\n`;
-      const cols = `${p.dim([col('session', 10), col('client', 16), col('remote', 22), col('connected', 14), col('last seen', 12), col('rtt', 9), col('in', 7), 'out'].join(' '))}\n`;
-      const body = rows
-        .map((r) =>
-          [col(r.id.slice(0, 8), 10), col(r.clientId, 16), col(`${r.remoteAddress}:${r.remotePort}`, 22), col(ago(now - r.connectedAt), 14), col(ago(now - r.lastSeenAt), 12),
-            col(r.rttMs === undefined ? '-' : `${r.rttMs.toFixed(1)} ms`, 9), col(String(r.messagesIn), 7), String(r.messagesOut)].join(' '),
-        )
-        .join('\n');
-      io.out.write(`\x1b[H\x1b[2J${head}${cols}${body}\n`);
-    };
-    draw();
-    timer = setInterval(draw, 500);
+  let screen: LiveScreen | undefined;
+  try {
+    if (table) {
+      const draw = (): void => screen?.draw(renderTable({ address: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`, rows: server.connections(), now: Date.now() }, screen.size(), p));
+      screen = openLiveScreen(io.out as Terminal, draw);
+      draw();
+      timer = setInterval(draw, REDRAW_MS);
+    }
+    await new Promise<void>((resolve) => {
+      if (io.signal.aborted) resolve();
+      else io.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+  } finally {
+    if (timer) clearInterval(timer);
+    screen?.close();
+    await server.close();
   }
-
-  await new Promise<void>((resolve) => {
-    if (io.signal.aborted) resolve();
-    else io.signal.addEventListener('abort', () => resolve(), { once: true });
-  });
-  if (timer) clearInterval(timer);
-  await server.close();
-  emit('close', {}, 'server closed');
+  // After the alternate screen is gone: the last word on the normal screen.
+  if (table) io.out.write('server closed\n');
+  else emit('close', {}, 'server closed');
   return 0;
 }

@@ -1,19 +1,26 @@
-import { runDemo } from '../../src/demo';
+import { runDemo } from '../../src/cli/demo';
 import { main } from '../../src/cli/main';
 import { expectResourcesBackTo, resourceSnapshot } from '../support/resources';
 
 describe('npm run demo', () => {
-  it('shows heartbeats, the outage with backoff, the restart, and delivers the queued messages; leaves nothing open', async () => {
+  it('shows a silent link caught by the heartbeat, a resumed session, a server restart with queued messages, each explained; leaves nothing open', async () => {
     const before = resourceSnapshot();
     const lines: string[] = [];
     const result = await runDemo((l) => lines.push(l));
-    expect(result.delivered).toEqual(['hello while connected', 'queued 1', 'queued 2', 'queued 3']);
-    expect(result.heartbeats).toBeGreaterThanOrEqual(4);
-    expect(result.reconnectAttempts).toBeGreaterThanOrEqual(3);
+    // every message exactly once, including the one sent into the silence (resent after the resume)
+    expect(result.delivered).toEqual(['hello', 'sent into the silence', 'queued 1', 'queued 2', 'queued 3']);
+    expect(result.losses).toEqual(['ERR_HEARTBEAT_TIMEOUT', 'ERR_SERVER_BYE']);
+    expect(result.opens).toEqual([false, true, false]); // first, resumed across the silence, new session after the restart
+    expect(result.heartbeats).toBeGreaterThanOrEqual(2);
     const text = lines.join('\n');
-    expect(text).toMatch(/heartbeat: pong after \d+\.\d\d ms/);
-    expect(text).toMatch(/reconnect attempt \d+ in \d+ ms after ECONNREFUSED \[unavailable\]/);
-    expect(text).toMatch(/resumed=false after \d+ retries/);
+    expect(text).toMatch(/heartbeat: pong after \d+\.\d\d ms \(a ping every 300 ms; 1000 ms without an answer means the link is dead\)/);
+    expect(text).toMatch(/the link goes silent \(no FIN, no RST/);
+    expect(text).toMatch(/ERR_HEARTBEAT_TIMEOUT after \d+ ms: no pong within 1000 ms/);
+    expect(text).toMatch(/open: session \w+… resumed=true\n.*resumed=true: the server kept the session/);
+    expect(text).toMatch(/reconnect attempt \d+ in \d+ ms after ECONNREFUSED \[unavailable\]\n.*ECONNREFUSED \[unavailable\]: nothing listens/);
+    expect(text).toMatch(/resumed=false is expected: a restarted server starts a new session/);
+    expect(text).toMatch(/reconnects=2: connections opened after the first one/);
+    expect(text).toMatch(/sent=5, received by the servers=5: every message exactly once/);
     // every line is timestamped
     for (const l of lines) expect(l).toMatch(/^\d\d:\d\d:\d\d\.\d{3} \+\s*\d+ ms  /);
     await expectResourcesBackTo(before);

@@ -1,10 +1,16 @@
 /**
  * Keeps docs/ in step with the code: every error code, every state-machine
- * edge and every option (with its default) must be documented. When one of
- * these fails, update the page named in the failure, not the test.
+ * edge and every option (with its default) must be documented, and every
+ * TypeScript sample in README.md and docs/ compiles as written (the
+ * getting-started pair also runs). When one of these fails, update the page
+ * named in the failure, not the test.
  */
+import { ChildProcess, execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { allCodeBlocks, type CodeBlock } from '../support/code-blocks';
+import { expectResourcesBackTo, resourceSnapshot } from '../support/resources';
 import { ERRNO_KINDS, ErrorCodes, ErrorKind, WINSOCK_ERRNO } from '../../src/errors';
 import { DEFAULTS } from '../../src/options';
 import { SERVER_DEFAULTS } from '../../src/server/options';
@@ -211,4 +217,130 @@ describe('docs/server.md', () => {
   it.each(defaulted)('gives %s its default %p', (name, value) => {
     expect(rowOf(doc, name)).toContain(String(value));
   });
+});
+
+describe('code samples in README.md and docs/*.md', () => {
+  const blocks = allCodeBlocks(ROOT);
+  const complete = blocks.filter((b) => !b.fragment);
+  let dir = '';
+  /** Written file -> its block. */
+  const files = new Map<string, CodeBlock>();
+
+  /**
+   * Each complete block as a file of a new project with no package.json (so
+   * CommonJS, what `npm init` gives): named as the text says (`file=x.mts`),
+   * else `sample.ts`; 'resilient-tcp' and 'resilient-tcp/server' map to src/.
+   */
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtcp-doc-samples-'));
+    for (const b of complete) {
+      const file = path.join(dir, b.doc.replace(/[/.]/g, '_'), `L${b.line}`, b.file ?? 'sample.ts');
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, b.code);
+      files.set(file, b);
+    }
+    const compilerOptions = {
+      target: 'ES2022',
+      module: 'nodenext',
+      moduleResolution: 'nodenext',
+      strict: true,
+      noEmit: true,
+      skipLibCheck: true,
+      types: ['node'],
+      typeRoots: [path.join(ROOT, 'node_modules', '@types')],
+      paths: { 'resilient-tcp': [path.join(ROOT, 'src', 'index.ts')], 'resilient-tcp/server': [path.join(ROOT, 'src', 'server', 'index.ts')] },
+    };
+    fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: [...files.keys()] }, null, 2));
+  });
+
+  afterAll(() => {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('finds the samples (the quick start, the getting-started pair, each class page)', () => {
+    // by content, not line numbers: the pages change around the samples
+    const docsWith = (text: string): string[] => [...new Set(complete.filter((b) => b.code.includes(text)).map((b) => b.doc))];
+    expect(docsWith('new ResilientClient(')).toEqual(expect.arrayContaining(['README.md', 'docs/client.md', 'docs/getting-started.md']));
+    expect(docsWith('new HeartbeatServer(')).toEqual(expect.arrayContaining(['README.md', 'docs/server.md', 'docs/getting-started.md']));
+    expect(complete.filter((b) => b.doc === 'docs/getting-started.md').map((b) => b.file)).toEqual(['server.mts', 'client.mts']);
+  });
+
+  it('compiles none of the fragments, and every one is marked: a new one must be counted here', () => {
+    const count: Record<string, number> = {};
+    for (const b of blocks.filter((x) => x.fragment)) count[b.doc] = (count[b.doc] ?? 0) + 1;
+    expect(count).toEqual({ 'docs/client.md': 1, 'docs/getting-started.md': 2, 'docs/tuning.md': 1 });
+  });
+
+  it('type-checks every complete sample as written (one tsc run over all of them)', async () => {
+    const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    const output = await new Promise<string>((resolve) => {
+      execFile(process.execPath, [tsc, '-p', path.join(dir, 'tsconfig.json')], { timeout: 120_000 }, (_err, stdout, stderr) => resolve(`${stdout}${stderr}`));
+    });
+    // "/tmp/…/docs_client_md/L3/client.mts(5,3): error TS…" -> "docs/client.md:8: error TS…"
+    const errors = output
+      .split('\n')
+      .filter((l) => l.includes('error TS'))
+      .map((l) => {
+        const m = /^(.*?)\((\d+),\d+\): (.*)$/.exec(l);
+        const b = m ? files.get(path.resolve(dir, m[1]!)) : undefined;
+        return b && m ? `${b.doc}:${b.line + Number(m[2])}: ${m[3]}` : l;
+      });
+    expect(errors).toEqual([]);
+  }, 120_000);
+
+  it('runs the getting-started server.mts and client.mts as written: the server prints what the client sent', async () => {
+    const fileOf = (name: string): string => [...files].find(([, b]) => b.doc === 'docs/getting-started.md' && b.file === name)![0];
+    // `npx tsx FILE`, with 'resilient-tcp' mapped to src/ through the tsconfig paths above.
+    const tsx = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+    const start = (file: string, env: Record<string, string>): ChildProcess =>
+      spawn(process.execPath, [tsx, '--tsconfig', path.join(dir, 'tsconfig.json'), file], { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const collect = (c: ChildProcess): (() => string) => {
+      let out = '';
+      c.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        c.emit('output');
+      });
+      c.stderr!.on('data', (d: Buffer) => {
+        out += d.toString();
+        c.emit('output');
+      });
+      return () => out;
+    };
+    const until = (c: ChildProcess, text: () => string, re: RegExp): Promise<RegExpExecArray> =>
+      new Promise((resolve, reject) => {
+        const check = (): void => {
+          const m = re.exec(text());
+          if (m) {
+            c.off('output', check);
+            c.off('exit', check);
+            resolve(m);
+          } else if (c.exitCode !== null) reject(new Error(`exited without ${re}:\n${text()}`));
+        };
+        c.on('output', check);
+        c.on('exit', check);
+        check();
+      });
+    const exited = (c: ChildProcess): Promise<number | null> => (c.exitCode !== null ? Promise.resolve(c.exitCode) : new Promise((r) => c.once('exit', (code) => r(code))));
+
+    const before = resourceSnapshot();
+    const server = start(fileOf('server.mts'), { PORT: '0' });
+    const serverOut = collect(server);
+    let client: ChildProcess | undefined;
+    try {
+      const port = (await until(server, serverOut, /listening on 127\.0\.0\.1:(\d+)/))[1]!;
+      client = start(fileOf('client.mts'), { PORT: port, HOST: '127.0.0.1' });
+      const clientOut = collect(client);
+      expect(await exited(client)).toBe(0);
+      expect(clientOut()).toMatch(/idle -> connecting[\s\S]*connecting -> open[\s\S]*open -> closing[\s\S]*closing -> closed/);
+      await until(server, serverOut, /sensor-17 #1: \{"temperature":21\.5\}/);
+      server.kill('SIGINT'); // the sample closes the server on Ctrl-C
+      expect(await exited(server)).toBe(0);
+    } finally {
+      // tsx runs the file in a child process: kill the group each was started in
+      for (const c of [server, client]) {
+        if (c?.pid && c.exitCode === null) process.kill(-c.pid, 'SIGKILL');
+      }
+    }
+    await expectResourcesBackTo(before); // no pipe or process handle left behind
+  }, 60_000);
 });
