@@ -4,7 +4,7 @@
  * detects it and backs off; messages sent meanwhile are queued; the server
  * restarts on the same port; the client reconnects and the messages arrive.
  */
-import { ResilientClient } from './client';
+import { ResilientClient } from './client/client';
 import { HeartbeatServer } from './server/server';
 
 export interface DemoResult {

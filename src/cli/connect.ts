@@ -4,7 +4,7 @@
  * while reconnecting the attempt, the next delay and what is queued.
  */
 import * as readline from 'node:readline';
-import { ResilientClient } from '../client';
+import { ResilientClient } from '../client/client';
 import { UsageError, heartbeatFlag, hostPort, parseFlags } from './args';
 import { paint } from './term';
 

@@ -5,7 +5,7 @@
  *
  * Encoders return one Buffer per frame; the writer coalesces them.
  */
-import { ResilientError, sdkError } from '../errors';
+import { ResilientError, sdkError } from '../core/errors';
 
 export const PROTOCOL_VERSION = 1;
 

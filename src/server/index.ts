@@ -7,5 +7,5 @@ export { Session } from './session';
 export { SERVER_DEFAULTS } from './options';
 export type { Credentials, PeerInfo, ServerOptions } from './options';
 export { ExpiryList } from './expiry-list';
-export { ResilientError, classifyError } from '../errors';
-export type { ErrorKind } from '../errors';
+export { ResilientError, classifyError } from '../core/errors';
+export type { ErrorKind } from '../core/errors';

@@ -2,9 +2,9 @@
  * HeartbeatServer options, DEFAULTS and validation (TypeError naming the option).
  */
 import type { TlsOptions } from 'node:tls';
-import { QUEUE_DEFAULTS } from '../delivery';
-import type { Logger, QueueConfig } from '../options';
-import { checkNumber } from '../options';
+import { QUEUE_DEFAULTS } from '../core/delivery';
+import type { Logger, QueueConfig } from '../client/options';
+import { checkNumber } from '../client/options';
 import { DEFAULT_MAX_FRAME_BYTES, MAX_HANDSHAKE_FRAME_BYTES } from '../protocol/frames';
 
 export interface Credentials {

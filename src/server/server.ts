@@ -9,13 +9,13 @@ import { randomUUID } from 'node:crypto';
 import * as net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import * as tls from 'node:tls';
-import { ResilientError, sdkError } from '../errors';
-import { STALL_THRESHOLD_MS } from '../heartbeat';
+import { ResilientError, sdkError } from '../core/errors';
+import { STALL_THRESHOLD_MS } from '../core/heartbeat';
 import type { Hello } from '../protocol/frames';
 import { encodeError } from '../protocol/frames';
 import { ExpiryList } from './expiry-list';
 import { ResolvedServerOptions, ServerOptions, resolveServerOptions } from './options';
-import { ServerConnection, ServerConnectionHooks } from './server-connection';
+import { ServerConnection, ServerConnectionHooks } from './server-link';
 import { Session } from './session';
 
 export interface ConnectionInfo {

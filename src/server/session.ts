@@ -3,10 +3,10 @@
  * outlives a dropped connection for `sessionTtlMs` so the client can resume
  * without loss or duplication.
  */
-import { InboundTracker, OutboundWindow, QueueOptions } from '../delivery';
-import { ResilientError, sdkError } from '../errors';
+import { InboundTracker, OutboundWindow, QueueOptions } from '../core/delivery';
+import { ResilientError, sdkError } from '../core/errors';
 import { ExpiryNode, expiryNode } from './expiry-list';
-import type { ServerConnection } from './server-connection';
+import type { ServerConnection } from './server-link';
 
 export class Session {
   /** Stable id the client presents to resume. */

@@ -5,10 +5,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ERRNO_KINDS, ErrorCodes, ErrorKind, WINSOCK_ERRNO } from '../../src/errors';
-import { DEFAULTS } from '../../src/options';
+import { ERRNO_KINDS, ErrorCodes, ErrorKind, WINSOCK_ERRNO } from '../../src/core/errors';
+import { DEFAULTS } from '../../src/client/options';
 import { SERVER_DEFAULTS } from '../../src/server/options';
-import { ClientState, MachineEvent, MachineEventType, RetryPolicy, STATES, TRANSITIONS, transition } from '../../src/state';
+import { ClientState, MachineEvent, MachineEventType, RetryPolicy, STATES, TRANSITIONS, transition } from '../../src/core/state';
 
 const ROOT = path.join(__dirname, '..', '..');
 const read = (rel: string): string => fs.readFileSync(path.join(ROOT, rel), 'utf8');
@@ -147,7 +147,7 @@ describe('docs/state-machine.md', () => {
 
 describe('docs/client.md', () => {
   const doc = read('docs/client.md');
-  const source = read('src/options.ts');
+  const source = read('src/client/options.ts');
 
   const REQUIRED = [
     'host', 'port', 'endpoints', 'tls', 'connectTimeoutMs',
@@ -195,7 +195,7 @@ describe('docs/client.md', () => {
 describe('docs/server.md', () => {
   const doc = read('docs/server.md');
   const declared = interfaceKeys(read('src/server/options.ts'), 'ServerOptions').flatMap((key) =>
-    key === 'queue' ? interfaceKeys(read('src/options.ts'), 'QueueConfig').map((k) => `queue.${k}`) : [key],
+    key === 'queue' ? interfaceKeys(read('src/client/options.ts'), 'QueueConfig').map((k) => `queue.${k}`) : [key],
   );
   const defaulted = leaves(SERVER_DEFAULTS);
   const all = [...new Set([...declared, ...defaulted.map(([name]) => name)])].sort();

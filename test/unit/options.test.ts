@@ -1,6 +1,6 @@
 import { ResilientClient } from '../../src';
 import { HeartbeatServer } from '../../src/server';
-import { resolveOptions } from '../../src/options';
+import { resolveOptions } from '../../src/client/options';
 
 describe('client options', () => {
   it.each([

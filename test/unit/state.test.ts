@@ -11,8 +11,8 @@ import {
   TRANSITIONS,
   canTransition,
   transition,
-} from '../../src/state';
-import type { ErrorKind } from '../../src/errors';
+} from '../../src/core/state';
+import type { ErrorKind } from '../../src/core/errors';
 
 const policy: RetryPolicy = { enabled: true, maxRetries: 3 };
 

@@ -5,12 +5,12 @@
 import type { LookupFunction } from 'node:net';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { randomUUID } from 'node:crypto';
-import { BACKOFF_DEFAULTS, Jitter } from './backoff';
-import { QUEUE_DEFAULTS, OverflowPolicy } from './delivery';
-import type { ErrorKind } from './errors';
-import { HEARTBEAT_DEFAULTS } from './heartbeat';
-import { DEFAULT_MAX_FRAME_BYTES } from './protocol/frames';
-import type { Codec } from './codec';
+import { BACKOFF_DEFAULTS, Jitter } from '../core/backoff';
+import { QUEUE_DEFAULTS, OverflowPolicy } from '../core/delivery';
+import type { ErrorKind } from '../core/errors';
+import { HEARTBEAT_DEFAULTS } from '../core/heartbeat';
+import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/frames';
+import type { Codec } from '../protocol/codec';
 
 export interface Endpoint {
   host: string;

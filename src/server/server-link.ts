@@ -4,7 +4,7 @@
  * A bad frame closes this connection only, with an ERROR frame saying why.
  */
 import type { Socket } from 'node:net';
-import { ResilientError, sdkError } from '../errors';
+import { ResilientError, sdkError } from '../core/errors';
 import { FrameDecoder } from '../protocol/decoder';
 import {
   FrameType,
@@ -21,8 +21,8 @@ import {
   readIdAt,
   DATA_BODY_OFFSET,
 } from '../protocol/frames';
-import { resetSocket } from '../transport';
-import { FrameWriter } from '../writer';
+import { resetSocket } from '../io/socket';
+import { FrameWriter } from '../io/writer';
 import { ExpiryNode, expiryNode } from './expiry-list';
 import type { Session } from './session';
 

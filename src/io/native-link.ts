@@ -2,8 +2,8 @@
  * A client connection speaking the native protocol: HELLO/WELCOME handshake,
  * DATA with ids, cumulative ACKs, PING/PONG, BYE and ERROR frames.
  */
-import { ResilientError, sdkError } from './errors';
-import { FrameDecoder } from './protocol/decoder';
+import { ResilientError, sdkError } from '../core/errors';
+import { FrameDecoder } from '../protocol/decoder';
 import {
   Frame,
   FrameType,
@@ -19,8 +19,8 @@ import {
   encodePing,
   readIdAt,
   DATA_BODY_OFFSET,
-} from './protocol/frames';
-import { ConnectionHooks, ShellConfig, SocketShell } from './socket-shell';
+} from '../protocol/frames';
+import { ConnectionHooks, ShellConfig, SocketShell } from './link';
 
 export interface ConnectionConfig extends ShellConfig {
   heartbeat: { intervalMs: number; timeoutMs: number } | false;

@@ -4,20 +4,20 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { performance } from 'node:perf_hooks';
-import { backoffDelay } from './backoff';
-import type { ClientEvents, ClientStats, SendOptions, StateChangeEvent } from './client-types';
-import { CodecConnection } from './codec-connection';
-import { ClientConnection } from './connection';
-import { InboundTracker, OutboundWindow } from './delivery';
+import { backoffDelay } from '../core/backoff';
+import type { ClientEvents, ClientStats, SendOptions, StateChangeEvent } from './types';
+import { CodecConnection } from '../io/codec-link';
+import { ClientConnection } from '../io/native-link';
+import { InboundTracker, OutboundWindow } from '../core/delivery';
 import { EndpointRotation } from './endpoints';
-import { ErrorKind, ResilientError, classifyError as defaultClassify, sdkError } from './errors';
+import { ErrorKind, ResilientError, classifyError as defaultClassify, sdkError } from '../core/errors';
 import { ClientOptions, ResolvedOptions, resolveOptions } from './options';
-import { PROTOCOL_VERSION } from './protocol/frames';
-import type { ConnectionHooks, OpenInfo, SocketShell } from './socket-shell';
-import { ClientState, INITIAL_MACHINE, Machine, MachineEvent, Transition, transition } from './state';
-import { loadUserTimeout, type UserTimeoutSetter } from './user-timeout';
+import { PROTOCOL_VERSION } from '../protocol/frames';
+import type { ConnectionHooks, OpenInfo, SocketShell } from '../io/link';
+import { ClientState, INITIAL_MACHINE, Machine, MachineEvent, Transition, transition } from '../core/state';
+import { loadUserTimeout, type UserTimeoutSetter } from '../io/user-timeout';
 
-export type * from './client-types';
+export type * from './types';
 
 /** What send() accepts: bytes or text for the native protocol, the codec's message type otherwise. */
 export type Sendable<M> = [M] extends [Buffer] ? Buffer | Uint8Array | string : M;

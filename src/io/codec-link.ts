@@ -4,8 +4,8 @@
  * ids or acks (a send resolves once written), and the heartbeat is the
  * user's ping/pong or plain inbound activity.
  */
-import type { Codec, Decoder } from './codec';
-import { ConnectionHooks, ShellConfig, SocketShell } from './socket-shell';
+import type { Codec, Decoder } from '../protocol/codec';
+import { ConnectionHooks, ShellConfig, SocketShell } from './link';
 
 export interface CodecHeartbeat<M> {
   intervalMs: number;

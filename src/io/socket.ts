@@ -4,7 +4,7 @@
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import type { Endpoint } from './options';
+import type { Endpoint } from '../client/options';
 
 export interface OpenOptions {
   endpoint: Endpoint;

@@ -7,10 +7,10 @@
  */
 import type { LookupFunction, Socket } from 'node:net';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
-import { ErrorKind, ResilientError, sdkError } from './errors';
-import { HeartbeatMonitor, STALL_THRESHOLD_MS } from './heartbeat';
-import type { Endpoint } from './options';
-import { configureSocket, openSocket, resetSocket } from './transport';
+import { ErrorKind, ResilientError, sdkError } from '../core/errors';
+import { HeartbeatMonitor, STALL_THRESHOLD_MS } from '../core/heartbeat';
+import type { Endpoint } from '../client/options';
+import { configureSocket, openSocket, resetSocket } from './socket';
 import { FrameWriter } from './writer';
 
 export interface ShellConfig {

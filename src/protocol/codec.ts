@@ -6,7 +6,7 @@
  * made per connection; it must throw a ResilientError (ERR_FRAME_TOO_LARGE or
  * ERR_PROTOCOL) on bad input and must never buffer more than its own bound.
  */
-import { sdkError } from './errors';
+import { sdkError } from '../core/errors';
 
 export interface Decoder<M> {
   /** Adds a chunk; returns the messages it completes. */

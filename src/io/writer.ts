@@ -11,7 +11,7 @@
  * serving later batches, like Node's own Buffer pool.
  */
 import type { Writable } from 'node:stream';
-import { COPY_PAYLOAD_BELOW, DATA_HEADER_BYTES, writeDataHeader } from './protocol/frames';
+import { COPY_PAYLOAD_BELOW, DATA_HEADER_BYTES, writeDataHeader } from '../protocol/frames';
 
 /** Flush at once past this many pending bytes rather than build a huge batch. */
 const FLUSH_AT_BYTES = 256 * 1024;
