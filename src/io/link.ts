@@ -1,19 +1,21 @@
 /**
- * The socket half of a client connection, shared by the native protocol and
- * user codecs: opening (TCP or TLS) under the connect timeout, listeners,
- * the one timer, the heartbeat schedule, and exactly one `onDown` when it
- * ends. Subclasses supply what happens when the socket is ready and when
+ * One client socket, whatever the protocol: opening (TCP or TLS), its
+ * listeners, its named deadlines (connect, handshake, frame) and its
+ * heartbeat timer, each owned and cleared here, and exactly one `onDown`
+ * when it ends. The native protocol (native-link.ts) and user codecs
+ * (codec-link.ts) supply what happens when the socket is ready and when
  * bytes arrive. Every listener and timer is removed on teardown.
  */
 import type { LookupFunction, Socket } from 'node:net';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
-import { ErrorKind, ResilientError, sdkError } from '../core/errors';
-import { HeartbeatMonitor, STALL_THRESHOLD_MS } from '../core/heartbeat';
-import type { Endpoint } from '../client/options';
-import { configureSocket, openSocket, resetSocket } from './socket';
+import { ErrorKind, ResilientError, resetsSocket, sdkError } from '../core/errors';
+import { HeartbeatMonitor } from '../core/heartbeat';
+import type { PartialFrame } from '../protocol/peer';
+import { Deadline } from './deadline';
+import { Endpoint, SocketHandlers, attach, configureSocket, detach, openSocket, resetSocket } from './socket';
 import { FrameWriter } from './writer';
 
-export interface ShellConfig {
+export interface LinkConfig {
   endpoint: Endpoint;
   tls: TlsConnectionOptions | undefined;
   lookup: LookupFunction | undefined;
@@ -28,18 +30,16 @@ export interface ShellConfig {
   now: () => number;
 }
 
-/** What a connection reports to its owner. `M` is the message type. */
-export interface ConnectionHooks<M> {
+/** What a link reports to its owner. `M` is the message type. */
+export interface LinkHooks<M> {
   onOpen(info: OpenInfo): void;
   /** A message arrived; `id` is the sender's id (native) or a local counter (codec). */
   onData(id: number, message: M): void;
-  /** A chunk's messages were all handled (time to send a batched ACK). */
-  onChunkDone(): void;
   /** The peer acknowledged everything up to `id`. */
   onAck(id: number): void;
   onPong(rttMs: number): void;
   onDrain(): void;
-  /** Called once, when the connection ended for any reason but our own destroy(). */
+  /** Called once, when the link ended for any reason but our own destroy(). */
   onDown(err: ResilientError): void;
 }
 
@@ -52,41 +52,56 @@ export interface OpenInfo {
   maxPayloadBytes: number;
 }
 
-export type Phase = 'connecting' | 'handshake' | 'open' | 'done';
+/** The heartbeat a link runs once open: `timeoutMs` Infinity pings without ever declaring the link dead. */
+export interface LinkHeartbeat {
+  intervalMs: number;
+  timeoutMs: number;
+}
 
-export abstract class SocketShell<M> {
-  protected phase: Phase = 'connecting';
+type LinkPhase = 'connecting' | 'handshake' | 'open' | 'done';
+
+export abstract class Link<M> {
+  private phase: LinkPhase = 'connecting';
   protected readonly socket: Socket;
   protected readonly writer: FrameWriter;
-  protected monitor: HeartbeatMonitor | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private readonly startedAt: number;
+  private monitor: HeartbeatMonitor | undefined;
+  private pingsEnabled = true;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  /** TCP (+TLS) connect plus handshake: connectTimeoutMs from the start. */
+  private readonly connectDeadline: Deadline;
+  /** Once TCP is up, a silent peer gets the heartbeat budget if that is shorter. */
+  private readonly handshakeDeadline: Deadline;
+  private handshakeSilenceMs = 0;
+  /** One frame, from its first byte to its last (a trickling peer is never silent yet delivers nothing). */
+  private readonly frameDeadline: Deadline;
+  private readonly handlers: SocketHandlers;
+  private readonly readyEvent: 'connect' | 'secureConnect';
   /** Resolves when the socket has fully closed (its handle released). */
   readonly closed: Promise<void>;
   bytesIn = 0;
 
   constructor(
-    protected readonly cfg: ShellConfig,
-    protected readonly hooks: ConnectionHooks<M>,
+    protected readonly cfg: LinkConfig,
+    protected readonly hooks: LinkHooks<M>,
   ) {
-    this.startedAt = cfg.now();
     const { socket, readyEvent } = openSocket({ endpoint: cfg.endpoint, tls: cfg.tls, lookup: cfg.lookup });
     this.socket = socket;
+    this.readyEvent = readyEvent;
     this.closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     this.writer = new FrameWriter(socket);
+    this.connectDeadline = new Deadline(cfg.now, this.onConnectTimeout, cfg.unref);
+    this.handshakeDeadline = new Deadline(cfg.now, this.onHandshakeSilence, cfg.unref);
+    this.frameDeadline = new Deadline(cfg.now, this.onFrameTimeout, cfg.unref);
+    this.handlers = { data: this.onSocketData, error: this.onSocketError, end: this.onSocketEnd, close: this.onSocketClose, drain: this.onSocketDrain };
     socket.once(readyEvent, this.onReadyEvent);
-    socket.on('data', this.onSocketData);
-    socket.on('error', this.onSocketError);
-    socket.on('close', this.onSocketClose);
-    socket.on('end', this.onSocketEnd);
-    socket.on('drain', this.onSocketDrain);
-    this.armDeadline(cfg.connectTimeoutMs, this.onConnectTimeout);
+    attach(socket, this.handlers);
+    this.connectDeadline.arm(cfg.connectTimeoutMs);
   }
 
   get isOpen(): boolean {
     return this.phase === 'open';
   }
-  /** True once the connection has ended (a getter: TypeScript must not narrow it away across calls). */
+  /** True once the link has ended (a getter: TypeScript must not narrow it away across calls). */
   get ended(): boolean {
     return this.phase === 'done';
   }
@@ -105,60 +120,29 @@ export abstract class SocketShell<M> {
 
   /** Writes one outbound message with its id. */
   abstract sendMessage(id: number, payload: Buffer): void;
-  /** Acknowledges inbound messages up to `id` (no-op where the protocol has no acks). */
-  abstract sendAck(id: number): void;
-  /** Ends gracefully (a goodbye where the protocol has one); onDown follows when the socket closes. */
-  abstract end(reason: string): void;
   /** The socket is connected (and TLS done): start the protocol. */
   protected abstract onReady(): void;
-  /** Bytes arrived: decode and handle them; throw a ResilientError on bad input. */
-  protected abstract onChunk(chunk: Buffer): void;
+  /** Bytes arrived: decode and handle them; throw a ResilientError on bad input. Returns the partial-frame state, where known. */
+  protected abstract onChunk(chunk: Buffer): PartialFrame | undefined;
   /** Writes a heartbeat ping. */
   protected abstract sendPing(seq: number, rttMs: number | undefined): void;
+  /** Writes what the protocol says before a graceful end (a BYE), if anything. */
+  protected abstract goodbye(reason: string): void;
 
-  /**
-   * Subclasses call this after decoding a chunk: whether a frame is still
-   * being assembled, and whether that frame began in this chunk. A peer that
-   * trickles a frame keeps the heartbeat's byte counter happy but delivers
-   * nothing (a PONG queued behind the frame never arrives either): once a
-   * frame has been partial for frameTimeoutMs the link is given up. Costs a
-   * clock read per chunk ending mid-frame and one timer per partial stretch.
-   */
-  protected notePartialFrame(midFrame: boolean, startedInChunk: boolean): void {
-    if (this.cfg.frameTimeoutMs === undefined) return;
-    if (!midFrame) {
-      this.partialSince = -1;
-      return;
-    }
-    if (startedInChunk || this.partialSince < 0) this.partialSince = this.cfg.now();
-    if (!this.frameTimer) this.armFrameTimer(this.cfg.frameTimeoutMs);
+  /** Ends gracefully: goodbye, flush, FIN; onDown follows when the socket closes. */
+  end(reason: string): void {
+    if (this.phase === 'done') return;
+    this.stopHeartbeat();
+    this.goodbye(reason);
+    this.writer.flush();
+    this.socket.end();
   }
-
-  private partialSince = -1;
-  private frameTimer: ReturnType<typeof setTimeout> | undefined;
-
-  /** The frame deadline: stalls credited like the connect deadline; a stretch still partial gets the time it has left. */
-  private armFrameTimer(ms: number): void {
-    this.credited(ms, this.onFrameDeadline, (t, cb) => {
-      this.frameTimer = setTimeout(cb, t);
-      if (this.cfg.unref) this.frameTimer.unref();
-    });
-  }
-
-  private readonly onFrameDeadline = (): void => {
-    this.frameTimer = undefined;
-    if (this.phase === 'done' || this.partialSince < 0) return;
-    const limit = this.cfg.frameTimeoutMs as number;
-    const left = this.partialSince + limit - this.cfg.now();
-    if (left > 0) return this.armFrameTimer(left);
-    this.down(sdkError('ERR_FRAME_TIMEOUT', `a frame from ${this.remote} took longer than ${limit} ms to arrive`));
-  };
 
   /** Tears down now. Never calls onDown. Idempotent. */
   destroy(): void {
     if (this.phase === 'done') return;
     this.phase = 'done';
-    // A connection still open is ended with RST: close() has already said BYE
+    // A link still open is ended with RST: close() has already said BYE
     // and waited; whatever is left must not linger in the kernel.
     this.teardown(this.socket.writable && !this.socket.writableEnded);
   }
@@ -168,104 +152,90 @@ export abstract class SocketShell<M> {
     this.writer.afterFlush(fn);
   }
 
-  /** Ends the connection and reports it, once. */
+  /** Ends the link and reports it, once. */
   protected down(err: ResilientError): void {
     if (this.phase === 'done') return;
     this.phase = 'done';
-    // Our own verdict that the peer is gone or useless (heartbeat, connect or
-    // frame timeout): RST, so no FIN is retransmitted into a dead link.
-    const verdict = err.code === 'ERR_HEARTBEAT_TIMEOUT' || err.code === 'ERR_CONNECT_TIMEOUT' || err.code === 'ERR_FRAME_TIMEOUT';
-    this.teardown(verdict);
+    // Our own verdict that the peer is gone or useless: RST, so no FIN is
+    // retransmitted into a dead link (the codes are marked in core/errors.ts).
+    this.teardown(resetsSocket(err.code));
     this.hooks.onDown(err);
   }
 
-  /** The connection is usable: stop the connect timer, start the heartbeat. */
-  protected opened(info: OpenInfo, heartbeat: { intervalMs: number; timeoutMs: number } | undefined, sendsPings: boolean): void {
-    this.clearTimer();
+  /** TCP is up and the protocol has a handshake: guard it against a silent peer. */
+  protected beginHandshake(heartbeatTimeoutMs: number | undefined): void {
+    this.phase = 'handshake';
+    // Once TCP is up, a peer that says nothing is the same silent peer the
+    // heartbeat exists for: it gets the heartbeat budget, if that is shorter.
+    if (heartbeatTimeoutMs !== undefined && heartbeatTimeoutMs < this.connectDeadline.leftMs()) {
+      this.handshakeSilenceMs = heartbeatTimeoutMs;
+      this.handshakeDeadline.arm(heartbeatTimeoutMs);
+    }
+  }
+
+  /** The link is usable: stop the connect deadlines, start the heartbeat. */
+  protected opened(info: OpenInfo, heartbeat: LinkHeartbeat | undefined, sendsPings: boolean): void {
+    this.connectDeadline.clear();
+    this.handshakeDeadline.clear();
     this.phase = 'open';
     if (heartbeat) {
       this.monitor = new HeartbeatMonitor(heartbeat, this.cfg.now());
       this.pingsEnabled = sendsPings;
-      this.schedule();
+      this.scheduleHeartbeat();
     }
     this.hooks.onOpen(info);
   }
 
-  /** Starts the handshake-silence guard once TCP is up (see onReadyEvent). */
-  protected guardHandshake(heartbeatTimeoutMs: number | undefined): void {
-    const left = this.cfg.connectTimeoutMs - (this.cfg.now() - this.startedAt);
-    // Once TCP is up, a peer that says nothing is the same silent peer the
-    // heartbeat exists for: it gets the heartbeat budget, if that is shorter.
-    if (heartbeatTimeoutMs !== undefined && heartbeatTimeoutMs < left) {
-      this.armDeadline(heartbeatTimeoutMs, () =>
-        this.down(sdkError('ERR_HEARTBEAT_TIMEOUT', `${this.remote} accepted the connection but sent nothing for ${heartbeatTimeoutMs} ms`)),
-      );
-    }
+  /** A pong for ping `seq` arrived (no seq: the oldest outstanding ping). */
+  protected pong(seq: number | undefined): void {
+    const m = this.monitor;
+    if (!m) return;
+    const now = this.cfg.now();
+    const rtt = seq === undefined ? m.onPongOldest(now) : m.onPong(seq, now);
+    if (rtt !== undefined) this.hooks.onPong(rtt);
   }
 
-  private pingsEnabled = true;
-
   private teardown(reset: boolean): void {
-    this.clearTimer();
-    if (this.frameTimer) clearTimeout(this.frameTimer);
-    this.frameTimer = undefined;
+    this.connectDeadline.clear();
+    this.handshakeDeadline.clear();
+    this.frameDeadline.clear();
+    this.stopHeartbeat();
     this.writer.close();
     const s = this.socket;
-    s.off('data', this.onSocketData);
-    s.off('close', this.onSocketClose);
-    s.off('end', this.onSocketEnd);
-    s.off('drain', this.onSocketDrain);
-    s.off('connect', this.onReadyEvent);
-    s.off('secureConnect', this.onReadyEvent);
-    // Keep a no-op error listener: a late error on a destroyed socket must not crash the process.
-    s.off('error', this.onSocketError);
-    s.on('error', noop);
+    s.off(this.readyEvent, this.onReadyEvent);
+    detach(s, this.handlers);
     if (reset) resetSocket(s);
     else s.destroy();
   }
 
-  private arm(ms: number, fn: () => void): void {
-    this.clearTimer();
-    this.timer = setTimeout(fn, Math.max(0, ms));
-    if (this.cfg.unref) this.timer.unref();
-  }
-
   /**
-   * A deadline (connect, handshake): `fn` runs once `ms` of time in which we
-   * could listen have passed. Timers run before pending socket reads, so after
-   * a stall of our own process (GC, a long synchronous task) a CONNECT or a
-   * WELCOME that arrived meanwhile is still unread when the timer fires: the
-   * stall is credited (as the heartbeat does) and the reads go first.
+   * After each chunk: a frame still being assembled must complete within
+   * frameTimeoutMs of its first byte. A peer that trickles a frame keeps the
+   * heartbeat's byte counter happy but delivers nothing (a PONG queued behind
+   * the frame never arrives either). Costs a clock read per chunk ending
+   * mid-frame and one timer per partial stretch.
    */
-  private armDeadline(ms: number, fn: () => void): void {
-    this.credited(ms, fn, (t, cb) => this.arm(t, cb));
+  private notePartialFrame(p: PartialFrame): void {
+    if (this.cfg.frameTimeoutMs === undefined) return;
+    // More bytes of the same frame are no progress: a trickling peer sends just that.
+    if (p === 'started') this.frameDeadline.arm(this.cfg.frameTimeoutMs);
+    else if (p === 'done') this.frameDeadline.disarm();
   }
 
-  /** Runs `fn` after `ms` of time we could listen; `place` sets each timer (the shell's one slot, or the frame timer's). */
-  private credited(ms: number, fn: () => void, place: (ms: number, cb: () => void) => void): void {
-    let due = this.cfg.now() + ms;
-    const check = (): void => {
-      const now = this.cfg.now();
-      const late = now - due;
-      if (late <= STALL_THRESHOLD_MS) return fn();
-      due = now + late;
-      place(late, check);
-    };
-    place(Math.max(0, ms), check);
-  }
-
-  protected clearTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-  }
-
-  private schedule(): void {
+  private scheduleHeartbeat(): void {
     const m = this.monitor;
     if (!m || this.phase !== 'open') return;
-    this.arm(m.wakeAt() - this.cfg.now(), this.onHeartbeatTimer);
+    this.heartbeatTimer = setTimeout(this.onHeartbeatTimer, Math.max(0, m.wakeAt() - this.cfg.now()));
+    if (this.cfg.unref) this.heartbeatTimer.unref();
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
   }
 
   private readonly onHeartbeatTimer = (): void => {
+    this.heartbeatTimer = undefined;
     const m = this.monitor;
     if (!m || this.phase !== 'open') return;
     const r = m.tick(this.cfg.now());
@@ -274,14 +244,7 @@ export abstract class SocketShell<M> {
       return;
     }
     if (r.kind === 'ping' && this.pingsEnabled) this.sendPing(r.ping.seq, m.rttMs);
-    this.schedule();
-  };
-
-  private readonly onReadyEvent = (): void => {
-    if (this.phase !== 'connecting') return;
-    configureSocket(this.socket, this.cfg.keepAliveMs);
-    this.cfg.onSocketReady?.(this.socket);
-    this.onReady();
+    this.scheduleHeartbeat();
   };
 
   private readonly onConnectTimeout = (): void => {
@@ -289,16 +252,34 @@ export abstract class SocketShell<M> {
     this.down(sdkError('ERR_CONNECT_TIMEOUT', `${what} to ${this.remote} timed out after ${this.cfg.connectTimeoutMs} ms`));
   };
 
+  private readonly onHandshakeSilence = (): void => {
+    this.down(sdkError('ERR_HEARTBEAT_TIMEOUT', `${this.remote} accepted the connection but sent nothing for ${this.handshakeSilenceMs} ms`));
+  };
+
+  private readonly onFrameTimeout = (): void => {
+    this.down(sdkError('ERR_FRAME_TIMEOUT', `a frame from ${this.remote} took longer than ${this.cfg.frameTimeoutMs} ms to arrive`));
+  };
+
+  private readonly onReadyEvent = (): void => {
+    if (this.phase !== 'connecting') return;
+    // TCP came up: after a stall, the handshake gets the deadline's length from now (io/deadline.ts).
+    this.connectDeadline.progress();
+    configureSocket(this.socket, this.cfg.keepAliveMs);
+    this.cfg.onSocketReady?.(this.socket);
+    this.onReady();
+  };
+
   private readonly onSocketData = (chunk: Buffer): void => {
     this.bytesIn += chunk.length;
     this.monitor?.onInbound(this.cfg.now());
+    let partial: PartialFrame | undefined;
     try {
-      this.onChunk(chunk);
+      partial = this.onChunk(chunk);
     } catch (err) {
       this.down(ResilientError.from(err, this.cfg.classify));
       return;
     }
-    if (this.phase === 'open') this.hooks.onChunkDone();
+    if (partial !== undefined && this.phase !== 'done') this.notePartialFrame(partial);
   };
 
   private readonly onSocketError = (err: Error): void => {
@@ -317,5 +298,3 @@ export abstract class SocketShell<M> {
     if (this.phase === 'open') this.hooks.onDrain();
   };
 }
-
-function noop(): void {}

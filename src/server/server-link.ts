@@ -1,256 +1,175 @@
 /**
- * One accepted socket on the server: decodes and validates every frame for
- * the phase it is in, answers pings, and reports to the server through hooks.
- * A bad frame closes this connection only, with an ERROR frame saying why.
+ * One accepted socket on the server: the socket half (listeners, flow
+ * control, how it ends) around the native protocol's endpoint
+ * (protocol/peer.ts, shared with the client), reporting to the server
+ * through hooks. A bad frame closes this connection only, with an ERROR
+ * frame saying why.
  */
 import type { Socket } from 'node:net';
 import { ResilientError, sdkError } from '../core/errors';
-import { FrameDecoder } from '../protocol/decoder';
-import {
-  FrameType,
-  Hello,
-  ID_BYTES,
-  MAX_HANDSHAKE_FRAME_BYTES,
-  Welcome,
-  decodeHello,
-  decodePing,
-  encodeAck,
-  encodeError,
-  encodeFrame,
-  encodeJson,
-  readIdAt,
-  DATA_BODY_OFFSET,
-} from '../protocol/frames';
-import { resetSocket } from '../io/socket';
+import { SocketHandlers, attach, detach, resetSocket } from '../io/socket';
 import { FrameWriter } from '../io/writer';
+import { encodeError } from '../protocol/frames';
+import type { Hello, Welcome } from '../protocol/frames';
+import { NativePeer, PartialFrame, pump } from '../protocol/peer';
 import { ExpiryNode, expiryNode } from './expiry-list';
 import type { Session } from './session';
 
-export interface ServerConnectionHooks {
-  /** A valid HELLO arrived; the server authenticates and calls welcome() or reject(). */
-  onHello(conn: ServerConnection, hello: Hello): void;
+export interface ServerLinkHooks {
+  /** A valid HELLO arrived; the server authenticates and calls welcome() or fail(). */
+  onHello(link: ServerLink, hello: Hello): void;
   /** Any inbound bytes: the connection is alive. */
-  onActivity(conn: ServerConnection): void;
-  /**
-   * After each chunk: `started` when a new frame began arriving and is not
-   * complete yet (the frame timeout starts), `done` when no frame is partial.
-   */
-  onPartialFrame(conn: ServerConnection, state: 'started' | 'continuing' | 'done'): void;
-  onData(conn: ServerConnection, id: number, payload: Buffer): void;
+  onActivity(link: ServerLink): void;
+  /** After each chunk, whether a frame is partly received (the frame timeout starts on 'started'). */
+  onPartialFrame(link: ServerLink, state: PartialFrame): void;
+  onData(link: ServerLink, id: number, payload: Buffer): void;
   /** Called once, whatever ended the connection. `graceful` when the client said BYE. */
-  onClose(conn: ServerConnection, err: ResilientError | undefined, graceful: boolean): void;
+  onClose(link: ServerLink, err: ResilientError | undefined, graceful: boolean): void;
 }
 
-type Phase = 'hello' | 'auth' | 'open' | 'done';
+/** How the socket is let go: flushed then closed, destroyed, or reset (the peer is presumed gone). */
+type Release = 'flush' | 'destroy' | 'reset';
 
-export class ServerConnection {
-  private phase: Phase = 'hello';
-  private readonly decoder: FrameDecoder;
+/** Time a flushed socket may take to close before it is reset: a peer that never reads cannot keep it. */
+const FLUSH_GUARD_MS = 1000;
+
+export class ServerLink {
+  private readonly peer: NativePeer;
   private readonly writer: FrameWriter;
+  private readonly handlers: SocketHandlers;
   session: Session | undefined;
   /** Node in the server's idle (or handshake) list. */
-  readonly idle: ExpiryNode<ServerConnection>;
+  readonly idle: ExpiryNode<ServerLink>;
   /** Node in the server's partial-frame list (slowloris guard). */
-  readonly partial: ExpiryNode<ServerConnection>;
+  readonly partial: ExpiryNode<ServerLink>;
   readonly remoteAddress: string | undefined;
   readonly remotePort: number | undefined;
   readonly connectedAt = Date.now();
   rttMs: number | undefined;
-  /** The client's own frame bound (from HELLO); frames to it never exceed it. */
-  peerMaxFrameBytes = Infinity;
   private said: 'bye' | undefined;
   /** Resolves when the socket has fully closed. */
   readonly closed: Promise<void>;
 
   constructor(
     readonly socket: Socket,
-    private readonly maxFrameBytes: number,
-    private readonly hooks: ServerConnectionHooks,
+    maxFrameBytes: number,
+    private readonly hooks: ServerLinkHooks,
   ) {
     this.remoteAddress = socket.remoteAddress;
     this.remotePort = socket.remotePort;
-    this.decoder = new FrameDecoder(Math.min(maxFrameBytes, MAX_HANDSHAKE_FRAME_BYTES));
     this.writer = new FrameWriter(socket);
-    this.idle = expiryNode<ServerConnection>(this);
-    this.partial = expiryNode<ServerConnection>(this);
+    this.peer = new NativePeer('server', maxFrameBytes, this.writer, {
+      hello: (hello) => this.hooks.onHello(this, hello),
+      data: (id, payload) => this.hooks.onData(this, id, payload),
+      ack: (id) => {
+        const s = this.session as Session;
+        s.messagesOut += s.outbound.ack(id);
+      },
+      ping: (p) => {
+        if (p.rttMs !== undefined) this.rttMs = p.rttMs;
+      },
+      bye: () => {
+        this.said = 'bye';
+        this.finish(undefined, true, 'flush');
+      },
+      error: (_code, message) => this.finish(sdkError('ERR_CONNECTION_LOST', `client reported an error: ${message}`), false, 'destroy'),
+    });
+    this.idle = expiryNode<ServerLink>(this);
+    this.partial = expiryNode<ServerLink>(this);
     this.closed = socket.destroyed ? Promise.resolve() : new Promise<void>((resolve) => socket.once('close', () => resolve()));
     socket.setNoDelay(true);
-    socket.on('data', this.onSocketData);
-    socket.on('error', this.onSocketError);
-    socket.on('close', this.onSocketClose);
-    socket.on('end', this.onSocketEnd);
-    socket.on('drain', this.onDrain);
+    this.handlers = { data: this.onSocketData, error: this.onSocketError, end: this.onSocketEnd, close: this.onSocketClose, drain: this.onDrain };
+    attach(socket, this.handlers);
   }
 
   get isOpen(): boolean {
-    return this.phase === 'open';
+    return this.peer.phase === 'open';
   }
   get isDone(): boolean {
-    return this.phase === 'done';
+    return this.peer.phase === 'done';
   }
 
   /** Completes the handshake for `session`. */
-  welcome(session: Session, w: Welcome): void {
-    if (this.phase !== 'auth') return;
+  welcome(session: Session, w: Welcome, peerMaxFrameBytes: number | undefined): void {
+    if (this.peer.phase !== 'auth') return;
     this.session = session;
-    this.phase = 'open';
-    this.decoder.maxFrameBytes = this.maxFrameBytes;
-    this.writer.write(encodeJson(FrameType.WELCOME, w));
+    this.peer.accept(w, session.inbound, peerMaxFrameBytes);
     this.pump();
   }
 
   /** Writes the session's queued messages while the socket takes them. */
   pump(): void {
     const s = this.session;
-    if (!s || this.phase !== 'open') return;
-    const max = Math.min(this.maxFrameBytes, this.peerMaxFrameBytes) - 1 - ID_BYTES;
-    while (!this.writer.blocked) {
-      const e = s.outbound.takeNext();
-      if (!e) break;
-      if (e.payload.length > max) {
-        s.outbound.discardTaken(sdkError('ERR_FRAME_TOO_LARGE', `message of ${e.payload.length} bytes exceeds the ${max}-byte limit of this client's frames`));
-        continue;
-      }
-      this.writer.writeData(e.id, e.payload);
-    }
+    if (s && this.isOpen) pump(s.outbound, this.peer, this.peer.payloadLimit());
   }
 
   /** Sends an ERROR frame and closes this connection. */
   fail(err: ResilientError): void {
-    if (this.phase === 'done') return;
+    if (this.isDone) return;
     this.writer.write(encodeError(err));
-    this.finish(err, false, true);
+    this.finish(err, false, 'flush');
   }
 
   /** Says BYE and closes. */
   bye(reason: string): void {
-    if (this.phase === 'done') return;
-    this.writer.write(encodeFrame(FrameType.BYE, Buffer.from(reason, 'utf8')));
-    this.finish(undefined, false, true);
+    if (this.isDone) return;
+    this.peer.sendBye(reason);
+    this.finish(undefined, false, 'flush');
   }
 
   /** Closes without a word, with RST: the peer is presumed gone. */
   drop(err: ResilientError): void {
-    this.finish(err, false, false, true);
+    this.finish(err, false, 'reset');
   }
 
-  private finish(err: ResilientError | undefined, graceful: boolean, flush: boolean, reset = false): void {
-    if (this.phase === 'done') return;
-    this.phase = 'done';
+  private finish(err: ResilientError | undefined, graceful: boolean, release: Release): void {
+    if (this.isDone) return;
+    this.peer.stop();
     const s = this.socket;
-    s.off('data', this.onSocketData);
-    s.off('end', this.onSocketEnd);
-    s.off('drain', this.onDrain);
-    s.off('close', this.onSocketClose);
-    s.off('error', this.onSocketError);
-    s.on('error', noop);
-    if (flush) {
+    detach(s, this.handlers);
+    if (release === 'flush') {
       this.writer.flush();
       this.writer.close();
-      // Destroy once the last frame reached the kernel; a peer that never
-      // reads cannot keep the socket (and its memory) alive.
+      // Destroy once the last frame reached the kernel.
       s.end(() => s.destroy());
-      const guard = setTimeout(() => resetSocket(s), 1000);
+      const guard = setTimeout(() => resetSocket(s), FLUSH_GUARD_MS);
       guard.unref();
       s.once('close', () => clearTimeout(guard));
     } else {
       this.writer.close();
-      if (reset) resetSocket(s);
+      if (release === 'reset') resetSocket(s);
       else s.destroy();
     }
-    this.decoder.reset();
     this.hooks.onClose(this, err, graceful);
   }
 
   private readonly onSocketData = (chunk: Buffer): void => {
     this.hooks.onActivity(this);
+    let partial: PartialFrame;
     try {
-      const wasPartial = this.decoder.midFrame;
-      this.framesInChunk = 0;
-      // Frames are handled as they are decoded: no Frame objects, no array.
-      this.decoder.pushEach(chunk, this.onFrame);
-      if (this.isDone) return;
-      if (!this.decoder.midFrame) {
-        if (wasPartial) this.hooks.onPartialFrame(this, 'done');
-      } else {
-        // A frame still being assembled: a new one if any completed in this chunk or none was pending.
-        this.hooks.onPartialFrame(this, this.framesInChunk > 0 || !wasPartial ? 'started' : 'continuing');
-      }
+      partial = this.peer.push(chunk);
     } catch (err) {
       this.fail(ResilientError.from(err));
       return;
     }
-    const s = this.session;
-    if (s && this.phase === 'open') {
-      const ack = s.inbound.takeAck();
-      if (ack !== undefined) this.writer.write(encodeAck(ack));
-    }
+    if (this.isDone) return;
+    this.hooks.onPartialFrame(this, partial);
     // A peer that sends (pings, data) but does not read our answers must not
     // grow our output buffer: stop reading until it drains.
-    if (this.phase !== 'done' && this.writer.blocked) this.socket.pause();
+    if (this.writer.blocked) this.socket.pause();
   };
-
-  private framesInChunk = 0;
-
-  /** One decoded frame; `body` is the type byte, then the payload. False stops decoding. */
-  private readonly onFrame = (type: FrameType, body: Buffer): boolean => {
-    if (this.isDone) return false;
-    this.framesInChunk++;
-    if (type === FrameType.DATA && this.isOpen) {
-      // The hot path: one view for the payload, the id read in place.
-      this.hooks.onData(this, readIdAt(body, 1), body.subarray(DATA_BODY_OFFSET));
-      return !this.isDone;
-    }
-    this.handle(type, body.subarray(1));
-    return !this.isDone;
-  };
-
-  private handle(type: FrameType, payload: Buffer): void {
-    if (this.phase === 'hello') {
-      if (type !== FrameType.HELLO) throw sdkError('ERR_PROTOCOL', `expected HELLO, got frame type ${type}`);
-      const hello = decodeHello(payload);
-      this.phase = 'auth';
-      this.hooks.onHello(this, hello);
-      return;
-    }
-    if (this.phase === 'auth') throw sdkError('ERR_PROTOCOL', `frame type ${type} before WELCOME`);
-    switch (type) {
-      case FrameType.PING: {
-        const p = decodePing(payload);
-        if (p.rttMs !== undefined) this.rttMs = p.rttMs;
-        this.writer.write(encodeFrame(FrameType.PONG, payload));
-        return;
-      }
-      case FrameType.ACK: {
-        const s = this.session as Session;
-        s.messagesOut += s.outbound.ack(readIdAt(payload, 0));
-        return;
-      }
-      case FrameType.BYE:
-        this.said = 'bye';
-        this.finish(undefined, true, true);
-        return;
-      case FrameType.ERROR:
-        this.finish(sdkError('ERR_CONNECTION_LOST', `client reported an error: ${payload.toString('utf8').slice(0, 200)}`), false, false);
-        return;
-      default:
-        throw sdkError('ERR_PROTOCOL', `unexpected frame type ${type} from client`);
-    }
-  }
 
   private readonly onSocketError = (err: Error): void => {
-    this.finish(ResilientError.from(err), false, false);
+    this.finish(ResilientError.from(err), false, 'destroy');
   };
   private readonly onSocketEnd = (): void => {
-    this.finish(sdkError('ERR_CONNECTION_LOST', 'client closed the connection'), this.said === 'bye', false);
+    this.finish(sdkError('ERR_CONNECTION_LOST', 'client closed the connection'), this.said === 'bye', 'destroy');
   };
   private readonly onSocketClose = (): void => {
-    this.finish(sdkError('ERR_CONNECTION_LOST', 'connection closed'), false, false);
+    this.finish(sdkError('ERR_CONNECTION_LOST', 'connection closed'), false, 'destroy');
   };
   private readonly onDrain = (): void => {
-    if (this.phase !== 'done') this.socket.resume();
+    if (!this.isDone) this.socket.resume();
     this.pump();
   };
 }
-
-function noop(): void {}

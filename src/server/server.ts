@@ -10,12 +10,13 @@ import * as net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import * as tls from 'node:tls';
 import { ResilientError, sdkError } from '../core/errors';
-import { STALL_THRESHOLD_MS } from '../core/heartbeat';
+import { StalledTime } from '../core/clock';
 import type { Hello } from '../protocol/frames';
+import { grantedHeartbeatMs } from '../protocol/peer';
 import { encodeError } from '../protocol/frames';
 import { ExpiryList } from './expiry-list';
 import { ResolvedServerOptions, ServerOptions, resolveServerOptions } from './options';
-import { ServerConnection, ServerConnectionHooks } from './server-link';
+import { ServerLink, ServerLinkHooks } from './server-link';
 import { Session } from './session';
 
 export interface ConnectionInfo {
@@ -57,21 +58,23 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
   private readonly opts: ResolvedServerOptions;
   private server: net.Server | undefined;
   private readonly sessions = new Map<string, Session>();
-  private readonly conns = new Set<ServerConnection>();
+  private readonly conns = new Set<ServerLink>();
+  /** The open link of each connected session. */
+  private readonly links = new Map<Session, ServerLink>();
   /** Connections before WELCOME, by accept time (handshake timeout). */
-  private readonly handshaking = new ExpiryList<ServerConnection>();
+  private readonly handshaking = new ExpiryList<ServerLink>();
   /** Open connections by last inbound byte (idle timeout). */
-  private readonly active = new ExpiryList<ServerConnection>();
+  private readonly active = new ExpiryList<ServerLink>();
   /** Connections with a frame partly received, by when that frame began (frame timeout). */
-  private readonly partialFrames = new ExpiryList<ServerConnection>();
+  private readonly partialFrames = new ExpiryList<ServerLink>();
   /** Disconnected sessions by disconnect time (session TTL). */
   private readonly retained = new ExpiryList<Session>();
   private sweepTimer: NodeJS.Timeout | undefined;
   private expectedSweepAt = 0;
-  /** Time our own process was stalled (late sweep ticks); not counted as client silence. */
-  private stalledMs = 0;
+  /** Time our own process was stalled (late sweep ticks, core/clock.ts); not counted as client silence. */
+  private readonly stalls = new StalledTime();
   private closing: Promise<void> | undefined;
-  private readonly hooks: ServerConnectionHooks;
+  private readonly hooks: ServerLinkHooks;
   /** Sweep ticks run and connections they closed (for tests and benchmarks). */
   readonly sweepStats = { ticks: 0, idleClosed: 0, handshakeClosed: 0, frameTimeouts: 0, sessionsExpired: 0 };
 
@@ -138,7 +141,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
   connections(): ConnectionInfo[] {
     const rows: ConnectionInfo[] = [];
     for (const s of this.sessions.values()) {
-      const c = s.conn;
+      const c = this.links.get(s);
       if (!c) continue;
       rows.push({
         id: s.id,
@@ -204,13 +207,12 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
    * that time must not count as the clients' silence.
    */
   private clock(): number {
-    return performance.now() - this.stalledMs;
+    return this.stalls.credited(performance.now());
   }
 
   private readonly onSweepTimer = (): void => {
     const now = performance.now();
-    const late = now - this.expectedSweepAt;
-    if (late > STALL_THRESHOLD_MS) this.stalledMs += late;
+    this.stalls.note(this.expectedSweepAt, now);
     this.expectedSweepAt = now + this.opts.sweepIntervalMs;
     this.sweep();
   };
@@ -251,12 +253,12 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
       this.emit('error', err, peer);
       return;
     }
-    const c = new ServerConnection(socket, this.opts.maxFrameBytes, this.hooks);
+    const c = new ServerLink(socket, this.opts.maxFrameBytes, this.hooks);
     this.conns.add(c);
     this.handshaking.touch(c.idle, this.clock());
   }
 
-  private async onHello(c: ServerConnection, hello: Hello): Promise<void> {
+  private async onHello(c: ServerLink, hello: Hello): Promise<void> {
     const peer = { remoteAddress: c.remoteAddress, remotePort: c.remotePort };
     if (this.opts.authenticate) {
       let ok = false;
@@ -280,10 +282,10 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
     const resumed = session !== undefined;
     if (session) {
       this.retained.remove(session.retention);
-      const old = session.conn;
+      const old = this.links.get(session);
       if (old) {
         // Takeover: the client reconnected before we noticed its old link died.
-        session.conn = undefined;
+        this.detach(session);
         old.session = undefined;
         old.fail(sdkError('ERR_SESSION_TAKEN_OVER', 'the session reconnected on another connection'));
         this.emit('disconnect', session, sdkError('ERR_SESSION_TAKEN_OVER', 'replaced by a newer connection'));
@@ -293,22 +295,25 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
       session = new Session(randomUUID(), hello.clientId, this.opts.queue);
       this.sessions.set(session.id, session);
     }
-    session.conn = c;
+    this.links.set(session, c);
+    session.wake = () => c.pump();
     this.active.touch(c.idle, this.clock());
-    const heartbeatMs = hello.heartbeatMs > 0 ? Math.min(hello.heartbeatMs, this.opts.heartbeatMs) : this.opts.heartbeatMs;
-    c.peerMaxFrameBytes = hello.maxFrameBytes ?? Infinity;
-    c.welcome(session, {
-      sessionId: session.id,
-      heartbeatMs,
-      idleTimeoutMs: this.opts.idleTimeoutMs,
-      maxFrameBytes: this.opts.maxFrameBytes,
-      acked: session.inbound.lastDelivered,
-      resumed,
-    });
+    c.welcome(
+      session,
+      {
+        sessionId: session.id,
+        heartbeatMs: grantedHeartbeatMs(hello.heartbeatMs, this.opts.heartbeatMs),
+        idleTimeoutMs: this.opts.idleTimeoutMs,
+        maxFrameBytes: this.opts.maxFrameBytes,
+        acked: session.inbound.lastDelivered,
+        resumed,
+      },
+      hello.maxFrameBytes,
+    );
     this.emit('connection', session, { resumed, ...peer });
   }
 
-  private onConnClose(c: ServerConnection, err: ResilientError | undefined, graceful: boolean): void {
+  private onConnClose(c: ServerLink, err: ResilientError | undefined, graceful: boolean): void {
     this.conns.delete(c);
     this.handshaking.remove(c.idle);
     this.active.remove(c.idle);
@@ -317,8 +322,8 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
       this.emit('error', err, { remoteAddress: c.remoteAddress, remotePort: c.remotePort });
     }
     const s = c.session;
-    if (!s || s.conn !== c) return;
-    s.conn = undefined;
+    if (!s || this.links.get(s) !== c) return;
+    this.detach(s);
     s.outbound.rewind();
     this.emit('disconnect', s, err);
     if (graceful) {
@@ -326,6 +331,12 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
     } else if (!this.closing) {
       this.retained.touch(s.retention, this.clock());
     }
+  }
+
+  /** The session has no open link any more. */
+  private detach(s: Session): void {
+    this.links.delete(s);
+    s.wake = undefined;
   }
 
   private endSession(s: Session, reason: ResilientError): void {

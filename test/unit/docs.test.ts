@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { ERRNO_KINDS, ErrorCodes, ErrorKind, WINSOCK_ERRNO } from '../../src/core/errors';
 import { DEFAULTS } from '../../src/client/options';
 import { SERVER_DEFAULTS } from '../../src/server/options';
-import { ClientState, MachineEvent, MachineEventType, RetryPolicy, STATES, TRANSITIONS, transition } from '../../src/core/state';
+import { ClientState, MachineEvent, MachineEventType, RetryPolicy, STATES, TRANSITIONS, transition, machineIn } from '../../src/core/state';
 
 const ROOT = path.join(__dirname, '..', '..');
 const read = (rel: string): string => fs.readFileSync(path.join(ROOT, rel), 'utf8');
@@ -96,7 +96,7 @@ describe('docs/state-machine.md', () => {
         for (const event of events) {
           for (const policy of policies) {
             for (const retries of [0, 1, 5]) {
-              const t = transition({ state: from, retries }, event, policy);
+              const t = transition(machineIn(from, retries), event, policy);
               edges.add(`${from} --> ${t.machine.state} : ${type}`);
             }
           }
@@ -147,7 +147,7 @@ describe('docs/state-machine.md', () => {
 
 describe('docs/client.md', () => {
   const doc = read('docs/client.md');
-  const source = read('src/client/options.ts');
+  const source = read('src/client/options.ts') + read('src/core/validate.ts');
 
   const REQUIRED = [
     'host', 'port', 'endpoints', 'tls', 'connectTimeoutMs',
@@ -195,7 +195,7 @@ describe('docs/client.md', () => {
 describe('docs/server.md', () => {
   const doc = read('docs/server.md');
   const declared = interfaceKeys(read('src/server/options.ts'), 'ServerOptions').flatMap((key) =>
-    key === 'queue' ? interfaceKeys(read('src/client/options.ts'), 'QueueConfig').map((k) => `queue.${k}`) : [key],
+    key === 'queue' ? interfaceKeys(read('src/core/validate.ts'), 'QueueConfig').map((k) => `queue.${k}`) : [key],
   );
   const defaulted = leaves(SERVER_DEFAULTS);
   const all = [...new Set([...declared, ...defaulted.map(([name]) => name)])].sort();
