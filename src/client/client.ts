@@ -8,7 +8,8 @@ import { performance } from 'node:perf_hooks';
 import { ResilientError, sdkError } from '../core/errors';
 import type { ClientState } from '../core/state';
 import { loadUserTimeout } from '../io/user-timeout';
-import { Lifecycle, Waiter } from './lifecycle';
+import { withAbort } from './abort';
+import { Lifecycle } from './lifecycle';
 import { ClientOptions, ResolvedOptions, resolveOptions } from './options';
 import type { ClientEvents, ClientStats, SendOptions, StateChangeEvent } from './types';
 
@@ -280,23 +281,4 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
     if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     throw new TypeError(`send() takes a Buffer, Uint8Array or string, got ${typeof data}`);
   }
-}
-
-/** Rejects the waiter with ERR_ABORTED when `signal` aborts; `remove` unregisters it. */
-function withAbort(signal: AbortSignal | undefined, waiter: Waiter, remove: () => void): void {
-  if (!signal) return;
-  const onAbort = (): void => {
-    remove();
-    waiter.reject(sdkError('ERR_ABORTED', 'signal was aborted'));
-  };
-  signal.addEventListener('abort', onAbort, { once: true });
-  const { resolve, reject } = waiter;
-  waiter.resolve = () => {
-    signal.removeEventListener('abort', onAbort);
-    resolve();
-  };
-  waiter.reject = (e) => {
-    signal.removeEventListener('abort', onAbort);
-    reject(e);
-  };
 }

@@ -11,13 +11,12 @@ import { backoffDelay } from '../core/backoff';
 import { InboundTracker, OutboundWindow } from '../core/delivery';
 import { ErrorKind, ResilientError, classifyError as defaultClassify, sdkError } from '../core/errors';
 import { INITIAL_MACHINE, Machine, MachineEvent, RetryPolicy, Transition, transition } from '../core/state';
-import { CodecLink } from '../io/codec-link';
-import type { Link, LinkConfig, LinkHooks, OpenInfo } from '../io/link';
-import { NativeLink } from '../io/native-link';
+import type { Link, OpenInfo } from '../io/link';
 import type { UserTimeoutSetter } from '../io/user-timeout';
-import { PROTOCOL_VERSION } from '../protocol/frames';
 import { payloadLimit, pump } from '../protocol/peer';
 import { EndpointRotation } from './endpoints';
+import { openLink } from './open-link';
+import { NamedTimers } from './timers';
 import type { ResolvedOptions } from './options';
 import type { ClientEvents } from './types';
 
@@ -27,17 +26,15 @@ export interface Waiter {
   reject(e: ResilientError): void;
 }
 
-type TimerName = 'retryTimer' | 'stableTimer' | 'ttlTimer' | 'closeTimer';
+/** retry: the backoff wait; stable: resetAfterMs of an open link; ttl: the next send ttl; close: the drain bound. */
+type TimerName = 'retry' | 'stable' | 'ttl' | 'close';
 
 export class Lifecycle<M> {
   machine: Machine = INITIAL_MACHINE;
   private link: Link<M> | undefined;
   /** The link that ended last; closing waits for its socket to be released. */
   private lastLink: Link<M> | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private stableTimer: NodeJS.Timeout | undefined;
-  private ttlTimer: NodeJS.Timeout | undefined;
-  private closeTimer: NodeJS.Timeout | undefined;
+  private readonly timers: NamedTimers<TimerName>;
   private lastDelay = 0;
   private everOpened = false;
   private readonly endpoints: EndpointRotation;
@@ -66,6 +63,7 @@ export class Lifecycle<M> {
     this.endpoints = new EndpointRotation(opts.endpoints, opts.randomize, opts.random);
     this.maxPayload = opts.codec ? Infinity : payloadLimit(opts.maxFrameBytes);
     this.policy = { enabled: opts.reconnect.enabled, maxRetries: opts.reconnect.maxRetries };
+    this.timers = new NamedTimers<TimerName>(opts.unref);
   }
 
   /** Bytes in and out, the current link's included. */
@@ -119,11 +117,10 @@ export class Lifecycle<M> {
 
   /** Arms the ttl timer for the earliest expiry, if none is armed. */
   armTtl(): void {
-    if (this.ttlTimer) return;
+    if (this.timers.has('ttl')) return;
     const next = this.outbound.nextExpiry();
     if (next === Infinity) return;
-    this.ttlTimer = this.timer(Math.max(0, next - performance.now()) + 1, () => {
-      this.ttlTimer = undefined;
+    this.timers.set('ttl', Math.max(0, next - performance.now()) + 1, () => {
       this.outbound.expire(performance.now());
       this.armTtl();
     });
@@ -131,22 +128,14 @@ export class Lifecycle<M> {
 
   private openLink(): void {
     this.lastLink = undefined;
-    const o = this.opts;
-    const base: LinkConfig = {
+    const attempt = {
       endpoint: this.endpoints.next(),
-      tls: o.tls,
-      lookup: o.lookup,
-      connectTimeoutMs: o.connectTimeoutMs,
-      frameTimeoutMs: o.frameTimeoutMs,
-      keepAliveMs: o.keepAliveMs,
-      unref: o.unref,
       classify: this.classify,
-      now: () => performance.now(),
-      ...(this.userTimeout && o.userTimeoutMs !== undefined
-        ? { onSocketReady: (socket: import('node:net').Socket) => this.userTimeout?.(socket, o.userTimeoutMs as number) }
-        : {}),
+      userTimeout: this.userTimeout,
+      sessionId: this.sessionId,
+      inbound: () => this.inbound,
     };
-    const hooks: LinkHooks<M> = {
+    this.link = openLink(this.opts, attempt, {
       onOpen: (info) => this.onOpen(info),
       onData: (id, message) => this.onData(id, message),
       onAck: (id) => this.onAck(id),
@@ -156,31 +145,7 @@ export class Lifecycle<M> {
       },
       onDrain: () => this.pump(),
       onDown: (err) => this.onDown(err),
-    };
-    if (o.codec) {
-      this.link = new CodecLink<M>({ ...base, codec: o.codec, heartbeat: o.heartbeat }, hooks);
-      return;
-    }
-    const hb = o.heartbeat;
-    const native = new NativeLink(
-      {
-        ...base,
-        heartbeat: hb,
-        maxFrameBytes: o.maxFrameBytes,
-        inbound: () => this.inbound,
-        hello: {
-          v: PROTOCOL_VERSION,
-          clientId: o.clientId,
-          heartbeatMs: hb ? Math.round(hb.intervalMs) : 0,
-          maxFrameBytes: o.maxFrameBytes,
-          ...(this.sessionId ? { sessionId: this.sessionId, lastSeen: this.inbound.lastDelivered } : {}),
-          ...(o.token !== undefined ? { token: o.token } : {}),
-        },
-      },
-      // Without a codec, messages are Buffers (M defaults to Buffer; Sendable<M> in client.ts): the one cast between the two.
-      hooks as unknown as LinkHooks<Buffer>,
-    );
-    this.link = native as unknown as Link<M>;
+    });
   }
 
   private onOpen(info: OpenInfo): void {
@@ -225,7 +190,7 @@ export class Lifecycle<M> {
       this.counters.bytesIn += c.bytesIn;
       this.counters.bytesOut += c.bytesOut;
     }
-    this.clearTimer('stableTimer');
+    this.timers.clear('stable');
     this.outbound.rewind();
     const s = this.machine.state;
     if (s === 'closing') {
@@ -250,14 +215,13 @@ export class Lifecycle<M> {
     const delayMs = retry.immediate ? 0 : backoffDelay(this.opts.reconnect, retry.attempt, this.lastDelay, this.opts.random);
     this.lastDelay = delayMs;
     this.events.emit('reconnecting', { attempt: retry.attempt + 1, delayMs, error });
-    this.retryTimer = this.timer(delayMs, () => {
-      this.retryTimer = undefined;
+    this.timers.set('retry', delayMs, () => {
       if (this.machine.state === 'reconnecting') this.dispatch({ type: 'retryDue' });
     });
   }
 
   private onFailed(t: Transition, reason: ResilientError | undefined): void {
-    this.clearAllTimers();
+    this.timers.clearAll();
     const cause = reason ?? this.lastError;
     const err =
       t.giveUp === 'exhausted'
@@ -271,21 +235,18 @@ export class Lifecycle<M> {
 
   /** closing (draining): wait up to closeTimeoutMs for acks, then BYE; the link going down releases. */
   private drain(): void {
-    this.clearTimer('retryTimer');
-    this.clearTimer('stableTimer');
+    this.timers.clear('retry');
+    this.timers.clear('stable');
     const c = this.link;
     if (!c || !c.isOpen) return this.dispatch({ type: 'drainTimeout' });
     if (this.outbound.size === 0) c.end('client closing');
     else this.pump();
-    this.closeTimer = this.timer(this.opts.closeTimeoutMs, () => {
-      this.closeTimer = undefined;
-      this.dispatch({ type: 'drainTimeout' });
-    });
+    this.timers.set('close', this.opts.closeTimeoutMs, () => this.dispatch({ type: 'drainTimeout' }));
   }
 
   /** closing (releasing): ends whatever is left of the link; closed follows once its socket is released. */
   private release(): void {
-    this.clearAllTimers();
+    this.timers.clearAll();
     const c = this.link ?? this.lastLink;
     if (this.link?.isOpen) this.events.emit('close', { willReconnect: false });
     this.link = undefined;
@@ -296,7 +257,7 @@ export class Lifecycle<M> {
   }
 
   private finishClose(destroyReason: Error | undefined): void {
-    this.clearAllTimers();
+    this.timers.clearAll();
     this.link?.destroy();
     this.link = undefined;
     const left = this.outbound.rejectAll(sdkError('ERR_CLOSED', 'client closed before the message was acknowledged', destroyReason));
@@ -307,35 +268,16 @@ export class Lifecycle<M> {
   }
 
   private armStable(): void {
-    this.clearTimer('stableTimer');
-    this.stableTimer = this.timer(this.opts.reconnect.resetAfterMs, () => {
-      this.stableTimer = undefined;
-      if (this.machine.state === 'open') {
+    // An open socket keeps the process alive anyway; this timer need not.
+    this.timers.set(
+      'stable',
+      this.opts.reconnect.resetAfterMs,
+      () => {
+        if (this.machine.state !== 'open') return;
         this.lastDelay = 0;
         this.dispatch({ type: 'stable' });
-      }
-    });
-    // An open socket keeps the process alive anyway; this timer need not.
-    this.stableTimer.unref();
-  }
-
-  /** A timer owned by the lifecycle; unref'd when the `unref` option is set. */
-  private timer(ms: number, fn: () => void): NodeJS.Timeout {
-    const t = setTimeout(fn, ms);
-    if (this.opts.unref) t.unref();
-    return t;
-  }
-
-  private clearTimer(name: TimerName): void {
-    const t = this[name];
-    if (t) clearTimeout(t);
-    this[name] = undefined;
-  }
-
-  private clearAllTimers(): void {
-    this.clearTimer('retryTimer');
-    this.clearTimer('stableTimer');
-    this.clearTimer('ttlTimer');
-    this.clearTimer('closeTimer');
+      },
+      true,
+    );
   }
 }

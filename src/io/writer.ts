@@ -1,7 +1,7 @@
 /**
  * Coalescing frame writer: frames written in the same tick leave in one
- * socket.write() (DESIGN.md measured ~14x more 64-byte frames per second than
- * one write per frame). It reports backpressure so callers stop pulling from
+ * socket.write(): one syscall and one libuv write request per batch instead of
+ * per frame (docs/benchmarks.md, throughput rows). It reports backpressure so callers stop pulling from
  * their queues until 'drain'.
  *
  * Small frames are encoded straight into a slab (no Buffer per frame, no

@@ -1,5 +1,5 @@
 /**
- * Frame layout and message types of the default wire protocol (DESIGN.md):
+ * Frame layout and message types of the default wire protocol (docs/protocol.md):
  *
  *   u32 big-endian length (of what follows) | u8 type | payload
  *
