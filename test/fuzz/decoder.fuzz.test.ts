@@ -29,6 +29,7 @@ import {
   readId,
 } from '../../src/protocol/frames';
 import { splitAt } from '../support/split';
+import { Mutation, Stream, mutate, mutationsOf, streamOf } from '../support/mutations';
 
 const DECODER_CODES = ['ERR_FRAME_TOO_LARGE', 'ERR_PROTOCOL'];
 const FRAME_TYPES = new Set<number>(Object.values(FrameType));
@@ -61,22 +62,8 @@ const structuredFrameArb: fc.Arbitrary<Buffer> = fc.oneof(
   fc.record({ code: fc.string({ maxLength: 20 }), message: fc.string({ maxLength: 40 }) }).map((e) => encodeJson(FrameType.ERROR, e)),
 );
 
-interface Stream {
-  bytes: Buffer;
-  /** Offset of each frame's length field. */
-  starts: number[];
-}
-
 function streamArb(maxFrameBytes: number, maxFrames = 12): fc.Arbitrary<Stream> {
-  return fc.array(frameArb(maxFrameBytes), { maxLength: maxFrames }).map((frames) => {
-    const starts: number[] = [];
-    let at = 0;
-    for (const f of frames) {
-      starts.push(at);
-      at += f.length;
-    }
-    return { bytes: Buffer.concat(frames), starts };
-  });
+  return fc.array(frameArb(maxFrameBytes), { maxLength: maxFrames }).map(streamOf);
 }
 
 /** Length values a forger would try: 0, all ones, "GET ", and the bound's neighbours. */
@@ -84,62 +71,8 @@ function forgedLengths(maxFrameBytes: number): number[] {
   return [0, 1, 0xffffffff, Buffer.from('GET ').readUInt32BE(0), Buffer.from('POST').readUInt32BE(0), maxFrameBytes - 1, maxFrameBytes, maxFrameBytes + 1, maxFrameBytes + 4, 0x7fffffff, 0x80000000];
 }
 
-type Mutation =
-  | { kind: 'flip'; at: number; bit: number }
-  | { kind: 'truncate'; at: number }
-  | { kind: 'insert'; at: number; bytes: Uint8Array }
-  | { kind: 'delete'; at: number; count: number }
-  | { kind: 'length'; frame: number; value: number }
-  | { kind: 'type'; frame: number; value: number };
-
 function mutationArb(maxFrameBytes: number): fc.Arbitrary<Mutation> {
-  return fc.oneof(
-    fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
-    fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
-    fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
-    fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), count: fc.integer({ min: 1, max: 8 }) }),
-    fc.record({
-      kind: fc.constant('length' as const),
-      frame: fc.nat(),
-      value: fc.oneof(fc.constantFrom(...forgedLengths(maxFrameBytes)), fc.integer({ min: 0, max: 0xffffffff })),
-    }),
-    fc.record({ kind: fc.constant('type' as const), frame: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
-  );
-}
-
-function mutate(s: Stream, mutations: Mutation[]): Buffer {
-  let b = Buffer.from(s.bytes);
-  for (const m of mutations) {
-    const pos = (n: number, extra = 0): number => n % (b.length + extra || 1);
-    switch (m.kind) {
-      case 'flip':
-        if (b.length > 0) b[pos(m.at)] = (b[pos(m.at)] as number) ^ (1 << m.bit);
-        break;
-      case 'truncate':
-        b = b.subarray(0, pos(m.at, 1));
-        break;
-      case 'insert': {
-        const at = pos(m.at, 1);
-        b = Buffer.concat([b.subarray(0, at), m.bytes, b.subarray(at)]);
-        break;
-      }
-      case 'delete': {
-        const at = pos(m.at);
-        b = Buffer.concat([b.subarray(0, at), b.subarray(at + m.count)]);
-        break;
-      }
-      case 'length':
-      case 'type': {
-        // Aimed at a real frame boundary (of the unmutated stream; earlier edits may shift it, which is fine too).
-        if (s.starts.length === 0) break;
-        const start = s.starts[m.frame % s.starts.length] as number;
-        if (m.kind === 'length' && start + 4 <= b.length) b.writeUInt32BE(m.value, start);
-        if (m.kind === 'type' && start + 4 < b.length) b[start + 4] = m.value;
-        break;
-      }
-    }
-  }
-  return b;
+  return mutationsOf(forgedLengths(maxFrameBytes));
 }
 
 /** Cut points as naturals; reduced modulo the stream length. */

@@ -34,6 +34,7 @@ import { record, waitFor } from '../support/events';
 import { RawClient } from '../support/raw-client';
 import { expectResourcesBackTo, resourceSnapshot } from '../support/resources';
 import { splitAt } from '../support/split';
+import { Stream, mutate, mutationsOf, streamOf } from '../support/mutations';
 import { useServerWithRawClients } from '../support/lifecycle';
 
 const splitAtNonEmpty = (buf: Buffer, cuts: number[]): Buffer[] => splitAt(buf, cuts, { keepEmpty: false });
@@ -161,61 +162,14 @@ const bodyFrameArb = fc.oneof(
 );
 const byeArb = fc.string({ maxLength: 20 }).map((r) => encodeFrame(FrameType.BYE, Buffer.from(r, 'utf8')));
 
-interface Stream {
-  bytes: Buffer;
-  starts: number[];
-}
-
-function concat(frames: Buffer[]): Stream {
-  const starts: number[] = [];
-  let at = 0;
-  for (const f of frames) {
-    starts.push(at);
-    at += f.length;
-  }
-  return { bytes: Buffer.concat(frames), starts };
-}
-
 /** HELLO, then pings, data and acks, sometimes a BYE. */
 const sessionArb: fc.Arbitrary<Stream> = fc
   .tuple(helloArb, fc.array(bodyFrameArb, { maxLength: 10 }), fc.option(byeArb, { nil: undefined }))
-  .map(([hello, body, bye]) => concat([hello, ...body, ...(bye ? [bye] : [])]));
+  .map(([hello, body, bye]) => streamOf([hello, ...body, ...(bye ? [bye] : [])]));
 
 const forged = [0, 1, 0xffffffff, Buffer.from('GET ').readUInt32BE(0), HS - 1, HS, HS + 1, MAX_FRAME - 1, MAX_FRAME, MAX_FRAME + 1];
 
-type Mutation =
-  | { kind: 'flip'; at: number; bit: number }
-  | { kind: 'truncate'; at: number }
-  | { kind: 'insert'; at: number; bytes: Uint8Array }
-  | { kind: 'delete'; at: number; count: number }
-  | { kind: 'length'; frame: number; value: number }
-  | { kind: 'type'; frame: number; value: number };
-
-const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
-  fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
-  fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
-  fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), count: fc.integer({ min: 1, max: 8 }) }),
-  fc.record({ kind: fc.constant('length' as const), frame: fc.nat(), value: fc.oneof(fc.constantFrom(...forged), fc.integer({ min: 0, max: 0xffffffff })) }),
-  fc.record({ kind: fc.constant('type' as const), frame: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
-);
-
-function mutate(s: Stream, mutations: Mutation[]): Buffer {
-  let b = Buffer.from(s.bytes);
-  for (const m of mutations) {
-    const pos = (n: number, extra = 0): number => n % (b.length + extra || 1);
-    if (m.kind === 'flip' && b.length > 0) b[pos(m.at)] = (b[pos(m.at)] as number) ^ (1 << m.bit);
-    else if (m.kind === 'truncate') b = b.subarray(0, pos(m.at, 1));
-    else if (m.kind === 'insert') b = Buffer.concat([b.subarray(0, pos(m.at, 1)), m.bytes, b.subarray(pos(m.at, 1))]);
-    else if (m.kind === 'delete') b = Buffer.concat([b.subarray(0, pos(m.at)), b.subarray(pos(m.at) + m.count)]);
-    else if ((m.kind === 'length' || m.kind === 'type') && s.starts.length > 0) {
-      const start = s.starts[m.frame % s.starts.length] as number;
-      if (m.kind === 'length' && start + 4 <= b.length) b.writeUInt32BE(m.value, start);
-      if (m.kind === 'type' && start + 4 < b.length) b[start + 4] = m.value;
-    }
-  }
-  return b;
-}
+const mutationArb = mutationsOf(forged);
 
 const streamArb: fc.Arbitrary<Buffer> = fc.oneof(
   { weight: 2, arbitrary: fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)) },
