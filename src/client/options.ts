@@ -15,6 +15,7 @@ import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/frames';
 import type { Codec } from '../protocol/codec';
 import type { Logger } from '../core/logger';
 import { QueueConfig, checkNumber, fail, objectOrUndefined, resolveQueue } from '../core/validate';
+import type { CodecHeartbeat } from '../io/codec-link';
 import type { Endpoint } from '../io/socket';
 
 export type { Endpoint, Logger, QueueConfig };
@@ -129,13 +130,8 @@ export interface ClientOptions<M = Buffer> {
   random?: () => number;
 }
 
-export interface ResolvedHeartbeat<M> {
-  intervalMs: number;
-  timeoutMs: number;
-  mode: 'ping' | 'inbound';
-  createPing?: (seq: number) => M;
-  isPong?: (message: M) => boolean;
-}
+/** The heartbeat after validation: the shape the links run (io/codec-link.ts). */
+export type ResolvedHeartbeat<M> = CodecHeartbeat<M>;
 
 export interface ResolvedOptions<M = Buffer> {
   endpoints: Endpoint[];
