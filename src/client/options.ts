@@ -1,8 +1,8 @@
 /**
  * ResilientClient options: the one interface, its DEFAULTS, and validation
- * that throws a TypeError naming the option and the value. Over 300 lines:
- * most of it is the interface, one JSDoc (unit, default) per option; the
- * shared checks are in core/validate.ts.
+ * that throws a TypeError naming the option and the value. Most of it is the
+ * interface, one JSDoc (unit, default) per option; the checks shared with the
+ * server are in core/validate.ts.
  */
 import type { LookupFunction } from 'node:net';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
