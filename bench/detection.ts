@@ -13,7 +13,7 @@ import * as net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { connect as mqttConnect } from 'mqtt';
-import { ResilientClient } from '../src/client';
+import { ResilientClient } from '../src/client/client';
 import { HeartbeatServer } from '../src/server';
 import { createNetnsPair, netnsAvailable, type NetnsPair } from '../test/support/netns';
 import { ROOT, TS_HOOK, withTimeout, waitUntil } from './proc';

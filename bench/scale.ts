@@ -18,7 +18,7 @@ import * as path from 'node:path';
 import * as net from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { connect as mqttConnect, type MqttClient } from 'mqtt';
-import { ResilientClient } from '../src/client';
+import { ResilientClient } from '../src/client/client';
 import { FrameType, encodePing } from '../src/protocol';
 import { HeartbeatServer } from '../src/server';
 import { emit, serve, sleep, startChild, withTimeout } from './proc';

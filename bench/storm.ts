@@ -8,8 +8,8 @@
  *   node --require bench/ts-require.cjs bench/storm.ts server    (listens when told to)
  */
 import { performance } from 'node:perf_hooks';
-import { ResilientClient } from '../src/client';
-import type { Jitter } from '../src/backoff';
+import { ResilientClient } from '../src/client/client';
+import type { Jitter } from '../src/core/backoff';
 import { HeartbeatServer } from '../src/server';
 import { emit, serve, sleep, startChild, waitUntil, withTimeout } from './proc';
 import { Section, fmt, median, mmm } from './report';

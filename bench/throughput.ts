@@ -14,7 +14,7 @@
  */
 import { once } from 'node:events';
 import * as net from 'node:net';
-import { ResilientClient } from '../src/client';
+import { ResilientClient } from '../src/client/client';
 import { FrameDecoder, FrameType, PROTOCOL_VERSION, encodeData, encodeJson } from '../src/protocol';
 import { HeartbeatServer } from '../src/server';
 import { Child, emit, epochNow, serve, startChild, withTimeout } from './proc';
@@ -33,7 +33,7 @@ const VARIANTS: ReadonlyArray<{ v: Variant; label: string; receiver: Receiver }>
   { v: 'rc-acked', label: 'ResilientClient acknowledged, window 1000 → HeartbeatServer', receiver: 'hb' },
 ];
 const SIZES = [64, 4096];
-/** Bytes per coalesced write, as src/writer.ts FLUSH_AT_BYTES. */
+/** Bytes per coalesced write, as src/io/writer.ts FLUSH_AT_BYTES. */
 const CHUNK_BYTES = 256 * 1024;
 const ACK_WINDOW = 1000;
 /** Fire-and-forget: the app pauses while this much is held (the default queue bounds are 10,000 messages, 16 MiB). */
@@ -188,7 +188,7 @@ async function runRaw(variant: Variant, n: number, size: number, port: number): 
     };
   } else if (variant === 'raw-framed' || variant === 'raw-framed-hb') {
     // What any framed sender must do per message: encodeData with a fresh id (a
-    // HeartbeatServer drops duplicates), then one concat per chunk, as src/writer.ts does.
+    // HeartbeatServer drops duplicates), then one concat per chunk, as src/io/writer.ts does.
     const payload = Buffer.alloc(size, 0x61);
     const perChunk = Math.max(1, Math.floor(CHUNK_BYTES / frameLen));
     next = () => {
@@ -384,7 +384,7 @@ export async function run(opts: { smoke: boolean; runs: number; log: (s: string)
     method: `
 Sender and receiver run in **separate processes** (one core each on this 2-core machine, as across a network; in one process they would share an event loop and the table would measure the sum of both sides). Each row has its own pair of processes, one warm-up run that also sizes its measured runs to about one second, then ${opts.runs} measured runs on a new connection each, taken round-robin across the rows of a table so that a change in the machine's load hits every row alike.
 
-- **Limit**: a raw \`net.Socket\` framing each message with \`encodeData\` (fresh id) and writing them in ${CHUNK_BYTES / 1024} KiB \`Buffer.concat\`s (the size at which src/writer.ts flushes), to a receiver process that walks the length prefixes and counts whole frames. This is DESIGN.md's "framed messages with coalesced writes" reference (~4.7 M/s at 64 B when it was measured): the least per-message work any framed sender does.
+- **Limit**: a raw \`net.Socket\` framing each message with \`encodeData\` (fresh id) and writing them in ${CHUNK_BYTES / 1024} KiB \`Buffer.concat\`s (the size at which src/io/writer.ts flushes), to a receiver process that walks the length prefixes and counts whole frames. This is the "framed messages with coalesced writes" reference: the least per-message work any framed sender does.
 - **Wire ceiling** (context only): the same bytes pre-built once and written again and again; no per-message work at all, so it shows the kernel and the receiver, not a sender.
 - **One write() per frame**, raw (\`setNoDelay(true)\`, as ResilientClient sets it) and through **reconnect-net** (which hands out a plain \`net.Socket\` with Nagle left on, its default, and does no batching of its own), to the same receiver.
 - **ResilientClient** (default options) to a **HeartbeatServer** in the other process, counted by its \`message\` event. *Fire-and-forget* calls \`send()\` without awaiting, 256 at a time; to stay under the default queue bounds (10,000 messages, 16 MiB) it pauses while more than ${FF_HIGH.msgs} messages or ${FF_HIGH.bytes / 2 ** 20} MiB are held, by awaiting the \`send()\` of a message half that far back (acks are cumulative); timed until the server has counted the last message. *Acknowledged* keeps ${ACK_WINDOW} \`send()\` promises outstanding and is timed until the last one resolves.

@@ -3,8 +3,8 @@
  * with bounded jittered backoff and delivers every message exactly once while
  * the server lives. The companion server is in 'resilient-tcp/server'.
  */
-export { ResilientClient } from './client';
-export type { Sendable } from './client';
+export { ResilientClient } from './client/client';
+export type { Sendable } from './client/client';
 export type {
   ClientEvents,
   ClientStats,
@@ -15,14 +15,14 @@ export type {
   ReconnectingEvent,
   SendOptions,
   StateChangeEvent,
-} from './client-types';
-export { DEFAULTS } from './options';
-export type { ClientOptions, Endpoint, HeartbeatConfig, Logger, QueueConfig, ReconnectOptions } from './options';
-export { lineCodec } from './codec';
-export type { Codec, Decoder, LineCodecOptions } from './codec';
-export { ResilientError, ErrorCodes, ERRNO_KINDS, WINSOCK_ERRNO, classifyError, errnoName } from './errors';
-export type { ErrorCode, ErrorKind } from './errors';
-export { backoffDelay, baseDelay, BACKOFF_DEFAULTS } from './backoff';
-export type { BackoffOptions, Jitter } from './backoff';
-export { STATES, TRANSITIONS, transition, canTransition, IllegalTransitionError } from './state';
-export type { ClientState } from './state';
+} from './client/types';
+export { DEFAULTS } from './client/options';
+export type { ClientOptions, Endpoint, HeartbeatConfig, Logger, QueueConfig, ReconnectOptions } from './client/options';
+export { lineCodec } from './protocol/codec';
+export type { Codec, Decoder, LineCodecOptions } from './protocol/codec';
+export { ResilientError, ErrorCodes, ERRNO_KINDS, WINSOCK_ERRNO, classifyError, errnoName } from './core/errors';
+export type { ErrorCode, ErrorKind } from './core/errors';
+export { backoffDelay, baseDelay, BACKOFF_DEFAULTS } from './core/backoff';
+export type { BackoffOptions, Jitter } from './core/backoff';
+export { STATES, TRANSITIONS, transition, canTransition, IllegalTransitionError } from './core/state';
+export type { ClientState } from './core/state';

@@ -13,7 +13,7 @@
  * Pure: no socket, no timer. The deadline and the connection's loss arrive
  * as the abort of the handshake's signal.
  */
-import { ResilientError, sdkError } from '../errors';
+import { ResilientError, sdkError } from './errors';
 
 /**
  * Messages that may wait for a later `receive` before the handshake fails

@@ -13,7 +13,7 @@
  * The length prefix is checked against `maxFrameBytes` as soon as its four
  * bytes are in: an oversize frame throws before anything is allocated for it.
  */
-import { sdkError } from '../errors';
+import { sdkError } from '../core/errors';
 import { FRAME_TYPE_NAMES, Frame, FrameType } from './frames';
 import { PartialBuffer } from './partial-buffer';
 

@@ -1,11 +1,11 @@
 /**
- * Frame layout and message types of the default wire protocol (DESIGN.md):
+ * Frame layout and message types of the default wire protocol (docs/protocol.md):
  *
  *   u32 big-endian length (of what follows) | u8 type | payload
  *
  * Encoders return one Buffer per frame; the writer coalesces them.
  */
-import { ResilientError, sdkError } from '../errors';
+import { ResilientError, sdkError } from '../core/errors';
 
 export const PROTOCOL_VERSION = 1;
 

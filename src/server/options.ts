@@ -2,9 +2,9 @@
  * HeartbeatServer options, DEFAULTS and validation (TypeError naming the option).
  */
 import type { TlsOptions } from 'node:tls';
-import { QUEUE_DEFAULTS } from '../delivery';
-import type { Logger, QueueConfig } from '../options';
-import { checkNumber } from '../options';
+import { QUEUE_DEFAULTS } from '../core/delivery';
+import type { Logger } from '../core/logger';
+import { QueueConfig, checkNumber, resolveQueue } from '../core/validate';
 import { DEFAULT_MAX_FRAME_BYTES, MAX_HANDSHAKE_FRAME_BYTES } from '../protocol/frames';
 
 export interface Credentials {
@@ -99,15 +99,7 @@ export function resolveServerOptions(input: ServerOptions = {}): ResolvedServerO
   if (heartbeatMs >= idleTimeoutMs) {
     throw new TypeError(`options.heartbeatMs must be less than idleTimeoutMs (${idleTimeoutMs}), got ${heartbeatMs}`);
   }
-  const q = input.queue ?? {};
-  const queue = {
-    maxMessages: checkNumber('queue.maxMessages', q.maxMessages ?? d.queue.maxMessages, 1, { integer: true, allowInfinity: true }),
-    maxBytes: checkNumber('queue.maxBytes', q.maxBytes ?? d.queue.maxBytes, 1, { allowInfinity: true }),
-    overflow: q.overflow ?? d.queue.overflow,
-  };
-  if (queue.overflow !== 'reject' && queue.overflow !== 'drop-oldest') {
-    throw new TypeError(`options.queue.overflow must be one of reject, drop-oldest, got ${String(queue.overflow)}`);
-  }
+  const queue = resolveQueue(input.queue);
   if (input.authenticate !== undefined && typeof input.authenticate !== 'function') {
     throw new TypeError('options.authenticate must be a function');
   }

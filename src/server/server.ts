@@ -7,85 +7,51 @@
 import { EventEmitter } from 'eventemitter3';
 import { randomUUID } from 'node:crypto';
 import * as net from 'node:net';
-import { performance } from 'node:perf_hooks';
 import * as tls from 'node:tls';
-import { ResilientError, sdkError } from '../errors';
-import { STALL_THRESHOLD_MS } from '../heartbeat';
+import { ResilientError, sdkError } from '../core/errors';
 import type { Hello } from '../protocol/frames';
+import { grantedHeartbeatMs } from '../protocol/peer';
 import { encodeError } from '../protocol/frames';
-import { ExpiryList } from './expiry-list';
 import { ResolvedServerOptions, ServerOptions, resolveServerOptions } from './options';
-import { ServerConnection, ServerConnectionHooks } from './server-connection';
+import { ServerLink, ServerLinkHooks } from './server-link';
 import { Session } from './session';
+import { Sweeper } from './sweeper';
+import type { ConnectionInfo, ServerEvents } from './types';
 
-export interface ConnectionInfo {
-  /** The session id. */
-  id: string;
-  clientId: string;
-  remoteAddress: string | undefined;
-  remotePort: number | undefined;
-  /** Epoch ms when this connection was accepted. */
-  connectedAt: number;
-  /** Epoch ms of the last inbound byte. */
-  lastSeenAt: number;
-  /** The client's last measured round trip, in ms (reported in its pings). */
-  rttMs: number | undefined;
-  messagesIn: number;
-  messagesOut: number;
-}
-
-export interface ServerMessageMeta {
-  id: number;
-  sessionId: string;
-}
-
-export interface ServerEvents {
-  listening: (address: { host: string; port: number }) => void;
-  /** A session's connection completed its handshake. */
-  connection: (session: Session, info: { resumed: boolean; remoteAddress: string | undefined; remotePort: number | undefined }) => void;
-  /** A session's connection ended (the session itself may resume within sessionTtlMs). */
-  disconnect: (session: Session, error: ResilientError | undefined) => void;
-  /** A session ended for good: BYE, expiry or server close. */
-  sessionEnd: (session: Session, reason: ResilientError | undefined) => void;
-  message: (session: Session, payload: Buffer, meta: ServerMessageMeta) => void;
-  /** A connection was refused or failed (bad frames, auth, capacity). Informational. */
-  error: (err: ResilientError, peer: { remoteAddress: string | undefined; remotePort: number | undefined }) => void;
-  close: () => void;
-}
+export type { ConnectionInfo, ServerEvents, ServerMessageMeta } from './types';
 
 export class HeartbeatServer extends EventEmitter<ServerEvents> {
   private readonly opts: ResolvedServerOptions;
   private server: net.Server | undefined;
   private readonly sessions = new Map<string, Session>();
-  private readonly conns = new Set<ServerConnection>();
-  /** Connections before WELCOME, by accept time (handshake timeout). */
-  private readonly handshaking = new ExpiryList<ServerConnection>();
-  /** Open connections by last inbound byte (idle timeout). */
-  private readonly active = new ExpiryList<ServerConnection>();
-  /** Connections with a frame partly received, by when that frame began (frame timeout). */
-  private readonly partialFrames = new ExpiryList<ServerConnection>();
-  /** Disconnected sessions by disconnect time (session TTL). */
-  private readonly retained = new ExpiryList<Session>();
-  private sweepTimer: NodeJS.Timeout | undefined;
-  private expectedSweepAt = 0;
-  /** Time our own process was stalled (late sweep ticks); not counted as client silence. */
-  private stalledMs = 0;
+  private readonly conns = new Set<ServerLink>();
+  /** The open link of each connected session. */
+  private readonly links = new Map<Session, ServerLink>();
+  private readonly sweeper: Sweeper;
   private closing: Promise<void> | undefined;
-  private readonly hooks: ServerConnectionHooks;
+  private readonly hooks: ServerLinkHooks;
   /** Sweep ticks run and connections they closed (for tests and benchmarks). */
-  readonly sweepStats = { ticks: 0, idleClosed: 0, handshakeClosed: 0, frameTimeouts: 0, sessionsExpired: 0 };
+  readonly sweepStats: Sweeper['stats'];
 
   constructor(options: ServerOptions = {}) {
     super();
     this.opts = resolveServerOptions(options);
+    const o = this.opts;
+    this.sweeper = new Sweeper(o, {
+      handshakeTimeout: (c) => c.fail(sdkError('ERR_HANDSHAKE_TIMEOUT', `no HELLO within ${o.handshakeTimeoutMs} ms`)),
+      frameTimeout: (c) => c.fail(sdkError('ERR_FRAME_TIMEOUT', `a frame took longer than ${o.frameTimeoutMs} ms to arrive`)),
+      idle: (c) => c.drop(sdkError('ERR_HEARTBEAT_TIMEOUT', `no frame for ${o.idleTimeoutMs} ms`)),
+      sessionExpired: (s) => this.endSession(s, sdkError('ERR_CLOSED', `session ${s.id} expired after ${o.sessionTtlMs} ms without a connection`)),
+    });
+    this.sweepStats = this.sweeper.stats;
     this.hooks = {
       onHello: (c, h) => void this.onHello(c, h),
       onActivity: (c) => {
-        if (c.isOpen) this.active.touch(c.idle, this.clock());
+        if (c.isOpen) this.sweeper.active.touch(c.idle, this.clock());
       },
       onPartialFrame: (c, state) => {
-        if (state === 'started') this.partialFrames.touch(c.partial, this.clock());
-        else if (state === 'done') this.partialFrames.remove(c.partial);
+        if (state === 'started') this.sweeper.partialFrames.touch(c.partial, this.clock());
+        else if (state === 'done') this.sweeper.partialFrames.remove(c.partial);
       },
       onData: (c, id, payload) => {
         const s = c.session as Session;
@@ -118,9 +84,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
         server.off('error', onError);
         server.on('error', (err) => this.opts.logger?.error(`server error: ${err.message}`));
         const a = server.address() as net.AddressInfo;
-        this.expectedSweepAt = performance.now() + this.opts.sweepIntervalMs;
-        this.sweepTimer = setInterval(this.onSweepTimer, this.opts.sweepIntervalMs);
-        this.sweepTimer.unref();
+        this.sweeper.start();
         const address = { host: a.address, port: a.port };
         this.emit('listening', address);
         resolve(address);
@@ -138,7 +102,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
   connections(): ConnectionInfo[] {
     const rows: ConnectionInfo[] = [];
     for (const s of this.sessions.values()) {
-      const c = s.conn;
+      const c = this.links.get(s);
       if (!c) continue;
       rows.push({
         id: s.id,
@@ -189,51 +153,21 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
     this.closing = Promise.all([listener, ...sockets]).then(() => {
       this.emit('close');
     });
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
-    this.sweepTimer = undefined;
+    this.sweeper.stop();
     for (const c of [...this.conns]) c.bye('server shutting down');
     const closed = sdkError('ERR_CLOSED', 'server closed');
     for (const s of [...this.sessions.values()]) this.endSession(s, closed);
     return this.closing;
   }
 
-  /**
-   * The server's clock for idle accounting: performance.now() minus the time
-   * the process itself was stalled. A late sweep tick means timers ran before
-   * pending socket reads, so bytes that arrived during the stall are unread:
-   * that time must not count as the clients' silence.
-   */
+  /** The server's clock: stalls of our own process excluded (sweeper.ts). */
   private clock(): number {
-    return performance.now() - this.stalledMs;
+    return this.sweeper.clock();
   }
-
-  private readonly onSweepTimer = (): void => {
-    const now = performance.now();
-    const late = now - this.expectedSweepAt;
-    if (late > STALL_THRESHOLD_MS) this.stalledMs += late;
-    this.expectedSweepAt = now + this.opts.sweepIntervalMs;
-    this.sweep();
-  };
 
   /** Runs one sweep now (also run every sweepIntervalMs). Cost: O(expired). */
   sweep(now = this.clock()): void {
-    this.sweepStats.ticks++;
-    for (const c of this.handshaking.expire(now, this.opts.handshakeTimeoutMs)) {
-      this.sweepStats.handshakeClosed++;
-      c.fail(sdkError('ERR_HANDSHAKE_TIMEOUT', `no HELLO within ${this.opts.handshakeTimeoutMs} ms`));
-    }
-    for (const c of this.partialFrames.expire(now, this.opts.frameTimeoutMs)) {
-      this.sweepStats.frameTimeouts++;
-      c.fail(sdkError('ERR_FRAME_TIMEOUT', `a frame took longer than ${this.opts.frameTimeoutMs} ms to arrive`));
-    }
-    for (const c of this.active.expire(now, this.opts.idleTimeoutMs)) {
-      this.sweepStats.idleClosed++;
-      c.drop(sdkError('ERR_HEARTBEAT_TIMEOUT', `no frame for ${this.opts.idleTimeoutMs} ms`));
-    }
-    for (const s of this.retained.expire(now, this.opts.sessionTtlMs)) {
-      this.sweepStats.sessionsExpired++;
-      this.endSession(s, sdkError('ERR_CLOSED', `session ${s.id} expired after ${this.opts.sessionTtlMs} ms without a connection`));
-    }
+    this.sweeper.sweep(now);
   }
 
   private onSocket(socket: net.Socket): void {
@@ -251,12 +185,12 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
       this.emit('error', err, peer);
       return;
     }
-    const c = new ServerConnection(socket, this.opts.maxFrameBytes, this.hooks);
+    const c = new ServerLink(socket, this.opts.maxFrameBytes, this.hooks);
     this.conns.add(c);
-    this.handshaking.touch(c.idle, this.clock());
+    this.sweeper.handshaking.touch(c.idle, this.clock());
   }
 
-  private async onHello(c: ServerConnection, hello: Hello): Promise<void> {
+  private async onHello(c: ServerLink, hello: Hello): Promise<void> {
     const peer = { remoteAddress: c.remoteAddress, remotePort: c.remotePort };
     if (this.opts.authenticate) {
       let ok = false;
@@ -273,17 +207,17 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
       }
     }
     if (this.closing) return c.bye('server shutting down');
-    this.handshaking.remove(c.idle);
+    this.sweeper.handshaking.remove(c.idle);
     let session = hello.sessionId ? this.sessions.get(hello.sessionId) : undefined;
     // A session id presented with another clientId is not resumed: ids are not credentials enough.
     if (session && session.clientId !== hello.clientId) session = undefined;
     const resumed = session !== undefined;
     if (session) {
-      this.retained.remove(session.retention);
-      const old = session.conn;
+      this.sweeper.retained.remove(session.retention);
+      const old = this.links.get(session);
       if (old) {
         // Takeover: the client reconnected before we noticed its old link died.
-        session.conn = undefined;
+        this.detach(session);
         old.session = undefined;
         old.fail(sdkError('ERR_SESSION_TAKEN_OVER', 'the session reconnected on another connection'));
         this.emit('disconnect', session, sdkError('ERR_SESSION_TAKEN_OVER', 'replaced by a newer connection'));
@@ -293,44 +227,53 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
       session = new Session(randomUUID(), hello.clientId, this.opts.queue);
       this.sessions.set(session.id, session);
     }
-    session.conn = c;
-    this.active.touch(c.idle, this.clock());
-    const heartbeatMs = hello.heartbeatMs > 0 ? Math.min(hello.heartbeatMs, this.opts.heartbeatMs) : this.opts.heartbeatMs;
-    c.peerMaxFrameBytes = hello.maxFrameBytes ?? Infinity;
-    c.welcome(session, {
-      sessionId: session.id,
-      heartbeatMs,
-      idleTimeoutMs: this.opts.idleTimeoutMs,
-      maxFrameBytes: this.opts.maxFrameBytes,
-      acked: session.inbound.lastDelivered,
-      resumed,
-    });
+    this.links.set(session, c);
+    session.wake = () => c.pump();
+    this.sweeper.active.touch(c.idle, this.clock());
+    c.welcome(
+      session,
+      {
+        sessionId: session.id,
+        heartbeatMs: grantedHeartbeatMs(hello.heartbeatMs, this.opts.heartbeatMs),
+        idleTimeoutMs: this.opts.idleTimeoutMs,
+        maxFrameBytes: this.opts.maxFrameBytes,
+        acked: session.inbound.lastDelivered,
+        resumed,
+      },
+      hello.maxFrameBytes,
+    );
     this.emit('connection', session, { resumed, ...peer });
   }
 
-  private onConnClose(c: ServerConnection, err: ResilientError | undefined, graceful: boolean): void {
+  private onConnClose(c: ServerLink, err: ResilientError | undefined, graceful: boolean): void {
     this.conns.delete(c);
-    this.handshaking.remove(c.idle);
-    this.active.remove(c.idle);
-    this.partialFrames.remove(c.partial);
+    this.sweeper.handshaking.remove(c.idle);
+    this.sweeper.active.remove(c.idle);
+    this.sweeper.partialFrames.remove(c.partial);
     if (err && err.code !== 'ERR_CONNECTION_LOST') {
       this.emit('error', err, { remoteAddress: c.remoteAddress, remotePort: c.remotePort });
     }
     const s = c.session;
-    if (!s || s.conn !== c) return;
-    s.conn = undefined;
+    if (!s || this.links.get(s) !== c) return;
+    this.detach(s);
     s.outbound.rewind();
     this.emit('disconnect', s, err);
     if (graceful) {
       this.endSession(s, sdkError('ERR_CLOSED', 'client said goodbye'));
     } else if (!this.closing) {
-      this.retained.touch(s.retention, this.clock());
+      this.sweeper.retained.touch(s.retention, this.clock());
     }
+  }
+
+  /** The session has no open link any more. */
+  private detach(s: Session): void {
+    this.links.delete(s);
+    s.wake = undefined;
   }
 
   private endSession(s: Session, reason: ResilientError): void {
     if (s.isEnded) return;
-    this.retained.remove(s.retention);
+    this.sweeper.retained.remove(s.retention);
     this.sessions.delete(s.id);
     s.end(reason);
     this.emit('sessionEnd', s, reason);

@@ -3,10 +3,9 @@
  * outlives a dropped connection for `sessionTtlMs` so the client can resume
  * without loss or duplication.
  */
-import { InboundTracker, OutboundWindow, QueueOptions } from '../delivery';
-import { ResilientError, sdkError } from '../errors';
+import { InboundTracker, OutboundWindow, QueueOptions } from '../core/delivery';
+import { ResilientError, sdkError } from '../core/errors';
 import { ExpiryNode, expiryNode } from './expiry-list';
-import type { ServerConnection } from './server-connection';
 
 export class Session {
   /** Stable id the client presents to resume. */
@@ -17,7 +16,11 @@ export class Session {
   messagesIn = 0;
   /** Messages the client acknowledged. */
   messagesOut = 0;
-  /** @internal */ conn: ServerConnection | undefined;
+  /**
+   * @internal Set by the server while a connection of this session is open:
+   * writes what was queued. The session knows nothing else of connections.
+   */
+  wake: (() => void) | undefined;
   /** @internal */ readonly inbound = new InboundTracker();
   /** @internal */ readonly outbound: OutboundWindow;
   /** @internal node in the server's retention list while disconnected. */
@@ -33,7 +36,7 @@ export class Session {
 
   /** True while a connection of this session is open. */
   get connected(): boolean {
-    return this.conn !== undefined;
+    return this.wake !== undefined;
   }
 
   /**
@@ -46,7 +49,7 @@ export class Session {
     const payload = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     return new Promise<void>((resolve, reject) => {
       const r = this.outbound.enqueue(payload, Infinity, resolve, reject);
-      if (r.entry) this.conn?.pump();
+      if (r.entry) this.wake?.();
     });
   }
 

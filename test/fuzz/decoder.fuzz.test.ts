@@ -12,7 +12,7 @@
  * (frames, then the error if any) does not depend on how the stream is split.
  */
 import fc from 'fast-check';
-import { ResilientError } from '../../src/errors';
+import { ResilientError } from '../../src/core/errors';
 import { FrameDecoder } from '../../src/protocol/decoder';
 import { MIN_PARTIAL_BYTES } from '../../src/protocol/partial-buffer';
 import {

@@ -12,7 +12,7 @@
 import fc from 'fast-check';
 import * as net from 'node:net';
 import { ResilientClient } from '../../src';
-import { ErrorCodes, ResilientError } from '../../src/errors';
+import { ErrorCodes, ResilientError } from '../../src/core/errors';
 import { FrameDecoder } from '../../src/protocol/decoder';
 import {
   Frame,

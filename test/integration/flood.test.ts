@@ -172,7 +172,7 @@ describe('hostile handshakes and pipelining', () => {
       // A server that stops reading leaves our writes pending: that is the bound working.
       if (!(await drainedWithin(socket, 1000))) break;
     }
-    // PONGs the server holds for this peer (the writer blocks at 1 MiB, src/writer.ts;
+    // PONGs the server holds for this peer (the writer blocks at 1 MiB, src/io/writer.ts;
     // one read's worth may come on top), in MiB, after up to 64 MiB of pings.
     const heldMiB = serverSockets(server).reduce((sum, s) => sum + s.writableLength, 0) / MiB;
     expect(heldMiB).toBeLessThan(4);

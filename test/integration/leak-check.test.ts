@@ -14,7 +14,7 @@ describe('leak check sees library timers', () => {
     const client = new ResilientClient({ host: '127.0.0.1', port, reconnect: { initialDelayMs: 60_000, maxDelayMs: 60_000, jitter: 'none' } });
     void client.connect().catch(() => {});
     await waitFor(client, 'reconnecting');
-    expect(liveLibraryTimers().some((t) => t.includes('client.ts'))).toBe(true);
+    expect(liveLibraryTimers().some((t) => t.includes('lifecycle.ts'))).toBe(true);
     await client.close();
     expect(liveLibraryTimers()).toEqual([]);
   });

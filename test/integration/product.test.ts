@@ -259,7 +259,7 @@ describe('product features', () => {
       if (layers.userTimeoutMs !== false) {
         // The kernel really has it: read TCP_USER_TIMEOUT back from the socket.
         const nk = require('net-keepalive') as { getUserTimeout(s: net.Socket): number };
-        expect(nk.getUserTimeout((client as unknown as { conn: { socket: net.Socket } }).conn.socket)).toBe(3000);
+        expect(nk.getUserTimeout((client as unknown as { life: { link: { socket: net.Socket } } }).life.link.socket)).toBe(3000);
       }
       expect(() => new ResilientClient({ port: 1, deadAfterMs: 3000, heartbeat: { intervalMs: 100 } })).toThrow(/deadAfterMs/);
     });

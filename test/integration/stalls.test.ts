@@ -72,4 +72,25 @@ describe('a stall of our own process is not blamed on the peer', () => {
     const err = await client.connect().catch((e: Error) => e);
     expect(err).toMatchObject({ code: 'ERR_RETRIES_EXHAUSTED', cause: { code: 'ERR_HEARTBEAT_TIMEOUT' } });
   });
+
+  it('after a stall longer than connectTimeoutMs, a silent peer is timed out at the wake, not a second stall later', async () => {
+    const raw = new RawServer({ welcome: false });
+    const port = await raw.listen();
+    const connectTimeoutMs = 300;
+    const order: string[] = [];
+    let wakePlusLength: Promise<void> | undefined;
+    raw.server.on('frame', () => {
+      // The HELLO is in: the whole process stalls for four times the deadline.
+      blockFor(4 * connectTimeoutMs);
+      // The deadline's own length after waking is the latest it may fire.
+      wakePlusLength = new Promise((resolve) => setTimeout(() => resolve(void order.push('own length after waking')), connectTimeoutMs));
+    });
+    const client = new ResilientClient({ host: '127.0.0.1', port, connectTimeoutMs, heartbeat: false, reconnect: { maxRetries: 0 } });
+    cleanup.push(() => client.close(), () => raw.close());
+    const first = await client.connect().catch((e: Error) => e);
+    order.push('timed out');
+    await wakePlusLength;
+    expect(order).toEqual(['timed out', 'own length after waking']);
+    expect(first).toMatchObject({ code: 'ERR_RETRIES_EXHAUSTED', cause: { code: 'ERR_CONNECT_TIMEOUT' } });
+  });
 });

@@ -14,6 +14,7 @@ import type { HeartbeatServer } from '../../src/server';
 import type { FaultKind, FaultProxy } from '../support/fault-proxy';
 import { HEARTBEAT, LATENCY_MAX_MS } from './parameters';
 import type { Rig } from './rig';
+import { sessionSocket } from '../support/server-internals';
 
 /** A fault in force on one proxy. */
 export interface ActiveFault {
@@ -110,8 +111,7 @@ export function applyFault(kind: FaultKind, r: Rig, server: HeartbeatServer, tal
       const ms = d.between([200, 1500]);
       p.setSlowClose(ms);
       const sessionId = r.client.stats().sessionId;
-      const conn = sessionId ? server.session(sessionId)?.conn : undefined;
-      conn?.socket.destroy();
+      if (sessionId) sessionSocket(server, sessionId)?.destroy();
       return { minMs: ms + d.between([200, 1000]), lift: () => p.setSlowClose(0) };
     }
     case 'bandwidth': {

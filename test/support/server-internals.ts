@@ -9,3 +9,10 @@ export function serverSockets(server: HeartbeatServer): Socket[] {
   const conns = (server as unknown as { conns: Set<{ socket: Socket; isDone: boolean }> }).conns;
   return [...conns].filter((c) => !c.isDone).map((c) => c.socket);
 }
+
+/** The socket of the open connection of session `sessionId`, if any. */
+export function sessionSocket(server: HeartbeatServer, sessionId: string): Socket | undefined {
+  const session = server.session(sessionId);
+  const links = (server as unknown as { links: Map<unknown, { socket: Socket }> }).links;
+  return session ? links.get(session)?.socket : undefined;
+}

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { BackoffOptions, Jitter, backoffDelay, baseDelay } from '../../src/backoff';
+import { BackoffOptions, Jitter, backoffDelay, baseDelay } from '../../src/core/backoff';
 
 const jitters: Jitter[] = ['full', 'equal', 'decorrelated', 'none'];
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { ConfirmLedger } from '../../src/core/confirm';
 import { MAX_OUTSTANDING_PINGS, PingLedger, routePong } from '../../src/core/pong';
-import { OutboundEntry, OutboundWindow } from '../../src/delivery';
+import { OutboundEntry, OutboundWindow } from '../../src/core/delivery';
 
 describe('ConfirmLedger', () => {
   it('asks for one barrier per write batch and confirms the batch when its pong arrives', () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { InboundTracker, OutboundWindow, QueueOptions } from '../../src/delivery';
-import type { ResilientError } from '../../src/errors';
+import { InboundTracker, OutboundWindow, QueueOptions } from '../../src/core/delivery';
+import type { ResilientError } from '../../src/core/errors';
 
 const q = (o: Partial<QueueOptions> = {}): QueueOptions => ({ maxMessages: 100, maxBytes: 1 << 20, overflow: 'reject', ...o });
 

@@ -11,10 +11,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { allCodeBlocks, type CodeBlock } from '../support/code-blocks';
 import { expectResourcesBackTo, resourceSnapshot } from '../support/resources';
-import { ERRNO_KINDS, ErrorCodes, ErrorKind, WINSOCK_ERRNO } from '../../src/errors';
-import { DEFAULTS } from '../../src/options';
+import { ERRNO_KINDS, ErrorCodes, ErrorKind, WINSOCK_ERRNO } from '../../src/core/errors';
+import { DEFAULTS } from '../../src/client/options';
 import { SERVER_DEFAULTS } from '../../src/server/options';
-import { ClientState, MachineEvent, MachineEventType, RetryPolicy, STATES, TRANSITIONS, transition } from '../../src/state';
+import { ClientState, MachineEvent, MachineEventType, RetryPolicy, STATES, TRANSITIONS, transition, machineIn } from '../../src/core/state';
 
 const ROOT = path.join(__dirname, '..', '..');
 const read = (rel: string): string => fs.readFileSync(path.join(ROOT, rel), 'utf8');
@@ -102,7 +102,7 @@ describe('docs/state-machine.md', () => {
         for (const event of events) {
           for (const policy of policies) {
             for (const retries of [0, 1, 5]) {
-              const t = transition({ state: from, retries }, event, policy);
+              const t = transition(machineIn(from, retries), event, policy);
               edges.add(`${from} --> ${t.machine.state} : ${type}`);
             }
           }
@@ -153,7 +153,7 @@ describe('docs/state-machine.md', () => {
 
 describe('docs/client.md', () => {
   const doc = read('docs/client.md');
-  const source = read('src/options.ts');
+  const source = read('src/client/options.ts') + read('src/core/validate.ts');
 
   const REQUIRED = [
     'host', 'port', 'endpoints', 'tls', 'connectTimeoutMs',
@@ -201,7 +201,7 @@ describe('docs/client.md', () => {
 describe('docs/server.md', () => {
   const doc = read('docs/server.md');
   const declared = interfaceKeys(read('src/server/options.ts'), 'ServerOptions').flatMap((key) =>
-    key === 'queue' ? interfaceKeys(read('src/options.ts'), 'QueueConfig').map((k) => `queue.${k}`) : [key],
+    key === 'queue' ? interfaceKeys(read('src/core/validate.ts'), 'QueueConfig').map((k) => `queue.${k}`) : [key],
   );
   const defaulted = leaves(SERVER_DEFAULTS);
   const all = [...new Set([...declared, ...defaulted.map(([name]) => name)])].sort();

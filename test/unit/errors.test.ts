@@ -1,4 +1,4 @@
-import { ERRNO_KINDS, ErrorCodes, ResilientError, classifyError, errnoName } from '../../src/errors';
+import { ERRNO_KINDS, ErrorCodes, ResilientError, classifyError, errnoName } from '../../src/core/errors';
 
 /** The DESIGN.md table, with the Linux POSIX number and the Winsock number of each name. */
 const TABLE: Array<[string, string, number | undefined, number | undefined]> = [

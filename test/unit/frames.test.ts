@@ -11,7 +11,7 @@ import {
   encodePing,
   readId,
 } from '../../src/protocol/frames';
-import { ResilientError } from '../../src/errors';
+import { ResilientError } from '../../src/core/errors';
 import { splitAt } from '../support/split';
 
 const typeArb = fc.constantFrom(...Object.values(FrameType));

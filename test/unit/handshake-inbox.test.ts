@@ -1,7 +1,7 @@
 import { getEventListeners } from 'node:events';
 import fc from 'fast-check';
 import { HANDSHAKE_BUFFER_MESSAGES, HandshakeInbox } from '../../src/core/handshake-inbox';
-import { ResilientError, sdkError } from '../../src/errors';
+import { ResilientError, sdkError } from '../../src/core/errors';
 
 const settled = async <T>(p: Promise<T>): Promise<{ ok: T } | { err: unknown } | 'pending'> => {
   const marker = Symbol('pending');

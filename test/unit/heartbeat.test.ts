@@ -1,4 +1,4 @@
-import { HeartbeatMonitor } from '../../src/heartbeat';
+import { HeartbeatMonitor } from '../../src/core/heartbeat';
 
 describe('HeartbeatMonitor (fake clock)', () => {
   it('pings every intervalMs while frames arrive, and never declares a busy link dead', () => {

@@ -4,8 +4,8 @@
  * enforced as soon as it is crossed.
  */
 import fc from 'fast-check';
-import { lineCodec, type LineCodecOptions } from '../../src/codec';
-import { ResilientError } from '../../src/errors';
+import { lineCodec, type LineCodecOptions } from '../../src/protocol/codec';
+import { ResilientError } from '../../src/core/errors';
 import { cutsArb } from '../support/mutations';
 import { splitAt } from '../support/split';
 import { segments } from '../support/trickle';

@@ -1,6 +1,6 @@
 import { ResilientClient } from '../../src';
 import { HeartbeatServer } from '../../src/server';
-import { resolveOptions } from '../../src/options';
+import { resolveOptions } from '../../src/client/options';
 
 describe('client options', () => {
   it.each([
@@ -58,6 +58,10 @@ describe('server options', () => {
     [{ heartbeatMs: 5000, idleTimeoutMs: 1000 }, /options\.heartbeatMs must be less than idleTimeoutMs/],
     [{ authenticate: 'yes' }, /options\.authenticate must be a function/],
     [{ sessionTtlMs: -5 }, /options\.sessionTtlMs/],
+    // The queue is checked by the same code as the client's (src/core/validate.ts); a non-object was ignored before.
+    [{ queue: 5 }, /options\.queue must be an object/],
+    [{ queue: { overflow: 'drop' } }, /options\.queue\.overflow/],
+    [{ queue: { maxMessages: 0 } }, /options\.queue\.maxMessages/],
   ])('%j throws a TypeError naming the option', (opts, message) => {
     expect(() => new HeartbeatServer(opts as never)).toThrow(TypeError);
     expect(() => new HeartbeatServer(opts as never)).toThrow(message);

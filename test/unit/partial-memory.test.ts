@@ -7,7 +7,7 @@
  * by doubling (src/protocol/partial-buffer.ts): about 2 bytes held per byte
  * received. Keeping each chunk instead measured ~100–200 bytes per byte.
  */
-import { lineCodec } from '../../src/codec';
+import { lineCodec } from '../../src/protocol/codec';
 import { FrameDecoder } from '../../src/protocol/decoder';
 import { DEFAULT_MAX_FRAME_BYTES, FrameType } from '../../src/protocol/frames';
 import { memoryAfterGc } from '../support/gc';

@@ -10,9 +10,10 @@ import {
   STATES,
   TRANSITIONS,
   canTransition,
+  machineIn,
   transition,
-} from '../../src/state';
-import type { ErrorKind } from '../../src/errors';
+} from '../../src/core/state';
+import type { ErrorKind } from '../../src/core/errors';
 
 const policy: RetryPolicy = { enabled: true, maxRetries: 3 };
 
@@ -32,6 +33,9 @@ const EXPECTED: Record<string, string> = {
   'open/close': 'closing',
   'reconnecting/retryDue': 'connecting',
   'reconnecting/close': 'closing',
+  'closing/lost': 'closing',
+  'closing/drainTimeout': 'closing',
+  'closing/destroy': 'closing',
   'closing/closed': 'closed',
   'failed/connect': 'connecting',
   'failed/close': 'closed',
@@ -43,7 +47,7 @@ describe('state machine table', () => {
       const key = `${state}/${type}`;
       const expected = EXPECTED[key];
       it(`${key} -> ${expected ?? 'illegal'}`, () => {
-        const m: Machine = { state, retries: 0 };
+        const m: Machine = machineIn(state);
         if (expected === undefined) {
           expect(canTransition(state, type)).toBe(false);
           expect(() => transition(m, eventOf(type), policy)).toThrow(IllegalTransitionError);
@@ -154,5 +158,26 @@ describe('state machine properties', () => {
         },
       ),
     );
+  });
+});
+
+describe('closing is a state with data', () => {
+  const p: RetryPolicy = { enabled: true, maxRetries: Infinity };
+
+  it('close() of an open connection drains; of an attempt or a retry wait it releases at once', () => {
+    const drained = transition(machineIn('open'), { type: 'close' }, p).machine;
+    expect(drained).toEqual({ state: 'closing', retries: 0, closing: { stage: 'draining', reason: undefined } });
+    for (const from of ['connecting', 'reconnecting'] as const) {
+      expect(transition(machineIn(from), { type: 'close' }, p).machine).toMatchObject({ state: 'closing', closing: { stage: 'releasing' } });
+    }
+  });
+
+  it("destroy()'s reason is carried through releasing into closed, and a later destroy without one keeps it", () => {
+    const reason = new Error('shutdown');
+    let m = transition(machineIn('closing'), { type: 'destroy', reason }, p).machine;
+    expect(m).toMatchObject({ state: 'closing', closing: { stage: 'releasing', reason } });
+    m = transition(m, { type: 'destroy' }, p).machine;
+    m = transition(m, { type: 'closed' }, p).machine;
+    expect(m).toEqual({ state: 'closed', retries: 0, reason });
   });
 });

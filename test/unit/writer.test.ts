@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { FrameWriter } from '../../src/writer';
+import { FrameWriter } from '../../src/io/writer';
 import { FrameDecoder } from '../../src/protocol/decoder';
 import { encodeData, readId } from '../../src/protocol/frames';
 import { gc, memoryAfterGc } from '../support/gc';

@@ -5,7 +5,10 @@
  * when to wake next, whether to send a ping on waking, and whether the link is
  * dead. Any inbound frame counts as proof of life (a busy link needs no pong to
  * stay alive); a pong also yields a round-trip time. No socket, no timer.
+ * A late wake-up is a stall of our own process, credited by the rule in
+ * core/clock.ts.
  */
+import { StalledTime } from './clock';
 
 export interface HeartbeatOptions {
   /** Time between pings, in ms. */
@@ -34,14 +37,6 @@ export type TickResult =
 /** Pings older than the timeout can no longer matter; keep at most this many. */
 const MAX_OUTSTANDING = 64;
 
-/**
- * A wake-up later than this is a stall of our own process (GC, a long
- * synchronous task, a suspended laptop), not silence of the peer: timers run
- * before pending socket reads, so bytes that arrived during the stall are
- * still unread. Stalled time is not counted as peer silence.
- */
-export const STALL_THRESHOLD_MS = 20;
-
 export class HeartbeatMonitor {
   private lastInboundAt: number;
   private nextPingAt: number;
@@ -50,8 +45,7 @@ export class HeartbeatMonitor {
   private lastRtt: number | undefined;
   /** The wake-up time last handed out, to measure how late the timer fired. */
   private expectedWake: number;
-  /** Total time credited for our own stalls, in ms. */
-  stalledMs = 0;
+  private readonly stalls = new StalledTime();
 
   constructor(
     private readonly opts: HeartbeatOptions,
@@ -81,6 +75,16 @@ export class HeartbeatMonitor {
     return this.lastRtt;
   }
 
+  /** A pong that carries no seq (a user codec's): it answers the oldest outstanding ping. */
+  onPongOldest(now: number): number | undefined {
+    const oldest = this.outstanding.keys().next();
+    if (oldest.done) {
+      this.onInbound(now);
+      return undefined;
+    }
+    return this.onPong(oldest.value, now);
+  }
+
   /** When the owner's timer should fire next. */
   wakeAt(): number {
     this.expectedWake = Math.min(this.nextPingAt, this.lastInboundAt + this.opts.timeoutMs);
@@ -92,12 +96,9 @@ export class HeartbeatMonitor {
    * a ping returned here is recorded as sent.
    */
   tick(now: number): TickResult {
-    const late = now - this.expectedWake;
-    if (late > STALL_THRESHOLD_MS) {
-      // We were not listening during the stall: do not blame the peer for it.
-      this.stalledMs += late;
-      this.lastInboundAt = Math.min(now, this.lastInboundAt + late);
-    }
+    const stalled = this.stalls.note(this.expectedWake, now);
+    // We were not listening during the stall: do not blame the peer for it.
+    if (stalled > 0) this.lastInboundAt = Math.min(now, this.lastInboundAt + stalled);
     const silentMs = now - this.lastInboundAt;
     if (silentMs >= this.opts.timeoutMs) return { kind: 'dead', silentMs };
     if (now >= this.nextPingAt) {
@@ -112,6 +113,11 @@ export class HeartbeatMonitor {
       return { kind: 'ping', ping, wakeAt: this.wakeAt() };
     }
     return { kind: 'wait', wakeAt: this.wakeAt() };
+  }
+
+  /** Total time credited for our own stalls, in ms. */
+  get stalledMs(): number {
+    return this.stalls.total;
   }
 
   /** The last measured RTT in ms, if any pong arrived. */

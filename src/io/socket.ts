@@ -4,7 +4,12 @@
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import type { Endpoint } from './options';
+
+/** One server address. */
+export interface Endpoint {
+  host: string;
+  port: number;
+}
 
 export interface OpenOptions {
   endpoint: Endpoint;
@@ -36,7 +41,8 @@ export function openSocket(opts: OpenOptions): OpenedSocket {
 /**
  * Node 20 sets only the keepalive initial delay; libuv fixes the probe
  * interval at 1 s and the count at 10, so an idle dead link is seen after
- * initialDelay + 10 s (DESIGN.md toolchain facts).
+ * initialDelay + 10 s (libuv's uv__tcp_keepalive sets TCP_KEEPINTVL 1 and
+ * TCP_KEEPCNT 10 on Linux).
  */
 export function configureSocket(socket: net.Socket, keepAliveMs: number | false): void {
   socket.setNoDelay(true);
@@ -65,3 +71,27 @@ export function resetSocket(socket: net.Socket): void {
     socket.destroy();
   }
 }
+
+/** The listeners a connection keeps on its socket, each a named function so it can be removed. */
+export interface SocketHandlers {
+  data(chunk: Buffer): void;
+  error(err: Error): void;
+  end(): void;
+  close(): void;
+  drain(): void;
+}
+
+const EVENTS = ['data', 'error', 'end', 'close', 'drain'] as const;
+
+/** Attaches the handlers (once per socket). */
+export function attach(socket: net.Socket, h: SocketHandlers): void {
+  for (const e of EVENTS) socket.on(e, h[e]);
+}
+
+/** Removes the handlers, keeping a no-op 'error' listener: a late error on a destroyed socket must not crash the process. */
+export function detach(socket: net.Socket, h: SocketHandlers): void {
+  for (const e of EVENTS) socket.off(e, h[e]);
+  socket.on('error', noop);
+}
+
+function noop(): void {}

@@ -1,8 +1,8 @@
 /**
  * The types of ResilientClient's events, stats and per-call options.
  */
-import type { ResilientError } from './errors';
-import type { ClientState } from './state';
+import type { ResilientError } from '../core/errors';
+import type { ClientState } from '../core/state';
 
 export interface StateChangeEvent {
   from: ClientState;

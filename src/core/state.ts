@@ -5,13 +5,18 @@
  *
  *   idle -> connecting -> open -> (reconnecting -> connecting)* -> closing -> closed
  *   any active state -> failed (fatal error, retries exhausted, reconnect disabled)
+ *
+ * Closing is a state with data, not flags beside the states: `draining`
+ * (waiting for acks, then BYE) or `releasing` (the socket is being torn down,
+ * `closed` follows once its handle is released), and the reason destroy()
+ * was given, if any. So "close() while connecting" is a row of the table.
  */
 import type { ErrorKind } from './errors';
 
 export const STATES = ['idle', 'connecting', 'open', 'reconnecting', 'closing', 'closed', 'failed'] as const;
 export type ClientState = (typeof STATES)[number];
 
-export const EVENT_TYPES = ['connect', 'established', 'lost', 'retryDue', 'stable', 'close', 'closed'] as const;
+export const EVENT_TYPES = ['connect', 'established', 'lost', 'retryDue', 'stable', 'close', 'drainTimeout', 'destroy', 'closed'] as const;
 export type MachineEventType = (typeof EVENT_TYPES)[number];
 
 export type MachineEvent =
@@ -25,16 +30,32 @@ export type MachineEvent =
   | { type: 'retryDue' }
   /** The connection stayed open for resetAfterMs: the retry count resets. */
   | { type: 'stable' }
-  /** The user called close(). */
-  | { type: 'close' }
-  /** Teardown finished. */
+  /** The user called close() (or the client's signal aborted), or destroy() with `reason`. */
+  | { type: 'close'; reason?: Error }
+  /** closeTimeoutMs passed while draining. */
+  | { type: 'drainTimeout' }
+  /** The user called destroy() while closing: tear down now. */
+  | { type: 'destroy'; reason?: Error }
+  /** Teardown finished: the socket handle is released. */
   | { type: 'closed' };
 
-export interface Machine {
-  readonly state: ClientState;
+/** Per-state data of `closing`. */
+export interface Closing {
+  /** draining: acks awaited, then BYE; releasing: the socket is torn down, `closed` follows. */
+  readonly stage: 'draining' | 'releasing';
+  /** The error destroy() was given: the cause of the ERR_CLOSED rejections. */
+  readonly reason?: Error | undefined;
+}
+
+interface Base {
   /** Consecutive retries scheduled since the last stable connection. */
   readonly retries: number;
 }
+
+export type Machine =
+  | (Base & { readonly state: Exclude<ClientState, 'closing' | 'closed'> })
+  | (Base & { readonly state: 'closing'; readonly closing: Closing })
+  | (Base & { readonly state: 'closed'; readonly reason?: Error | undefined });
 
 export interface RetryPolicy {
   /** False when reconnect is disabled: any loss ends in `failed`. */
@@ -65,9 +86,26 @@ export class IllegalTransitionError extends Error {
 
 type Handler = (m: Machine, e: MachineEvent, p: RetryPolicy) => Omit<Transition, 'from'>;
 
+type Plain = Exclude<ClientState, 'closing' | 'closed'>;
+
 const to =
-  (state: ClientState, retries?: 'reset'): Handler =>
+  (state: Plain, retries?: 'reset'): Handler =>
   (m) => ({ machine: { state, retries: retries === 'reset' ? 0 : m.retries } });
+
+/** Into closing at `stage`, keeping an earlier destroy reason. */
+const closing =
+  (stage: Closing['stage']): Handler =>
+  (m, e) => {
+    return { machine: { state: 'closing', retries: m.retries, closing: { stage, reason: reasonOf(m, e) } } };
+  };
+
+const closed: Handler = (m, e) => ({ machine: { state: 'closed', retries: m.retries, reason: reasonOf(m, e) } });
+
+/** The destroy reason: the event's, else the one closing already carries. */
+function reasonOf(m: Machine, e: MachineEvent): Error | undefined {
+  const given = e.type === 'close' || e.type === 'destroy' ? e.reason : undefined;
+  return given ?? (m.state === 'closing' ? m.closing.reason : undefined);
+}
 
 /** A loss while connecting or open: retry, or give up. */
 const onLost: Handler = (m, e, p) => {
@@ -83,15 +121,20 @@ const onLost: Handler = (m, e, p) => {
   };
 };
 
-/** The transition table: (state, event) -> handler. Absent pairs are illegal. */
+/**
+ * The transition table: (state, event) -> handler. Absent pairs are illegal.
+ * close() of an open connection drains; of an attempt or a retry wait it
+ * releases at once. In closing, the link going down, the drain deadline and
+ * destroy() all move to releasing; `closed` comes when the socket is released.
+ */
 export const TRANSITIONS: Readonly<Record<ClientState, Partial<Record<MachineEventType, Handler>>>> = {
-  idle: { connect: to('connecting', 'reset'), close: to('closed') },
-  connecting: { established: to('open'), lost: onLost, close: to('closing') },
-  open: { lost: onLost, stable: to('open', 'reset'), close: to('closing') },
-  reconnecting: { retryDue: to('connecting'), close: to('closing') },
-  closing: { closed: to('closed') },
+  idle: { connect: to('connecting', 'reset'), close: closed },
+  connecting: { established: to('open'), lost: onLost, close: closing('releasing') },
+  open: { lost: onLost, stable: to('open', 'reset'), close: closing('draining') },
+  reconnecting: { retryDue: to('connecting'), close: closing('releasing') },
+  closing: { lost: closing('releasing'), drainTimeout: closing('releasing'), destroy: closing('releasing'), closed },
   closed: {},
-  failed: { connect: to('connecting', 'reset'), close: to('closed') },
+  failed: { connect: to('connecting', 'reset'), close: closed },
 };
 
 /** True when the table has an entry for (state, event). */
@@ -104,6 +147,12 @@ export function transition(m: Machine, e: MachineEvent, policy: RetryPolicy): Tr
   const handler = TRANSITIONS[m.state][e.type];
   if (!handler) throw new IllegalTransitionError(m.state, e.type);
   return { from: m.state, ...handler(m, e, policy) };
+}
+
+/** A machine in `state` with no history (closing: draining), for tests and tools. */
+export function machineIn(state: ClientState, retries = 0): Machine {
+  if (state === 'closing') return { state, retries, closing: { stage: 'draining' } };
+  return { state, retries };
 }
 
 export const INITIAL_MACHINE: Machine = Object.freeze({ state: 'idle', retries: 0 });

@@ -1,29 +1,24 @@
 /**
  * ResilientClient options: the one interface, its DEFAULTS, and validation
- * that throws a TypeError naming the option and the value.
+ * that throws a TypeError naming the option and the value. Most of it is the
+ * interface, one JSDoc (unit, default) per option; the checks shared with the
+ * server are in core/validate.ts.
  */
 import type { LookupFunction } from 'node:net';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { randomUUID } from 'node:crypto';
-import { BACKOFF_DEFAULTS, Jitter } from './backoff';
-import { QUEUE_DEFAULTS, OverflowPolicy } from './delivery';
-import type { ErrorKind } from './errors';
-import { HEARTBEAT_DEFAULTS } from './heartbeat';
-import { DEFAULT_MAX_FRAME_BYTES } from './protocol/frames';
-import type { Codec } from './codec';
+import { BACKOFF_DEFAULTS, Jitter } from '../core/backoff';
+import { QUEUE_DEFAULTS } from '../core/delivery';
+import type { ErrorKind } from '../core/errors';
+import { HEARTBEAT_DEFAULTS } from '../core/heartbeat';
+import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/frames';
+import type { Codec } from '../protocol/codec';
+import type { Logger } from '../core/logger';
+import { QueueConfig, checkNumber, fail, objectOrUndefined, resolveQueue } from '../core/validate';
+import type { CodecHeartbeat } from '../io/codec-link';
+import type { Endpoint } from '../io/socket';
 
-export interface Endpoint {
-  host: string;
-  port: number;
-}
-
-/** pino-compatible: any object with these four methods. */
-export interface Logger {
-  debug(msg: string, ...args: unknown[]): void;
-  info(msg: string, ...args: unknown[]): void;
-  warn(msg: string, ...args: unknown[]): void;
-  error(msg: string, ...args: unknown[]): void;
-}
+export type { Endpoint, Logger, QueueConfig };
 
 export interface ReconnectOptions {
   /** Consecutive failed attempts retried before giving up; `Infinity` allowed. @default Infinity */
@@ -55,15 +50,6 @@ export interface HeartbeatConfig<M = Buffer> {
   createPing?: (seq: number) => M;
   /** With a `codec`: true for a message that answers a ping (it is not emitted as a message). */
   isPong?: (message: M) => boolean;
-}
-
-export interface QueueConfig {
-  /** Bound on messages held (queued + awaiting ack). @default 10000 */
-  maxMessages?: number;
-  /** Bound on payload bytes held (queued + awaiting ack). @default 16777216 (16 MiB) */
-  maxBytes?: number;
-  /** `'reject'`: send() rejects with ERR_QUEUE_FULL; `'drop-oldest'`: the oldest unsent message is dropped. @default 'reject' */
-  overflow?: OverflowPolicy;
 }
 
 export interface ClientOptions<M = Buffer> {
@@ -144,13 +130,8 @@ export interface ClientOptions<M = Buffer> {
   random?: () => number;
 }
 
-export interface ResolvedHeartbeat<M> {
-  intervalMs: number;
-  timeoutMs: number;
-  mode: 'ping' | 'inbound';
-  createPing?: (seq: number) => M;
-  isPong?: (message: M) => boolean;
-}
+/** The heartbeat after validation: the shape the links run (io/codec-link.ts). */
+export type ResolvedHeartbeat<M> = CodecHeartbeat<M>;
 
 export interface ResolvedOptions<M = Buffer> {
   endpoints: Endpoint[];
@@ -190,48 +171,12 @@ export const DEFAULTS = Object.freeze({
 });
 
 const JITTERS: readonly Jitter[] = ['full', 'equal', 'decorrelated', 'none'];
-const OVERFLOWS: readonly OverflowPolicy[] = ['reject', 'drop-oldest'];
-
-function fail(name: string, value: unknown, expected: string): never {
-  let shown: string;
-  try {
-    shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
-  } catch {
-    shown = typeof value;
-  }
-  throw new TypeError(`options.${name} must be ${expected}, got ${shown}`);
-}
-
-/** A finite number >= min (or > min when `exclusive`), or `Infinity` when allowed. */
-export function checkNumber(
-  name: string,
-  value: unknown,
-  min: number,
-  opts: { integer?: boolean; allowInfinity?: boolean; exclusive?: boolean; max?: number } = {},
-): number {
-  const expected = `a${opts.integer ? 'n integer' : ' number'} ${opts.exclusive ? '>' : '>='} ${min}${
-    opts.max !== undefined ? ` and <= ${opts.max}` : ''
-  }${opts.allowInfinity ? ' (or Infinity)' : ''}`;
-  if (typeof value !== 'number' || Number.isNaN(value)) fail(name, value, expected);
-  if (value === Infinity && opts.allowInfinity) return value;
-  if (!Number.isFinite(value)) fail(name, value, expected);
-  if (opts.integer && !Number.isInteger(value)) fail(name, value, expected);
-  if (opts.exclusive ? value <= min : value < min) fail(name, value, expected);
-  if (opts.max !== undefined && value > opts.max) fail(name, value, expected);
-  return value;
-}
 
 function checkEndpoint(name: string, e: unknown): Endpoint {
   if (typeof e !== 'object' || e === null) fail(name, e, 'an object { host, port }');
   const { host, port } = e as { host?: unknown; port?: unknown };
   if (typeof host !== 'string' || host.length === 0) fail(`${name}.host`, host, 'a non-empty string');
   return { host, port: checkNumber(`${name}.port`, port, 1, { integer: true, max: 65535 }) };
-}
-
-function objectOrUndefined(name: string, v: unknown): Record<string, unknown> {
-  if (v === undefined) return {};
-  if (typeof v !== 'object' || v === null) fail(name, v, 'an object');
-  return v as Record<string, unknown>;
 }
 
 /** Validates user options and fills in DEFAULTS. Throws TypeError naming the option. */
@@ -303,13 +248,7 @@ export function resolveOptions<M = Buffer>(input: ClientOptions<M>): ResolvedOpt
   else if (ka === true) keepAliveMs = deadAfterMs ?? (heartbeat ? heartbeat.timeoutMs : 15_000);
   else keepAliveMs = checkNumber('keepAlive', ka, 0);
 
-  const q = objectOrUndefined('queue', input.queue);
-  const queue = {
-    maxMessages: checkNumber('queue.maxMessages', q.maxMessages ?? DEFAULTS.queue.maxMessages, 1, { integer: true, allowInfinity: true }),
-    maxBytes: checkNumber('queue.maxBytes', q.maxBytes ?? DEFAULTS.queue.maxBytes, 1, { allowInfinity: true }),
-    overflow: (q.overflow ?? DEFAULTS.queue.overflow) as OverflowPolicy,
-  };
-  if (!OVERFLOWS.includes(queue.overflow)) fail('queue.overflow', queue.overflow, `one of ${OVERFLOWS.join(', ')}`);
+  const queue = resolveQueue(input.queue);
 
   const maxFrameBytes = checkNumber('maxFrameBytes', input.maxFrameBytes ?? DEFAULTS.maxFrameBytes, 64, { integer: true, max: 0xffffffff });
   const closeTimeoutMs = checkNumber('closeTimeoutMs', input.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs, 0);

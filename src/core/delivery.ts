@@ -6,6 +6,8 @@
  *
  * Ids are per sender, monotonic and fixed when a message is accepted, so a
  * resend carries the same id and the receiver drops what it already has.
+ * Over 300 lines: the two halves of one contract (ids, cumulative acks,
+ * resume), kept side by side so they read together.
  */
 import { ResilientError, sdkError } from './errors';
 

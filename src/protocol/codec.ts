@@ -6,8 +6,8 @@
  * made per connection; it must throw a ResilientError (ERR_FRAME_TOO_LARGE or
  * ERR_PROTOCOL) on bad input and must never buffer more than its own bound.
  */
-import { sdkError } from './errors';
-import { PartialBuffer } from './protocol/partial-buffer';
+import { sdkError } from '../core/errors';
+import { PartialBuffer } from './partial-buffer';
 
 export interface Decoder<M> {
   /** Adds a chunk; returns the messages it completes. */

@@ -65,38 +65,66 @@ export class ResilientError extends Error {
   }
 }
 
-/** The kind of each SDK code, where the code alone decides it. */
-const SDK_CODE_KINDS: Record<string, ErrorKind> = {
-  ERR_HEARTBEAT_TIMEOUT: 'transient',
-  ERR_CONNECTION_LOST: 'transient',
+/** What an SDK code means: how the reconnect policy treats it, and whether it ends the socket with RST. */
+export interface CodeRule {
+  readonly kind: ErrorKind;
+  /**
+   * True for our own verdict that the peer is gone or useless (heartbeat,
+   * connect or frame timeout): the socket is reset, so no FIN is
+   * retransmitted into a dead link (see io/socket.ts resetSocket).
+   */
+  readonly reset: boolean;
+}
+
+const rule = (kind: ErrorKind, reset = false): CodeRule => Object.freeze({ kind, reset });
+
+/** Every SDK code, once: a code missing here is a type error. */
+export const CODE_RULES: Readonly<Record<ErrorCode, CodeRule>> = Object.freeze({
+  ERR_HEARTBEAT_TIMEOUT: rule('transient', true),
+  ERR_CONNECTION_LOST: rule('transient'),
   // A server that says goodbye is going away (shutdown, restart): retrying at
   // once would make every client arrive together when it comes back, so the
   // first retry is jittered like any other.
-  ERR_SERVER_BYE: 'unavailable',
-  ERR_CONNECT_TIMEOUT: 'unavailable',
-  ERR_HANDSHAKE_TIMEOUT: 'unavailable',
-  ERR_FRAME_TIMEOUT: 'unavailable',
-  ERR_SERVER_FULL: 'unavailable',
+  ERR_SERVER_BYE: rule('unavailable'),
+  ERR_CONNECT_TIMEOUT: rule('unavailable', true),
+  ERR_HANDSHAKE_TIMEOUT: rule('unavailable'),
+  ERR_FRAME_TIMEOUT: rule('unavailable', true),
+  ERR_SERVER_FULL: rule('unavailable'),
   // A peer speaking garbage may be a restarting proxy or the wrong service:
   // back off and retry within maxRetries rather than give up at once.
-  ERR_PROTOCOL: 'unavailable',
-  ERR_FRAME_TOO_LARGE: 'unavailable',
-  ERR_PROTOCOL_VERSION: 'fatal',
-  ERR_AUTH: 'fatal',
-  ERR_SESSION_TAKEN_OVER: 'fatal',
-  ERR_RETRIES_EXHAUSTED: 'fatal',
-  ERR_CLOSED: 'fatal',
-  ERR_ABORTED: 'fatal',
-  ERR_QUEUE_FULL: 'fatal',
-  ERR_MESSAGE_EXPIRED: 'fatal',
-  ERR_TLS_CERT: 'fatal',
+  ERR_PROTOCOL: rule('unavailable'),
+  ERR_FRAME_TOO_LARGE: rule('unavailable'),
+  ERR_PROTOCOL_VERSION: rule('fatal'),
+  ERR_AUTH: rule('fatal'),
+  ERR_SESSION_TAKEN_OVER: rule('fatal'),
+  ERR_RETRIES_EXHAUSTED: rule('fatal'),
+  ERR_CLOSED: rule('fatal'),
+  ERR_ABORTED: rule('fatal'),
+  ERR_QUEUE_FULL: rule('fatal'),
+  ERR_MESSAGE_EXPIRED: rule('fatal'),
+  ERR_TLS_CERT: rule('fatal'),
+  // A thrown value with no code of its own: nothing says it is final, so it is retried with backoff.
+  ERR_UNKNOWN: rule('unavailable'),
+});
+
+/** Node's own argument errors: a bug or a bad option, never fixed by retrying. */
+const NODE_CODE_KINDS: Readonly<Record<string, ErrorKind>> = Object.freeze({
   ERR_INVALID_ARG_TYPE: 'fatal',
   ERR_INVALID_ARG_VALUE: 'fatal',
   ERR_SOCKET_BAD_PORT: 'fatal',
-};
+});
+
+function isSdkCode(code: string): code is ErrorCode {
+  return Object.prototype.hasOwnProperty.call(CODE_RULES, code);
+}
+
+/** True when an error with this code ends its socket with RST (our own verdict on the peer). */
+export function resetsSocket(code: string): boolean {
+  return isSdkCode(code) && CODE_RULES[code].reset;
+}
 
 /**
- * The default errno table (DESIGN.md). Exported so users can read it; pass
+ * The default errno table (documented in docs/errors.md). Exported so users can read it; pass
  * `classifyError` in the client options to override entries.
  */
 export const ERRNO_KINDS: Readonly<Record<string, ErrorKind>> = Object.freeze({
@@ -215,7 +243,7 @@ export function classifyError(err: unknown): ErrorKind {
   }
   const code = errorCodeOf(err);
   if (code === undefined) return 'unavailable';
-  const known = ERRNO_KINDS[code] ?? SDK_CODE_KINDS[code];
+  const known = ERRNO_KINDS[code] ?? (isSdkCode(code) ? CODE_RULES[code].kind : NODE_CODE_KINDS[code]);
   if (known) return known;
   if (code === 'ERR_TLS_HANDSHAKE_TIMEOUT') return 'unavailable';
   // Certificate failures, and TLS/SSL misconfiguration (wrong version, no shared cipher): retrying cannot help.
@@ -225,5 +253,5 @@ export function classifyError(err: unknown): ErrorKind {
 
 /** An SDK error with the kind its code implies. */
 export function sdkError(code: ErrorCode, message: string, cause?: unknown): ResilientError {
-  return new ResilientError(code, message, SDK_CODE_KINDS[code] ?? 'unavailable', cause);
+  return new ResilientError(code, message, CODE_RULES[code].kind, cause);
 }

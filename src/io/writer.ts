@@ -1,8 +1,8 @@
 /**
  * Coalescing frame writer: frames written in the same tick leave in one
- * socket.write() (measured ~14x more 64-byte frames per second than one write
- * per frame). It reports backpressure so callers stop pulling from their
- * queues until 'drain'.
+ * socket.write(): one syscall and one libuv write request per batch instead of
+ * per frame (docs/benchmarks.md, throughput rows). It reports backpressure so callers stop pulling from
+ * their queues until 'drain'.
  *
  * Small frames are encoded straight into a slab (no Buffer per frame, no
  * second copy to concatenate them); a large payload is not copied at all: it
@@ -17,7 +17,7 @@
  * has written that view. See docs/decisions.md, "Write slab".
  */
 import type { Writable } from 'node:stream';
-import { COPY_PAYLOAD_BELOW, DATA_HEADER_BYTES, writeDataHeader } from './protocol/frames';
+import { COPY_PAYLOAD_BELOW, DATA_HEADER_BYTES, writeDataHeader } from '../protocol/frames';
 
 /** Flush at once past this many pending bytes rather than build a huge batch. */
 const FLUSH_AT_BYTES = 256 * 1024;

@@ -1,0 +1,284 @@
+/**
+ * ResilientClient: the public API (promises, abort signals, events, stats).
+ * The lifecycle (lifecycle.ts) applies the state machine's transitions and
+ * owns every connection and timer.
+ */
+import { EventEmitter } from 'eventemitter3';
+import { performance } from 'node:perf_hooks';
+import { ResilientError, sdkError } from '../core/errors';
+import type { ClientState } from '../core/state';
+import { loadUserTimeout } from '../io/user-timeout';
+import { withAbort } from './abort';
+import { Lifecycle } from './lifecycle';
+import { ClientOptions, ResolvedOptions, resolveOptions } from './options';
+import type { ClientEvents, ClientStats, SendOptions, StateChangeEvent } from './types';
+
+export type * from './types';
+
+/** What send() accepts: bytes or text for the native protocol, the codec's message type otherwise. */
+export type Sendable<M> = [M] extends [Buffer] ? Buffer | Uint8Array | string : M;
+
+export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
+  private readonly opts: ResolvedOptions<M>;
+  private readonly life: Lifecycle<M>;
+  private closePromise: Promise<void> | undefined;
+  private readonly onAbort = (): void => void this.close();
+
+  constructor(options: ClientOptions<M>) {
+    super();
+    this.opts = resolveOptions(options);
+    this.life = new Lifecycle(this.opts, this);
+    this.opts.signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  /** Current state of the reconnect state machine. */
+  get state(): ClientState {
+    return this.life.machine.state;
+  }
+
+  /**
+   * Resolves when open; rejects on a fatal error, when retries are exhausted,
+   * when the client is closed, or with ERR_ABORTED when `signal` aborts first
+   * (the client keeps trying; close() it to stop).
+   */
+  connect(options: { signal?: AbortSignal } = {}): Promise<void> {
+    const s = this.life.machine.state;
+    if (s === 'open') return Promise.resolve();
+    if (s === 'closing' || s === 'closed') return Promise.reject(sdkError('ERR_CLOSED', 'client is closed'));
+    if (this.opts.signal?.aborted || options.signal?.aborted) return Promise.reject(sdkError('ERR_ABORTED', 'signal was aborted'));
+    const life = this.life;
+    const p = new Promise<void>((resolve, reject) => {
+      const waiter = { resolve, reject };
+      life.connectWaiters.push(waiter);
+      withAbort(options.signal, waiter, () => {
+        life.connectWaiters = life.connectWaiters.filter((w) => w !== waiter);
+      });
+    });
+    if (s === 'idle' || s === 'failed') {
+      if (this.opts.userTimeoutMs !== undefined && life.userTimeout === undefined) {
+        // Loaded once, before the first socket: net-keepalive is optional.
+        return loadUserTimeout((msg) => this.opts.logger?.warn(msg)).then((setter) => {
+          life.userTimeout = setter ?? null;
+          if (life.machine.state === 'idle' || life.machine.state === 'failed') life.dispatch({ type: 'connect' });
+          return p;
+        });
+      }
+      life.dispatch({ type: 'connect' });
+    }
+    return p;
+  }
+
+  /**
+   * Sends a message. Native protocol: resolves when the server acknowledged
+   * it. With a codec: resolves once written to the kernel. Rejects with
+   * ERR_QUEUE_FULL, ERR_FRAME_TOO_LARGE, ERR_MESSAGE_EXPIRED, ERR_ABORTED,
+   * ERR_CLOSED or ERR_RETRIES_EXHAUSTED. Accepted while idle, connecting or
+   * reconnecting (queued).
+   */
+  send(data: Sendable<M>, options: SendOptions = {}): Promise<void> {
+    const s = this.life.machine.state;
+    if (s === 'closing' || s === 'closed' || s === 'failed') {
+      return Promise.reject(sdkError('ERR_CLOSED', `cannot send in state '${s}'`));
+    }
+    let payload: Buffer;
+    try {
+      payload = this.encode(data);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const limit = this.life.maxPayload;
+    if (payload.length > limit) {
+      return Promise.reject(sdkError('ERR_FRAME_TOO_LARGE', `message of ${payload.length} bytes exceeds the ${limit}-byte limit of a frame`));
+    }
+    let expiresAt = Infinity;
+    if (options.ttlMs !== undefined) {
+      if (typeof options.ttlMs !== 'number' || !(options.ttlMs > 0)) {
+        return Promise.reject(new TypeError(`options.ttlMs must be a number > 0, got ${String(options.ttlMs)}`));
+      }
+      expiresAt = performance.now() + options.ttlMs;
+    }
+    if (options.signal?.aborted) return Promise.reject(sdkError('ERR_ABORTED', 'signal was aborted'));
+    return new Promise<void>((resolve, reject) => {
+      const r = this.life.outbound.enqueue(payload, expiresAt, resolve, reject);
+      for (const d of r.dropped) this.emit('dropped', { payload: d.payload, error: sdkError('ERR_QUEUE_FULL', `message ${d.id} dropped`) });
+      const entry = r.entry;
+      if (!entry) return;
+      if (expiresAt !== Infinity) this.life.armTtl();
+      if (options.signal) {
+        const signal = options.signal;
+        const onAbort = (): void => void this.life.outbound.withdraw(entry, sdkError('ERR_ABORTED', 'send aborted before it was written'));
+        signal.addEventListener('abort', onAbort, { once: true });
+        const cleanup = (): void => signal.removeEventListener('abort', onAbort);
+        entry.onSettle = cleanup;
+      }
+      this.life.pump();
+    });
+  }
+
+  /**
+   * Payloads accepted but not acknowledged, in order: those still held, after
+   * those rejected by the last giveUp or close (so the app can persist them).
+   * With a codec these are the encoded bytes.
+   */
+  pending(): Buffer[] {
+    const held = this.life.outbound.pending();
+    const abandoned = this.life.abandoned;
+    return abandoned.length === 0 ? held : [...abandoned, ...held];
+  }
+
+  /** Counters, queue sizes and the liveness layers in force. */
+  stats(): ClientStats {
+    const life = this.life;
+    const { counters, outbound } = life;
+    const bytes = life.bytes;
+    return {
+      state: life.machine.state,
+      sessionId: life.sessionId,
+      reconnects: counters.reconnects,
+      retries: life.machine.retries,
+      lastRttMs: life.lastRtt,
+      queued: outbound.queued,
+      inFlight: outbound.inFlight,
+      queuedBytes: outbound.sizeBytes,
+      messagesIn: counters.messagesIn,
+      messagesOut: counters.messagesOut,
+      bytesIn: bytes.in,
+      bytesOut: bytes.out,
+      duplicatesDropped: counters.duplicatesDropped,
+      layers: {
+        heartbeat: this.opts.heartbeat !== false,
+        keepAliveMs: this.opts.keepAliveMs,
+        userTimeoutMs: life.userTimeout && this.opts.userTimeoutMs !== undefined ? this.opts.userTimeoutMs : false,
+      },
+    };
+  }
+
+  /**
+   * Graceful close: waits up to closeTimeoutMs for unacknowledged messages,
+   * says BYE, and leaves no socket, timer or listener behind. What is still
+   * unacknowledged then is rejected with ERR_CLOSED (and stays in pending()).
+   * Idempotent: every call returns the same promise. Aborting `signal` turns
+   * the graceful close into destroy().
+   */
+  close(options: { signal?: AbortSignal } = {}): Promise<void> {
+    const p = this.startClose(undefined);
+    const signal = options.signal;
+    if (signal) {
+      if (signal.aborted) return this.destroy();
+      const onAbort = (): void => void this.destroy();
+      signal.addEventListener('abort', onAbort, { once: true });
+      void p.then(() => signal.removeEventListener('abort', onAbort));
+    }
+    return p;
+  }
+
+  /**
+   * Closes now without waiting for acknowledgements. Pending sends reject
+   * with ERR_CLOSED (with `err`, if given, as the cause).
+   */
+  destroy(err?: Error): Promise<void> {
+    const p = this.startClose(err);
+    if (this.life.machine.state === 'closing') this.life.dispatch({ type: 'destroy', ...(err ? { reason: err } : {}) });
+    return p;
+  }
+
+  /** The one close promise; the first call moves the machine to closing (or closed). */
+  private startClose(reason: Error | undefined): Promise<void> {
+    if (this.closePromise) return this.closePromise;
+    this.closePromise = new Promise<void>((resolve) => {
+      this.life.onClosed = () => {
+        this.opts.signal?.removeEventListener('abort', this.onAbort);
+        resolve();
+      };
+    });
+    this.life.dispatch({ type: 'close', ...(reason ? { reason } : {}) });
+    return this.closePromise;
+  }
+
+  /** Resolves when the client is closed (by close(), destroy() or its signal). */
+  closed(): Promise<void> {
+    if (this.life.machine.state === 'closed') return Promise.resolve();
+    return new Promise((resolve) => {
+      const on = (e: StateChangeEvent): void => {
+        if (e.to !== 'closed') return;
+        this.off('stateChange', on);
+        resolve();
+      };
+      this.on('stateChange', on);
+    });
+  }
+
+  /**
+   * Resolves when the client reaches `state` (at once if it is there).
+   * Rejects with ERR_ABORTED when `signal` aborts, and with ERR_CLOSED if the
+   * client closes first (unless `state` is 'closed').
+   */
+  waitFor(state: ClientState, options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.life.machine.state === state) return Promise.resolve();
+    if (options.signal?.aborted) return Promise.reject(sdkError('ERR_ABORTED', 'signal was aborted'));
+    return new Promise<void>((resolve, reject) => {
+      const on = (e: StateChangeEvent): void => {
+        if (e.to === state) return settle(undefined);
+        if (e.to === 'closed') settle(sdkError('ERR_CLOSED', `client closed before reaching '${state}'`));
+      };
+      const onAbort = (): void => settle(sdkError('ERR_ABORTED', 'signal was aborted'));
+      const settle = (err: ResilientError | undefined): void => {
+        this.off('stateChange', on);
+        options.signal?.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve();
+      };
+      this.on('stateChange', on);
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Messages as an async iterator; it ends when the client closes or fails. */
+  async *messages(): AsyncGenerator<M, void, undefined> {
+    const buffered: M[] = [];
+    let head = 0;
+    let wake: (() => void) | undefined;
+    let done = false;
+    const onMessage = (m: M): void => {
+      buffered.push(m);
+      wake?.();
+    };
+    const onState = (e: StateChangeEvent): void => {
+      if (e.to === 'closed' || e.to === 'failed') {
+        done = true;
+        wake?.();
+      }
+    };
+    this.on('message', onMessage);
+    this.on('stateChange', onState);
+    try {
+      for (;;) {
+        if (head < buffered.length) {
+          const next = buffered[head] as M;
+          buffered[head++] = undefined as M;
+          yield next;
+          continue;
+        }
+        buffered.length = 0;
+        head = 0;
+        if (done || this.life.machine.state === 'closed' || this.life.machine.state === 'failed') return;
+        await new Promise<void>((r) => (wake = r));
+        wake = undefined;
+      }
+    } finally {
+      this.off('message', onMessage);
+      this.off('stateChange', onState);
+    }
+  }
+
+  private encode(data: Sendable<M>): Buffer {
+    if (this.opts.codec) {
+      const bytes = this.opts.codec.encode(data as M);
+      return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
+    if (typeof data === 'string') return Buffer.from(data, 'utf8');
+    if (Buffer.isBuffer(data)) return data;
+    if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    throw new TypeError(`send() takes a Buffer, Uint8Array or string, got ${typeof data}`);
+  }
+}

@@ -1,0 +1,300 @@
+/**
+ * One client socket, whatever the protocol: opening (TCP or TLS), its
+ * listeners, its named deadlines (connect, handshake, frame) and its
+ * heartbeat timer, each owned and cleared here, and exactly one `onDown`
+ * when it ends. The native protocol (native-link.ts) and user codecs
+ * (codec-link.ts) supply what happens when the socket is ready and when
+ * bytes arrive. Every listener and timer is removed on teardown.
+ */
+import type { LookupFunction, Socket } from 'node:net';
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import { ErrorKind, ResilientError, resetsSocket, sdkError } from '../core/errors';
+import { HeartbeatMonitor } from '../core/heartbeat';
+import type { PartialFrame } from '../protocol/peer';
+import { Deadline } from './deadline';
+import { Endpoint, SocketHandlers, attach, configureSocket, detach, openSocket, resetSocket } from './socket';
+import { FrameWriter } from './writer';
+
+export interface LinkConfig {
+  endpoint: Endpoint;
+  tls: TlsConnectionOptions | undefined;
+  lookup: LookupFunction | undefined;
+  connectTimeoutMs: number;
+  /** Time for one frame to arrive once its first byte is in (ERR_FRAME_TIMEOUT); undefined: no bound. */
+  frameTimeoutMs: number | undefined;
+  keepAliveMs: number | false;
+  /** Called once the socket is connected, to set socket options (e.g. TCP_USER_TIMEOUT). */
+  onSocketReady?: (socket: Socket) => void;
+  unref: boolean;
+  classify: (err: unknown) => ErrorKind;
+  now: () => number;
+}
+
+/** What a link reports to its owner. `M` is the message type. */
+export interface LinkHooks<M> {
+  onOpen(info: OpenInfo): void;
+  /** A message arrived; `id` is the sender's id (native) or a local counter (codec). */
+  onData(id: number, message: M): void;
+  /** The peer acknowledged everything up to `id`. */
+  onAck(id: number): void;
+  onPong(rttMs: number): void;
+  onDrain(): void;
+  /** Called once, when the link ended for any reason but our own destroy(). */
+  onDown(err: ResilientError): void;
+}
+
+export interface OpenInfo {
+  sessionId: string | undefined;
+  resumed: boolean;
+  /** Highest id of ours the peer has (native protocol), 0 otherwise. */
+  acked: number;
+  /** Largest payload the peer accepts in one message. */
+  maxPayloadBytes: number;
+}
+
+/** The heartbeat a link runs once open: `timeoutMs` Infinity pings without ever declaring the link dead. */
+export interface LinkHeartbeat {
+  intervalMs: number;
+  timeoutMs: number;
+}
+
+type LinkPhase = 'connecting' | 'handshake' | 'open' | 'done';
+
+export abstract class Link<M> {
+  private phase: LinkPhase = 'connecting';
+  protected readonly socket: Socket;
+  protected readonly writer: FrameWriter;
+  private monitor: HeartbeatMonitor | undefined;
+  private pingsEnabled = true;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  /** TCP (+TLS) connect plus handshake: connectTimeoutMs from the start. */
+  private readonly connectDeadline: Deadline;
+  /** Once TCP is up, a silent peer gets the heartbeat budget if that is shorter. */
+  private readonly handshakeDeadline: Deadline;
+  private handshakeSilenceMs = 0;
+  /** One frame, from its first byte to its last (a trickling peer is never silent yet delivers nothing). */
+  private readonly frameDeadline: Deadline;
+  private readonly handlers: SocketHandlers;
+  private readonly readyEvent: 'connect' | 'secureConnect';
+  /** Resolves when the socket has fully closed (its handle released). */
+  readonly closed: Promise<void>;
+  bytesIn = 0;
+
+  constructor(
+    protected readonly cfg: LinkConfig,
+    protected readonly hooks: LinkHooks<M>,
+  ) {
+    const { socket, readyEvent } = openSocket({ endpoint: cfg.endpoint, tls: cfg.tls, lookup: cfg.lookup });
+    this.socket = socket;
+    this.readyEvent = readyEvent;
+    this.closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    this.writer = new FrameWriter(socket);
+    this.connectDeadline = new Deadline(cfg.now, this.onConnectTimeout, cfg.unref);
+    this.handshakeDeadline = new Deadline(cfg.now, this.onHandshakeSilence, cfg.unref);
+    this.frameDeadline = new Deadline(cfg.now, this.onFrameTimeout, cfg.unref);
+    this.handlers = { data: this.onSocketData, error: this.onSocketError, end: this.onSocketEnd, close: this.onSocketClose, drain: this.onSocketDrain };
+    socket.once(readyEvent, this.onReadyEvent);
+    attach(socket, this.handlers);
+    this.connectDeadline.arm(cfg.connectTimeoutMs);
+  }
+
+  get isOpen(): boolean {
+    return this.phase === 'open';
+  }
+  /** True once the link has ended (a getter: TypeScript must not narrow it away across calls). */
+  get ended(): boolean {
+    return this.phase === 'done';
+  }
+  get blocked(): boolean {
+    return this.writer.blocked;
+  }
+  get bytesOut(): number {
+    return this.writer.bytesWritten;
+  }
+  get rttMs(): number | undefined {
+    return this.monitor?.rttMs;
+  }
+  get remote(): string {
+    return `${this.cfg.endpoint.host}:${this.cfg.endpoint.port}`;
+  }
+
+  /** Writes one outbound message with its id. */
+  abstract sendMessage(id: number, payload: Buffer): void;
+  /** The socket is connected (and TLS done): start the protocol. */
+  protected abstract onReady(): void;
+  /** Bytes arrived: decode and handle them; throw a ResilientError on bad input. Returns the partial-frame state, where known. */
+  protected abstract onChunk(chunk: Buffer): PartialFrame | undefined;
+  /** Writes a heartbeat ping. */
+  protected abstract sendPing(seq: number, rttMs: number | undefined): void;
+  /** Writes what the protocol says before a graceful end (a BYE), if anything. */
+  protected abstract goodbye(reason: string): void;
+
+  /** Ends gracefully: goodbye, flush, FIN; onDown follows when the socket closes. */
+  end(reason: string): void {
+    if (this.phase === 'done') return;
+    this.stopHeartbeat();
+    this.goodbye(reason);
+    this.writer.flush();
+    this.socket.end();
+  }
+
+  /** Tears down now. Never calls onDown. Idempotent. */
+  destroy(): void {
+    if (this.phase === 'done') return;
+    this.phase = 'done';
+    // A link still open is ended with RST: close() has already said BYE
+    // and waited; whatever is left must not linger in the kernel.
+    this.teardown(this.socket.writable && !this.socket.writableEnded);
+  }
+
+  /** Registers `fn` to run once the bytes written so far reached the kernel (not if the socket fails first). */
+  afterFlush(fn: () => void): void {
+    this.writer.afterFlush(fn);
+  }
+
+  /** Ends the link and reports it, once. */
+  protected down(err: ResilientError): void {
+    if (this.phase === 'done') return;
+    this.phase = 'done';
+    // Our own verdict that the peer is gone or useless: RST, so no FIN is
+    // retransmitted into a dead link (the codes are marked in core/errors.ts).
+    this.teardown(resetsSocket(err.code));
+    this.hooks.onDown(err);
+  }
+
+  /** TCP is up and the protocol has a handshake: guard it against a silent peer. */
+  protected beginHandshake(heartbeatTimeoutMs: number | undefined): void {
+    this.phase = 'handshake';
+    // Once TCP is up, a peer that says nothing is the same silent peer the
+    // heartbeat exists for: it gets the heartbeat budget, if that is shorter.
+    if (heartbeatTimeoutMs !== undefined && heartbeatTimeoutMs < this.connectDeadline.leftMs()) {
+      this.handshakeSilenceMs = heartbeatTimeoutMs;
+      this.handshakeDeadline.arm(heartbeatTimeoutMs);
+    }
+  }
+
+  /** The link is usable: stop the connect deadlines, start the heartbeat. */
+  protected opened(info: OpenInfo, heartbeat: LinkHeartbeat | undefined, sendsPings: boolean): void {
+    this.connectDeadline.clear();
+    this.handshakeDeadline.clear();
+    this.phase = 'open';
+    if (heartbeat) {
+      this.monitor = new HeartbeatMonitor(heartbeat, this.cfg.now());
+      this.pingsEnabled = sendsPings;
+      this.scheduleHeartbeat();
+    }
+    this.hooks.onOpen(info);
+  }
+
+  /** A pong for ping `seq` arrived (no seq: the oldest outstanding ping). */
+  protected pong(seq: number | undefined): void {
+    const m = this.monitor;
+    if (!m) return;
+    const now = this.cfg.now();
+    const rtt = seq === undefined ? m.onPongOldest(now) : m.onPong(seq, now);
+    if (rtt !== undefined) this.hooks.onPong(rtt);
+  }
+
+  private teardown(reset: boolean): void {
+    this.connectDeadline.clear();
+    this.handshakeDeadline.clear();
+    this.frameDeadline.clear();
+    this.stopHeartbeat();
+    this.writer.close();
+    const s = this.socket;
+    s.off(this.readyEvent, this.onReadyEvent);
+    detach(s, this.handlers);
+    if (reset) resetSocket(s);
+    else s.destroy();
+  }
+
+  /**
+   * After each chunk: a frame still being assembled must complete within
+   * frameTimeoutMs of its first byte. A peer that trickles a frame keeps the
+   * heartbeat's byte counter happy but delivers nothing (a PONG queued behind
+   * the frame never arrives either). Costs a clock read per chunk ending
+   * mid-frame and one timer per partial stretch.
+   */
+  private notePartialFrame(p: PartialFrame): void {
+    if (this.cfg.frameTimeoutMs === undefined) return;
+    // More bytes of the same frame are no progress: a trickling peer sends just that.
+    if (p === 'started') this.frameDeadline.arm(this.cfg.frameTimeoutMs);
+    else if (p === 'done') this.frameDeadline.disarm();
+  }
+
+  private scheduleHeartbeat(): void {
+    const m = this.monitor;
+    if (!m || this.phase !== 'open') return;
+    this.heartbeatTimer = setTimeout(this.onHeartbeatTimer, Math.max(0, m.wakeAt() - this.cfg.now()));
+    if (this.cfg.unref) this.heartbeatTimer.unref();
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+  }
+
+  private readonly onHeartbeatTimer = (): void => {
+    this.heartbeatTimer = undefined;
+    const m = this.monitor;
+    if (!m || this.phase !== 'open') return;
+    const r = m.tick(this.cfg.now());
+    if (r.kind === 'dead') {
+      this.down(sdkError('ERR_HEARTBEAT_TIMEOUT', `no data from ${this.remote} for ${Math.round(r.silentMs)} ms`));
+      return;
+    }
+    if (r.kind === 'ping' && this.pingsEnabled) this.sendPing(r.ping.seq, m.rttMs);
+    this.scheduleHeartbeat();
+  };
+
+  private readonly onConnectTimeout = (): void => {
+    const what = this.phase === 'connecting' ? 'connect' : 'handshake';
+    this.down(sdkError('ERR_CONNECT_TIMEOUT', `${what} to ${this.remote} timed out after ${this.cfg.connectTimeoutMs} ms`));
+  };
+
+  private readonly onHandshakeSilence = (): void => {
+    this.down(sdkError('ERR_HEARTBEAT_TIMEOUT', `${this.remote} accepted the connection but sent nothing for ${this.handshakeSilenceMs} ms`));
+  };
+
+  private readonly onFrameTimeout = (): void => {
+    this.down(sdkError('ERR_FRAME_TIMEOUT', `a frame from ${this.remote} took longer than ${this.cfg.frameTimeoutMs} ms to arrive`));
+  };
+
+  private readonly onReadyEvent = (): void => {
+    if (this.phase !== 'connecting') return;
+    // TCP came up: after a stall, the handshake gets the deadline's length from now (io/deadline.ts).
+    this.connectDeadline.progress();
+    configureSocket(this.socket, this.cfg.keepAliveMs);
+    this.cfg.onSocketReady?.(this.socket);
+    this.onReady();
+  };
+
+  private readonly onSocketData = (chunk: Buffer): void => {
+    this.bytesIn += chunk.length;
+    this.monitor?.onInbound(this.cfg.now());
+    let partial: PartialFrame | undefined;
+    try {
+      partial = this.onChunk(chunk);
+    } catch (err) {
+      this.down(ResilientError.from(err, this.cfg.classify));
+      return;
+    }
+    if (partial !== undefined && this.phase !== 'done') this.notePartialFrame(partial);
+  };
+
+  private readonly onSocketError = (err: Error): void => {
+    this.down(ResilientError.from(err, this.cfg.classify));
+  };
+
+  private readonly onSocketEnd = (): void => {
+    this.down(sdkError('ERR_CONNECTION_LOST', `${this.remote} closed the connection`));
+  };
+
+  private readonly onSocketClose = (): void => {
+    this.down(sdkError('ERR_CONNECTION_LOST', `connection to ${this.remote} closed`));
+  };
+
+  private readonly onSocketDrain = (): void => {
+    if (this.phase === 'open') this.hooks.onDrain();
+  };
+}

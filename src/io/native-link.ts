@@ -1,0 +1,64 @@
+/**
+ * The client's link for the native protocol: the socket half from link.ts,
+ * the protocol's rules from protocol/peer.ts (shared with the server). This
+ * file only turns the endpoint's events into the link's hooks.
+ */
+import type { InboundTracker } from '../core/delivery';
+import { ResilientError, sdkError } from '../core/errors';
+import type { Hello, Welcome } from '../protocol/frames';
+import { NativePeer, PartialFrame, agreedHeartbeat, payloadLimit } from '../protocol/peer';
+import { Link, LinkConfig, LinkHeartbeat, LinkHooks } from './link';
+
+export interface NativeLinkConfig extends LinkConfig {
+  heartbeat: LinkHeartbeat | false;
+  maxFrameBytes: number;
+  hello: Hello;
+  /** The session's inbound tracker, read once the WELCOME is handled (it may be new after a session change). */
+  inbound: () => InboundTracker;
+}
+
+export class NativeLink extends Link<Buffer> {
+  private readonly peer: NativePeer;
+
+  constructor(
+    private readonly config: NativeLinkConfig,
+    hooks: LinkHooks<Buffer>,
+  ) {
+    super(config, hooks);
+    this.peer = new NativePeer('client', config.maxFrameBytes, this.writer, {
+      welcome: (w) => this.onWelcome(w),
+      data: (id, payload) => this.hooks.onData(id, payload),
+      ack: (id) => this.hooks.onAck(id),
+      ping: (p) => this.pong(p.seq),
+      bye: (reason) => this.down(sdkError('ERR_SERVER_BYE', `server said goodbye: ${reason || 'no reason'}`)),
+      error: (code = 'ERR_PROTOCOL', message) => this.down(new ResilientError(code, `server: ${message}`, this.cfg.classify(code))),
+    });
+  }
+
+  sendMessage(id: number, payload: Buffer): void {
+    this.peer.sendMessage(id, payload);
+  }
+
+  protected goodbye(reason: string): void {
+    this.peer.sendBye(reason);
+  }
+
+  protected onReady(): void {
+    this.peer.sendHello(this.config.hello);
+    this.beginHandshake(this.config.heartbeat ? this.config.heartbeat.timeoutMs : undefined);
+  }
+
+  protected sendPing(seq: number, rttMs: number | undefined): void {
+    this.peer.sendPing({ seq, sentAt: Date.now(), ...(rttMs === undefined ? {} : { rttMs }) });
+  }
+
+  protected onChunk(chunk: Buffer): PartialFrame {
+    return this.peer.push(chunk);
+  }
+
+  private onWelcome(w: Welcome): void {
+    const maxPayloadBytes = payloadLimit(Math.min(this.config.maxFrameBytes, w.maxFrameBytes));
+    this.opened({ sessionId: w.sessionId, resumed: w.resumed, acked: w.acked, maxPayloadBytes }, agreedHeartbeat(this.config.heartbeat, w.heartbeatMs), true);
+    this.peer.track(this.config.inbound());
+  }
+}

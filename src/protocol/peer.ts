@@ -1,0 +1,274 @@
+/**
+ * The native protocol's rules, once, for both ends: a socket-free endpoint
+ * fed bytes by its owner (io/native-link.ts on the client,
+ * server/server-link.ts on the server) and writing frames to a sink. It
+ * knows the phases (handshake, auth, open), which frame is legal in which
+ * phase for which role, the decoder's bound in each phase, the batched ACK
+ * after each chunk, the pump from a delivery window and the payload limit.
+ * It holds no socket and no timer: test/unit/peer.test.ts feeds it bytes,
+ * as ws tests its Receiver.
+ */
+import type { InboundTracker, OutboundWindow } from '../core/delivery';
+import { sdkError } from '../core/errors';
+import { FrameDecoder } from './decoder';
+import {
+  DATA_BODY_OFFSET,
+  FrameType,
+  Hello,
+  ID_BYTES,
+  MAX_HANDSHAKE_FRAME_BYTES,
+  PingPayload,
+  Welcome,
+  decodeErrorPayload,
+  decodeHello,
+  decodePing,
+  decodeWelcome,
+  encodeAck,
+  encodeFrame,
+  encodeJson,
+  encodePing,
+  readIdAt,
+} from './frames';
+
+/** Which end this is: the client sends HELLO and pings; the server answers. */
+export type Role = 'client' | 'server';
+
+/** handshake: awaiting HELLO (server) or WELCOME (client); auth: the server decides on a HELLO; done: stopped. */
+export type PeerPhase = 'handshake' | 'auth' | 'open' | 'done';
+
+/** After a chunk: whether a frame is partly received, and whether it began in this chunk. */
+export type PartialFrame = 'none' | 'started' | 'continuing' | 'done';
+
+/** Where frames go; io/writer.ts's FrameWriter is one. */
+export interface FrameSink {
+  write(frame: Buffer): void;
+  writeData(id: number, payload: Buffer): void;
+  readonly blocked: boolean;
+}
+
+/** What the endpoint reports to its owner. Each handler may stop() the endpoint. */
+export interface PeerEvents {
+  /** Server: a HELLO arrived (phase is now 'auth'); answer with accept() or stop. */
+  hello?(hello: Hello): void;
+  /** Client: the WELCOME arrived (phase is now 'open'). */
+  welcome?(welcome: Welcome): void;
+  data(id: number, payload: Buffer): void;
+  ack(id: number): void;
+  /** Client: a PONG. Server: a PING, already answered with a PONG. */
+  ping(p: PingPayload): void;
+  /** The peer said BYE, with its reason. */
+  bye(reason: string): void;
+  /** The peer sent ERROR: its code (the client reads the server's; the server only logs a client's report, code undefined). */
+  error(code: string | undefined, message: string): void;
+}
+
+/** The largest payload of one DATA frame whose total length (type + id + payload) is `frameBytes`. */
+export function payloadLimit(frameBytes: number): number {
+  return frameBytes - 1 - ID_BYTES;
+}
+
+/**
+ * Client: the heartbeat to run after WELCOME. The server may ask for more
+ * frequent pings than we planned (its idle timeout is shorter), never less
+ * frequent. With heartbeat: false we still ping at the server's interval so
+ * it does not sweep us, but never declare the link dead ourselves.
+ */
+export function agreedHeartbeat(
+  own: { intervalMs: number; timeoutMs: number } | false,
+  serverHeartbeatMs: number,
+): { intervalMs: number; timeoutMs: number } | undefined {
+  if (own) return { intervalMs: serverHeartbeatMs > 0 ? Math.min(own.intervalMs, serverHeartbeatMs) : own.intervalMs, timeoutMs: own.timeoutMs };
+  return serverHeartbeatMs > 0 ? { intervalMs: serverHeartbeatMs, timeoutMs: Infinity } : undefined;
+}
+
+/** Server: the ping interval granted in WELCOME: the client's wish (0: none), capped by the server's. */
+export function grantedHeartbeatMs(clientHeartbeatMs: number, serverCapMs: number): number {
+  return clientHeartbeatMs > 0 ? Math.min(clientHeartbeatMs, serverCapMs) : serverCapMs;
+}
+
+/** Something that takes one message at a time while it is not blocked. */
+export interface MessageSink {
+  readonly blocked: boolean;
+  sendMessage(id: number, payload: Buffer): void;
+}
+
+/** Writes queued messages while `sink` takes them; a message over `limit` bytes is rejected, not sent. */
+export function pump(window: OutboundWindow, sink: MessageSink, limit: number): void {
+  while (!sink.blocked) {
+    const e = window.takeNext();
+    if (!e) return;
+    if (e.payload.length > limit) {
+      // Accepted before the peer told us its (smaller) frame limit.
+      window.discardTaken(sdkError('ERR_FRAME_TOO_LARGE', `message of ${e.payload.length} bytes exceeds the peer's ${limit}-byte limit`));
+      continue;
+    }
+    sink.sendMessage(e.id, e.payload);
+  }
+}
+
+export class NativePeer {
+  private phaseNow: PeerPhase = 'handshake';
+  private readonly decoder: FrameDecoder;
+  private framesInChunk = 0;
+  /** The peer's own frame bound (client: from WELCOME; server: from HELLO). */
+  private peerMaxFrameBytes = Infinity;
+  /** The delivery state of the open connection: acks are taken from `inbound` after each chunk. */
+  private inbound: InboundTracker | undefined;
+
+  constructor(
+    readonly role: Role,
+    private readonly maxFrameBytes: number,
+    private readonly sink: FrameSink,
+    private readonly events: PeerEvents,
+  ) {
+    // The server bounds frames from unauthenticated peers; the client reads
+    // WELCOME and the frames queued behind it in one chunk, so they must all
+    // be judged by the same limit.
+    this.decoder = new FrameDecoder(role === 'server' ? Math.min(maxFrameBytes, MAX_HANDSHAKE_FRAME_BYTES) : maxFrameBytes);
+  }
+
+  get phase(): PeerPhase {
+    return this.phaseNow;
+  }
+
+  /** True while the sink holds more than it should: stop writing until it drains. */
+  get blocked(): boolean {
+    return this.sink.blocked;
+  }
+
+  /** The largest payload either side accepts in one message. */
+  payloadLimit(): number {
+    return payloadLimit(Math.min(this.maxFrameBytes, this.peerMaxFrameBytes));
+  }
+
+  /** Client: sends HELLO. */
+  sendHello(hello: Hello): void {
+    this.sink.write(encodeJson(FrameType.HELLO, hello));
+  }
+
+  /** Server: completes the handshake with `welcome`; acks are then taken from `inbound`. */
+  accept(welcome: Welcome, inbound: InboundTracker, peerMaxFrameBytes: number | undefined): void {
+    if (this.phaseNow !== 'auth') return;
+    this.open(inbound, peerMaxFrameBytes);
+    this.sink.write(encodeJson(FrameType.WELCOME, welcome));
+  }
+
+  /** Client: the session's inbound tracker for the batched ACKs (call from the welcome handler). */
+  track(inbound: InboundTracker): void {
+    this.inbound = inbound;
+  }
+
+  /** Writes one DATA frame. */
+  sendMessage(id: number, payload: Buffer): void {
+    this.sink.writeData(id, payload);
+  }
+
+  sendPing(p: PingPayload): void {
+    this.sink.write(encodePing(FrameType.PING, p));
+  }
+
+  sendBye(reason: string): void {
+    this.sink.write(encodeFrame(FrameType.BYE, Buffer.from(reason, 'utf8')));
+  }
+
+  /** Stops: no more frames are decoded or handled. Idempotent. */
+  stop(): void {
+    this.phaseNow = 'done';
+    this.decoder.reset();
+  }
+
+  /**
+   * Decodes and handles a chunk; then, if still open, acknowledges what it
+   * delivered (one ACK per chunk). Throws a ResilientError (ERR_PROTOCOL,
+   * ERR_FRAME_TOO_LARGE, ...) on a frame that breaks the protocol.
+   */
+  push(chunk: Buffer): PartialFrame {
+    const wasPartial = this.decoder.midFrame;
+    this.framesInChunk = 0;
+    // Frames are handled as they are decoded: no Frame objects, no array.
+    this.decoder.pushEach(chunk, this.onFrame);
+    if (this.stopped()) return 'none';
+    if (this.phaseNow === 'open') {
+      const ack = this.inbound?.takeAck();
+      if (ack !== undefined) this.sink.write(encodeAck(ack));
+    }
+    if (!this.decoder.midFrame) return wasPartial ? 'done' : 'none';
+    // A new frame if any completed in this chunk or none was pending.
+    return this.framesInChunk > 0 || !wasPartial ? 'started' : 'continuing';
+  }
+
+  private open(inbound: InboundTracker | undefined, peerMaxFrameBytes: number | undefined): void {
+    this.phaseNow = 'open';
+    this.inbound = inbound;
+    this.peerMaxFrameBytes = peerMaxFrameBytes ?? Infinity;
+    this.decoder.maxFrameBytes = this.maxFrameBytes;
+  }
+
+  /** One decoded frame; `body` is the type byte, then the payload. False stops decoding. */
+  private readonly onFrame = (type: FrameType, body: Buffer): boolean => {
+    if (this.stopped()) return false;
+    this.framesInChunk++;
+    if (type === FrameType.DATA && this.phaseNow === 'open') {
+      // The hot path: one view for the payload, the id read in place.
+      this.events.data(readIdAt(body, 1), body.subarray(DATA_BODY_OFFSET));
+    } else {
+      this.handle(type, body.subarray(1));
+    }
+    return !this.stopped();
+  };
+
+  /** A method, not a field read: a handler called just before may have stopped us, which TypeScript cannot see. */
+  private stopped(): boolean {
+    return this.phaseNow === 'done';
+  }
+
+  private handle(type: FrameType, payload: Buffer): void {
+    const from = this.role === 'client' ? 'server' : 'client';
+    if (this.phaseNow !== 'open') {
+      if (this.role === 'server') {
+        if (this.phaseNow === 'auth') throw sdkError('ERR_PROTOCOL', `frame type ${type} before WELCOME`);
+        if (type !== FrameType.HELLO) throw sdkError('ERR_PROTOCOL', `expected HELLO, got frame type ${type}`);
+        const hello = decodeHello(payload);
+        this.phaseNow = 'auth';
+        return this.events.hello?.(hello);
+      }
+      // A server may refuse a HELLO with ERROR, or say BYE while shutting down.
+      if (type === FrameType.WELCOME) {
+        const welcome = decodeWelcome(payload);
+        this.open(this.inbound, welcome.maxFrameBytes);
+        return this.events.welcome?.(welcome);
+      }
+      if (type !== FrameType.ERROR && type !== FrameType.BYE) throw sdkError('ERR_PROTOCOL', `frame type ${type} before WELCOME`);
+    }
+    switch (type) {
+      case FrameType.DATA:
+        return this.events.data(readIdAt(payload, 0), payload.subarray(ID_BYTES));
+      case FrameType.ACK:
+        return this.events.ack(readIdAt(payload, 0));
+      case FrameType.BYE:
+        return this.events.bye(text(payload));
+      case FrameType.ERROR: {
+        if (this.role === 'server') return this.events.error(undefined, text(payload));
+        const { code, message } = decodeErrorPayload(payload);
+        return this.events.error(code, message);
+      }
+      case FrameType.PING: {
+        if (this.role !== 'server') break;
+        const ping = decodePing(payload);
+        this.sink.write(encodeFrame(FrameType.PONG, payload));
+        return this.events.ping(ping);
+      }
+      case FrameType.PONG:
+        if (this.role !== 'client') break;
+        return this.events.ping(decodePing(payload));
+      case FrameType.WELCOME:
+        throw sdkError('ERR_PROTOCOL', 'unexpected WELCOME');
+    }
+    throw sdkError('ERR_PROTOCOL', `unexpected frame type ${type} from ${from}`);
+  }
+}
+
+/** A peer's free text (BYE reason, ERROR report), bounded for logs. */
+function text(payload: Buffer): string {
+  return payload.toString('utf8', 0, Math.min(payload.length, 1024)).slice(0, 200);
+}

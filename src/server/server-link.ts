@@ -1,0 +1,175 @@
+/**
+ * One accepted socket on the server: the socket half (listeners, flow
+ * control, how it ends) around the native protocol's endpoint
+ * (protocol/peer.ts, shared with the client), reporting to the server
+ * through hooks. A bad frame closes this connection only, with an ERROR
+ * frame saying why.
+ */
+import type { Socket } from 'node:net';
+import { ResilientError, sdkError } from '../core/errors';
+import { SocketHandlers, attach, detach, resetSocket } from '../io/socket';
+import { FrameWriter } from '../io/writer';
+import { encodeError } from '../protocol/frames';
+import type { Hello, Welcome } from '../protocol/frames';
+import { NativePeer, PartialFrame, pump } from '../protocol/peer';
+import { ExpiryNode, expiryNode } from './expiry-list';
+import type { Session } from './session';
+
+export interface ServerLinkHooks {
+  /** A valid HELLO arrived; the server authenticates and calls welcome() or fail(). */
+  onHello(link: ServerLink, hello: Hello): void;
+  /** Any inbound bytes: the connection is alive. */
+  onActivity(link: ServerLink): void;
+  /** After each chunk, whether a frame is partly received (the frame timeout starts on 'started'). */
+  onPartialFrame(link: ServerLink, state: PartialFrame): void;
+  onData(link: ServerLink, id: number, payload: Buffer): void;
+  /** Called once, whatever ended the connection. `graceful` when the client said BYE. */
+  onClose(link: ServerLink, err: ResilientError | undefined, graceful: boolean): void;
+}
+
+/** How the socket is let go: flushed then closed, destroyed, or reset (the peer is presumed gone). */
+type Release = 'flush' | 'destroy' | 'reset';
+
+/** Time a flushed socket may take to close before it is reset: a peer that never reads cannot keep it. */
+const FLUSH_GUARD_MS = 1000;
+
+export class ServerLink {
+  private readonly peer: NativePeer;
+  private readonly writer: FrameWriter;
+  private readonly handlers: SocketHandlers;
+  session: Session | undefined;
+  /** Node in the server's idle (or handshake) list. */
+  readonly idle: ExpiryNode<ServerLink>;
+  /** Node in the server's partial-frame list (slowloris guard). */
+  readonly partial: ExpiryNode<ServerLink>;
+  readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
+  readonly connectedAt = Date.now();
+  rttMs: number | undefined;
+  private said: 'bye' | undefined;
+  /** Resolves when the socket has fully closed. */
+  readonly closed: Promise<void>;
+
+  constructor(
+    readonly socket: Socket,
+    maxFrameBytes: number,
+    private readonly hooks: ServerLinkHooks,
+  ) {
+    this.remoteAddress = socket.remoteAddress;
+    this.remotePort = socket.remotePort;
+    this.writer = new FrameWriter(socket);
+    this.peer = new NativePeer('server', maxFrameBytes, this.writer, {
+      hello: (hello) => this.hooks.onHello(this, hello),
+      data: (id, payload) => this.hooks.onData(this, id, payload),
+      ack: (id) => {
+        const s = this.session as Session;
+        s.messagesOut += s.outbound.ack(id);
+      },
+      ping: (p) => {
+        if (p.rttMs !== undefined) this.rttMs = p.rttMs;
+      },
+      bye: () => {
+        this.said = 'bye';
+        this.finish(undefined, true, 'flush');
+      },
+      error: (_code, message) => this.finish(sdkError('ERR_CONNECTION_LOST', `client reported an error: ${message}`), false, 'destroy'),
+    });
+    this.idle = expiryNode<ServerLink>(this);
+    this.partial = expiryNode<ServerLink>(this);
+    this.closed = socket.destroyed ? Promise.resolve() : new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.setNoDelay(true);
+    this.handlers = { data: this.onSocketData, error: this.onSocketError, end: this.onSocketEnd, close: this.onSocketClose, drain: this.onDrain };
+    attach(socket, this.handlers);
+  }
+
+  get isOpen(): boolean {
+    return this.peer.phase === 'open';
+  }
+  get isDone(): boolean {
+    return this.peer.phase === 'done';
+  }
+
+  /** Completes the handshake for `session`. */
+  welcome(session: Session, w: Welcome, peerMaxFrameBytes: number | undefined): void {
+    if (this.peer.phase !== 'auth') return;
+    this.session = session;
+    this.peer.accept(w, session.inbound, peerMaxFrameBytes);
+    this.pump();
+  }
+
+  /** Writes the session's queued messages while the socket takes them. */
+  pump(): void {
+    const s = this.session;
+    if (s && this.isOpen) pump(s.outbound, this.peer, this.peer.payloadLimit());
+  }
+
+  /** Sends an ERROR frame and closes this connection. */
+  fail(err: ResilientError): void {
+    if (this.isDone) return;
+    this.writer.write(encodeError(err));
+    this.finish(err, false, 'flush');
+  }
+
+  /** Says BYE and closes. */
+  bye(reason: string): void {
+    if (this.isDone) return;
+    this.peer.sendBye(reason);
+    this.finish(undefined, false, 'flush');
+  }
+
+  /** Closes without a word, with RST: the peer is presumed gone. */
+  drop(err: ResilientError): void {
+    this.finish(err, false, 'reset');
+  }
+
+  private finish(err: ResilientError | undefined, graceful: boolean, release: Release): void {
+    if (this.isDone) return;
+    this.peer.stop();
+    const s = this.socket;
+    detach(s, this.handlers);
+    if (release === 'flush') {
+      this.writer.flush();
+      this.writer.close();
+      // Destroy once the last frame reached the kernel.
+      s.end(() => s.destroy());
+      const guard = setTimeout(() => resetSocket(s), FLUSH_GUARD_MS);
+      guard.unref();
+      s.once('close', () => clearTimeout(guard));
+    } else {
+      this.writer.close();
+      if (release === 'reset') resetSocket(s);
+      else s.destroy();
+    }
+    this.hooks.onClose(this, err, graceful);
+  }
+
+  private readonly onSocketData = (chunk: Buffer): void => {
+    this.hooks.onActivity(this);
+    let partial: PartialFrame;
+    try {
+      partial = this.peer.push(chunk);
+    } catch (err) {
+      this.fail(ResilientError.from(err));
+      return;
+    }
+    if (this.isDone) return;
+    this.hooks.onPartialFrame(this, partial);
+    // A peer that sends (pings, data) but does not read our answers must not
+    // grow our output buffer: stop reading until it drains.
+    if (this.writer.blocked) this.socket.pause();
+  };
+
+  private readonly onSocketError = (err: Error): void => {
+    this.finish(ResilientError.from(err), false, 'destroy');
+  };
+  private readonly onSocketEnd = (): void => {
+    this.finish(sdkError('ERR_CONNECTION_LOST', 'client closed the connection'), this.said === 'bye', 'destroy');
+  };
+  private readonly onSocketClose = (): void => {
+    this.finish(sdkError('ERR_CONNECTION_LOST', 'connection closed'), false, 'destroy');
+  };
+  private readonly onDrain = (): void => {
+    if (!this.isDone) this.socket.resume();
+    this.pump();
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * Every deadline of the server on one clock (many connections, one timer,
+ * as Netty runs every idle check of a process on one HashedWheelTimer): the
+ * handshake, frame, idle and session-ttl lists, swept every sweepIntervalMs
+ * in O(expired). The clock excludes stalls of our own process (the rule in
+ * core/clock.ts): a late sweep tick means timers ran before pending socket
+ * reads, so bytes that arrived during the stall are unread and that time must
+ * not count as the clients' silence.
+ */
+import { performance } from 'node:perf_hooks';
+import { StalledTime } from '../core/clock';
+import { ExpiryList } from './expiry-list';
+import type { ResolvedServerOptions } from './options';
+import type { ServerLink } from './server-link';
+import type { Session } from './session';
+
+/** What the server does with each expired entry. */
+export interface Verdicts {
+  handshakeTimeout(link: ServerLink): void;
+  frameTimeout(link: ServerLink): void;
+  idle(link: ServerLink): void;
+  sessionExpired(session: Session): void;
+}
+
+type Timeouts = Pick<ResolvedServerOptions, 'sweepIntervalMs' | 'handshakeTimeoutMs' | 'frameTimeoutMs' | 'idleTimeoutMs' | 'sessionTtlMs'>;
+
+export class Sweeper {
+  /** Connections before WELCOME, by accept time (handshake timeout). */
+  readonly handshaking = new ExpiryList<ServerLink>();
+  /** Open connections by last inbound byte (idle timeout). */
+  readonly active = new ExpiryList<ServerLink>();
+  /** Connections with a frame partly received, by when that frame began (frame timeout). */
+  readonly partialFrames = new ExpiryList<ServerLink>();
+  /** Disconnected sessions by disconnect time (session TTL). */
+  readonly retained = new ExpiryList<Session>();
+  /** Sweep ticks run and entries they expired (for tests and benchmarks). */
+  readonly stats = { ticks: 0, idleClosed: 0, handshakeClosed: 0, frameTimeouts: 0, sessionsExpired: 0 };
+  private timer: NodeJS.Timeout | undefined;
+  private expectedAt = 0;
+  private readonly stalls = new StalledTime();
+
+  constructor(
+    private readonly opts: Timeouts,
+    private readonly verdicts: Verdicts,
+  ) {}
+
+  /** Starts the one sweep timer (unref'd: the listening socket keeps the process alive). */
+  start(): void {
+    this.expectedAt = performance.now() + this.opts.sweepIntervalMs;
+    this.timer = setInterval(this.onTimer, this.opts.sweepIntervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** performance.now() minus the time our own process was stalled. */
+  clock(): number {
+    return this.stalls.credited(performance.now());
+  }
+
+  /** Runs one sweep at `now` on the credited clock. Cost: O(expired). */
+  sweep(now = this.clock()): void {
+    const { stats, opts, verdicts } = this;
+    stats.ticks++;
+    for (const c of this.handshaking.expire(now, opts.handshakeTimeoutMs)) {
+      stats.handshakeClosed++;
+      verdicts.handshakeTimeout(c);
+    }
+    for (const c of this.partialFrames.expire(now, opts.frameTimeoutMs)) {
+      stats.frameTimeouts++;
+      verdicts.frameTimeout(c);
+    }
+    for (const c of this.active.expire(now, opts.idleTimeoutMs)) {
+      stats.idleClosed++;
+      verdicts.idle(c);
+    }
+    for (const s of this.retained.expire(now, opts.sessionTtlMs)) {
+      stats.sessionsExpired++;
+      verdicts.sessionExpired(s);
+    }
+  }
+
+  private readonly onTimer = (): void => {
+    const now = performance.now();
+    this.stalls.note(this.expectedAt, now);
+    this.expectedAt = now + this.opts.sweepIntervalMs;
+    this.sweep();
+  };
+}

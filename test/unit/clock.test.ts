@@ -1,0 +1,183 @@
+/**
+ * The stall rule (src/core/clock.ts) and the deadline built on it
+ * (src/io/deadline.ts), with a fake clock: a stall is the clock jumping
+ * while no timer runs, as when the process is stopped (SIGSTOP), a laptop
+ * sleeps or a synchronous task blocks the loop.
+ */
+import { STALL_THRESHOLD_MS, StalledTime, stallMs } from '../../src/core/clock';
+import { HeartbeatMonitor } from '../../src/core/heartbeat';
+import { Deadline } from '../../src/io/deadline';
+
+describe('the stall rule', () => {
+  it('a timer late by no more than the threshold was not stalled; later than that, its lateness is the stall', () => {
+    expect(stallMs(1000, 1000)).toBe(0);
+    expect(stallMs(1000, 1000 + STALL_THRESHOLD_MS)).toBe(0);
+    expect(stallMs(1000, 1000 + STALL_THRESHOLD_MS + 1)).toBe(STALL_THRESHOLD_MS + 1);
+    expect(stallMs(1000, 21_000)).toBe(20_000);
+  });
+
+  it("a periodic check's credited clock excludes every stall it saw (the server's sweep)", () => {
+    const s = new StalledTime();
+    expect(s.note(1000, 1005)).toBe(0);
+    expect(s.note(2000, 22_000)).toBe(20_000);
+    expect(s.note(23_000, 23_500)).toBe(500);
+    expect(s.credited(30_000)).toBe(30_000 - 20_500);
+  });
+});
+
+describe('Deadline (fake timers, injected clock)', () => {
+  let now = 0;
+  const clock = (): number => now;
+  /** Moves the clock and runs the timers due by then, as the event loop would. */
+  const run = (ms: number): void => {
+    now += ms;
+    jest.advanceTimersByTime(ms);
+  };
+  /** A stall: the clock jumps `ms` while nothing runs; then the timers phase runs the late timers. */
+  const stall = (ms: number): void => {
+    now += ms;
+    jest.advanceTimersToNextTimer();
+  };
+  /** The poll phase and then the check phase of the same loop turn: `reads` run before setImmediate callbacks. */
+  const pollThenCheck = (reads: () => void = () => {}): void => {
+    reads();
+    jest.runOnlyPendingTimers();
+  };
+
+  beforeEach(() => {
+    now = 0;
+    jest.useFakeTimers({ doNotFake: ['performance', 'Date'] });
+  });
+  afterEach(() => {
+    jest.clearAllTimers();
+    jest.useRealTimers();
+  });
+
+  it('without a stall it fires at its length, and not before', () => {
+    const fired = jest.fn();
+    const d = new Deadline(clock, fired, false);
+    d.arm(2000);
+    run(1999);
+    expect(fired).not.toHaveBeenCalled();
+    run(1);
+    expect(fired).toHaveBeenCalledTimes(1);
+    expect(d.armed).toBe(false);
+  });
+
+  it('a short stall (ordinary lateness) fires it at once, in the timers phase', () => {
+    const fired = jest.fn();
+    new Deadline(clock, fired, false).arm(2000);
+    now += 1990;
+    stall(STALL_THRESHOLD_MS);
+    expect(fired).toHaveBeenCalledTimes(1);
+  });
+
+  it.each([2_500, 12_000, 20_000, 600_000])(
+    'after a %i ms stall it waits one poll phase for the reads, then fires: not the stall length again',
+    (stallLength) => {
+      const fired = jest.fn();
+      new Deadline(clock, fired, false).arm(2000);
+      stall(stallLength);
+      // The late timer ran, but the bytes that arrived meanwhile are still unread.
+      expect(fired).not.toHaveBeenCalled();
+      pollThenCheck();
+      expect(fired).toHaveBeenCalledTimes(1);
+      // Fired at the wake, where the old rule re-armed for as long as it was late.
+      expect(now).toBe(stallLength);
+    },
+  );
+
+  it('a reply read in the poll phase after the stall is handled before the deadline can fire', () => {
+    const fired = jest.fn();
+    const d = new Deadline(clock, fired, false);
+    d.arm(2000);
+    stall(20_000);
+    pollThenCheck(() => d.clear()); // the WELCOME (or the rest of the frame) was in the kernel's buffer
+    run(10_000);
+    expect(fired).not.toHaveBeenCalled();
+  });
+
+  it('a stage reached in the poll phase after a stall restarts its own length from the wake, no more', () => {
+    const fired = jest.fn();
+    const d = new Deadline(clock, fired, false);
+    d.arm(2000);
+    stall(20_000);
+    const wake = now;
+    pollThenCheck(() => d.progress()); // TCP came up: the handshake gets the deadline's length
+    expect(fired).not.toHaveBeenCalled();
+    run(1999);
+    expect(fired).not.toHaveBeenCalled();
+    run(1);
+    expect(fired).toHaveBeenCalledTimes(1);
+    expect(now - wake).toBe(2000);
+  });
+
+  it('progress without a stall changes nothing', () => {
+    const fired = jest.fn();
+    const d = new Deadline(clock, fired, false);
+    d.arm(2000);
+    run(1500);
+    d.progress();
+    run(500);
+    expect(fired).toHaveBeenCalledTimes(1);
+  });
+
+  it('re-arming keeps one timer and moves the due time; disarm leaves a timer that fires harmlessly', () => {
+    const fired = jest.fn();
+    const d = new Deadline(clock, fired, false);
+    d.arm(1000);
+    run(600);
+    d.arm(1000); // due at 1600; the timer due at 1000 re-checks
+    expect(jest.getTimerCount()).toBe(1);
+    run(400);
+    expect(fired).not.toHaveBeenCalled();
+    run(600);
+    expect(fired).toHaveBeenCalledTimes(1);
+    d.arm(1000);
+    d.disarm();
+    run(5000);
+    expect(fired).toHaveBeenCalledTimes(1);
+  });
+
+  it('clear() leaves nothing pending, even in the poll phase after a stall', () => {
+    const d = new Deadline(clock, () => {}, false);
+    d.arm(1000);
+    stall(5000);
+    expect(jest.getTimerCount()).toBe(1); // the deferred check
+    d.clear();
+    expect(jest.getTimerCount()).toBe(0);
+  });
+});
+
+describe('the heartbeat through stalls', () => {
+  it('a stall longer than the interval: ping at once on waking, dead one timeout later if nothing comes', () => {
+    // intervalMs 500, timeoutMs 1500, last byte at 0, stopped from 400 to 20 400.
+    const m = new HeartbeatMonitor({ intervalMs: 500, timeoutMs: 1500 }, 0);
+    expect(m.wakeAt()).toBe(500);
+    const r = m.tick(20_400);
+    expect(r.kind).toBe('ping');
+    let at = 20_400;
+    let v = m.tick(m.wakeAt());
+    while (v.kind !== 'dead') {
+      at = m.wakeAt();
+      v = m.tick(at);
+    }
+    // The peer's silence counts from before the stall (100 ms) plus after it: dead 1.4 s after waking.
+    expect(at - 20_400).toBeLessThanOrEqual(1500);
+    expect(at - 20_400).toBeGreaterThan(0);
+  });
+
+  it('a short stall (under the interval) credits nothing that matters: the next ping is on schedule', () => {
+    const m = new HeartbeatMonitor({ intervalMs: 1000, timeoutMs: 3000 }, 0);
+    expect(m.tick(1050).kind).toBe('ping');
+    expect(m.stalledMs).toBe(50);
+    expect(m.wakeAt()).toBe(2050);
+  });
+
+  it('bytes that were waiting behind the stall keep the link alive', () => {
+    const m = new HeartbeatMonitor({ intervalMs: 500, timeoutMs: 1500 }, 0);
+    m.tick(20_400); // the timers phase after waking: ping
+    m.onInbound(20_401); // the poll phase: the peer's bytes that arrived during the stall
+    expect(m.tick(21_800).kind).not.toBe('dead');
+  });
+});
