@@ -14,6 +14,18 @@ export type RawBehaviour = {
   pong?: boolean;
 };
 
+/** A WELCOME for a new session; its heartbeatMs is longer than any test's, so the client's own heartbeat settings apply. */
+export function welcomeFrame(sessionId: string): Buffer {
+  return encodeJson(FrameType.WELCOME, {
+    sessionId,
+    heartbeatMs: 1_000_000,
+    idleTimeoutMs: 1_000_000,
+    maxFrameBytes: 1 << 20,
+    acked: 0,
+    resumed: false,
+  });
+}
+
 export class RawServer {
   readonly server = net.createServer();
   readonly sockets = new Set<net.Socket>();
@@ -40,16 +52,7 @@ export class RawServer {
           this.frames.push({ socket, frame });
           this.server.emit('frame', socket, frame);
           if (frame.type === FrameType.HELLO && this.behaviour.welcome) {
-            socket.write(
-              encodeJson(FrameType.WELCOME, {
-                sessionId: `raw-${++this.seq}`,
-                heartbeatMs: 1_000_000,
-                idleTimeoutMs: 1_000_000,
-                maxFrameBytes: 1 << 20,
-                acked: 0,
-                resumed: false,
-              }),
-            );
+            socket.write(welcomeFrame(`raw-${++this.seq}`));
             this.server.emit('welcomed', socket);
           }
           if (frame.type === FrameType.PING && this.behaviour.pong) socket.write(encodeFrame(FrameType.PONG, frame.payload));
