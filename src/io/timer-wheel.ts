@@ -113,16 +113,16 @@ export class TimerWheel {
     return entry.owner === this && entry.slot !== IDLE;
   }
 
-  /** Arms an idle entry to fire `delayMs` from now. O(1). Throws if it is already scheduled: use reschedule(). */
-  schedule(entry: WheelEntry, delayMs: number): void {
+  /** Arms an idle entry to fire `delayMs` after `now`. O(1). Throws if it is already scheduled: use reschedule(). */
+  schedule(entry: WheelEntry, delayMs: number, now = this.now()): void {
     if (entry.slot !== IDLE) throw new Error('WheelEntry is already scheduled: use reschedule()');
-    this.insert(entry, delayMs);
+    this.insert(entry, delayMs, now);
   }
 
-  /** Arms `entry` to fire `delayMs` from now, replacing any pending deadline. O(1), no allocation; within the same tick, two field writes. */
-  reschedule(entry: WheelEntry, delayMs: number): void {
+  /** Arms `entry` to fire `delayMs` after `now` (a read of `this.now()` this turn, e.g. one per socket read), replacing any pending deadline. O(1), no allocation. */
+  reschedule(entry: WheelEntry, delayMs: number, now = this.now()): void {
     if (entry.slot !== IDLE && entry.owner !== this) throw new Error('WheelEntry belongs to another wheel');
-    this.insert(entry, delayMs);
+    this.insert(entry, delayMs, now);
   }
 
   /** Disarms `entry` (also from the burst being fired); returns whether it was scheduled. O(1). */
@@ -139,10 +139,9 @@ export class TimerWheel {
     return true;
   }
 
-  private insert(entry: WheelEntry, delayMs: number): void {
+  private insert(entry: WheelEntry, delayMs: number, now: number): void {
     if (!(delayMs >= 0 && delayMs <= 2 ** 31 - 1)) throw new TypeError(`delayMs must be a number of ms in [0, 2^31 - 1], got ${delayMs}`);
-    const now = this.now();
-    // Idle (nothing scheduled, no timer): catch up without walking the empty buckets later.
+    // Idle (nothing scheduled, no timer): catch up, rather than walk the empty buckets later.
     if (this.timer === undefined && !this.firing) this.done = Math.max(this.done, Math.floor((now - this.origin) / this.tickMs));
     const deadline = now + delayMs;
     const tick = Math.max(Math.ceil((deadline - this.origin) / this.tickMs), this.done + 1);

@@ -100,6 +100,15 @@ describe('TimerWheel', () => {
     expect(fires.find((f) => f.name === 'd21')?.at).toBe(1040);
   });
 
+  it('takes a clock read from the caller, so one read can serve many re-arms', () => {
+    const { time, wheel, fires, entry } = setup();
+    time.advance(15);
+    wheel.schedule(entry('read earlier'), 10, time.now - 15); // due at 1010: the tick ending at 1020
+    wheel.schedule(entry('read now'), 10); // due at 1025: the tick ending at 1040
+    time.advance(40);
+    expect(fires.map((f) => `${f.name}@${f.at}`)).toEqual(['read earlier@1020', 'read now@1040']);
+  });
+
   it('entries due in one tick fire in one burst, in the order they were armed', () => {
     const { time, wheel, fires, entry } = setup();
     const names: string[] = [];
