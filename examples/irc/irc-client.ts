@@ -15,8 +15,8 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import * as readline from 'node:readline';
-import { ResilientError, lineCodec, type ResilientClient } from '../../src/index';
-import { foreignClient, type ConnectionOptions, type HandshakeLink } from '../shared/foreign-client';
+import { ResilientError, lineCodec, ResilientClient } from '../../src/index';
+import type { ConnectionOptions, HandshakeLink } from '../shared/client-types';
 
 export interface IrcClientOptions extends ConnectionOptions<string> {
   nick: string;
@@ -60,7 +60,7 @@ export class IrcClient extends EventEmitter<{ privmsg: (m: PrivMsg) => void; nic
     super();
     const { nick, fallbackNicks, channels, realName, heartbeat = DEFAULT_HEARTBEAT, ...connection } = options;
     this.nick = this.preferred = nick;
-    this.client = foreignClient<string>({
+    this.client = new ResilientClient<string>({
       ...connection,
       codec: lineCodec({ delimiter: '\r\n' }),
       heartbeat: {

@@ -11,8 +11,8 @@
  *   MQTT_PORT=1883 npx tsx examples/mqtt/mqtt-client.ts [port]
  */
 import { randomBytes } from 'node:crypto';
-import { ResilientError, type ResilientClient } from '../../src/index';
-import { foreignClient, type ConnectionOptions, type HandshakeLink } from '../shared/foreign-client';
+import { ResilientError, ResilientClient } from '../../src/index';
+import type { ConnectionOptions, HandshakeLink } from '../shared/client-types';
 import { mqttCodec, type MqttPacket } from './mqtt-codec';
 
 export interface MqttClientOptions extends ConnectionOptions<MqttPacket> {
@@ -68,7 +68,7 @@ export function mqttClient(options: MqttClientOptions): ResilientClient<MqttPack
     ...(username !== undefined ? { username } : {}),
     ...(password !== undefined ? { password } : {}),
   };
-  return foreignClient<MqttPacket>({
+  return new ResilientClient<MqttPacket>({
     ...connection,
     codec: mqttCodec(),
     heartbeat: { ...heartbeat, createPing: () => ({ type: 'pingreq' }), isPong: (m) => m.type === 'pingresp' },

@@ -10,8 +10,8 @@
  *   REDIS_PORT=6379 REDIS_PASSWORD=secret npx tsx examples/redis/redis-client.ts [port]
  */
 import { randomBytes } from 'node:crypto';
-import { ResilientError, type ResilientClient } from '../../src/index';
-import { foreignClient, type ConnectionOptions, type HandshakeLink } from '../shared/foreign-client';
+import { ResilientError, ResilientClient } from '../../src/index';
+import type { ConnectionOptions, HandshakeLink } from '../shared/client-types';
 import { RespError, respCodec, type RespValue } from './resp-codec';
 
 export interface RedisClientOptions extends ConnectionOptions<RespValue> {
@@ -47,7 +47,7 @@ export function redisClient(options: RedisClientOptions): ResilientClient<RespVa
   const { password, db = 0, heartbeat = DEFAULT_HEARTBEAT, delivery = 'written', ...connection } = options;
   // Our pings carry a random token, so a stored value never reads as a pong.
   const token = `rtcp-${randomBytes(6).toString('hex')}-`;
-  return foreignClient<RespValue>({
+  return new ResilientClient<RespValue>({
     ...connection,
     codec: respCodec(),
     heartbeat: {
