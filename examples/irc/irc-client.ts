@@ -15,8 +15,8 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import * as readline from 'node:readline';
-import { ResilientError, lineCodec, ResilientClient } from '../../src/index';
-import type { ConnectionOptions, HandshakeLink } from '../shared/client-types';
+import { ResilientError, lineCodec, ResilientClient, type HandshakeLink } from '../../src/index';
+import type { ConnectionOptions } from '../shared/client-types';
 
 export interface IrcClientOptions extends ConnectionOptions<string> {
   nick: string;

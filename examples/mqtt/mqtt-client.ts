@@ -11,8 +11,8 @@
  *   MQTT_PORT=1883 npx tsx examples/mqtt/mqtt-client.ts [port]
  */
 import { randomBytes } from 'node:crypto';
-import { ResilientError, ResilientClient } from '../../src/index';
-import type { ConnectionOptions, HandshakeLink } from '../shared/client-types';
+import { ResilientError, ResilientClient, type HandshakeLink } from '../../src/index';
+import type { ConnectionOptions } from '../shared/client-types';
 import { mqttCodec, type MqttPacket } from './mqtt-codec';
 
 export interface MqttClientOptions extends ConnectionOptions<MqttPacket> {

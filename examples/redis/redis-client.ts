@@ -10,8 +10,8 @@
  *   REDIS_PORT=6379 REDIS_PASSWORD=secret npx tsx examples/redis/redis-client.ts [port]
  */
 import { randomBytes } from 'node:crypto';
-import { ResilientError, ResilientClient } from '../../src/index';
-import type { ConnectionOptions, HandshakeLink } from '../shared/client-types';
+import { ResilientError, ResilientClient, type HandshakeLink } from '../../src/index';
+import type { ConnectionOptions } from '../shared/client-types';
 import { RespError, respCodec, type RespValue } from './resp-codec';
 
 export interface RedisClientOptions extends ConnectionOptions<RespValue> {

@@ -1,10 +1,8 @@
 /**
- * Types the example clients share, taken from ClientOptions so they follow it.
+ * The options an example client passes through to its ResilientClient:
+ * everything but the protocol (codec, handshake, heartbeat, delivery), which
+ * the example owns.
  */
 import type { ClientOptions } from '../../src/index';
 
-/** What `handshake(link)` receives on every connection (src/client/handshake.ts). */
-export type HandshakeLink<M> = Parameters<NonNullable<ClientOptions<M>['handshake']>>[0];
-
-/** The options an example passes through to its ResilientClient: everything but the protocol, which the example owns. */
 export type ConnectionOptions<M> = Omit<ClientOptions<M>, 'codec' | 'handshake' | 'heartbeat' | 'delivery'>;

@@ -8,15 +8,10 @@ import type { MqttPacket } from '../../examples/mqtt/mqtt-codec';
 import type { ResilientClient } from '../../src/index';
 import { record, waitFor, waitUntil } from '../support/events';
 import { useCleanup } from '../support/lifecycle';
-import { GATED_HOST, gatedLookup } from '../support/real-server-gate';
+import { FAST_RECOVERY, GATED_HOST, gatedLookup } from '../support/real-server-client';
 import { describeRealServers, useRealServers, type RealServer } from '../support/real-servers';
 
 const TOPIC = 'rtcp/restart';
-const FAST = {
-  heartbeat: { intervalMs: 200, timeoutMs: 1000 },
-  reconnect: { initialDelayMs: 50, maxDelayMs: 200 },
-  connectTimeoutMs: 1000,
-};
 
 describeRealServers('MQTT example client against a real mosquitto', ['mosquitto'], () => {
   const servers = useRealServers();
@@ -27,7 +22,7 @@ describeRealServers('MQTT example client against a real mosquitto', ['mosquitto'
   });
 
   function client(options: Partial<MqttClientOptions> = {}): ResilientClient<MqttPacket> {
-    const c = mqttClient({ host: '127.0.0.1', port: broker.port, ...FAST, ...options });
+    const c = mqttClient({ host: '127.0.0.1', port: broker.port, ...FAST_RECOVERY, ...options });
     c.on('error', () => undefined);
     cleanup.push(() => c.close());
     return c;

@@ -9,16 +9,11 @@ import type { ResilientClient } from '../../src/index';
 import { CodecSocket } from '../support/codec-socket';
 import { record, waitFor, waitUntil } from '../support/events';
 import { useCleanup } from '../support/lifecycle';
+import { FAST_RECOVERY } from '../support/real-server-client';
 import { describeRealServers, useRealServers, type RealServer } from '../support/real-servers';
 
 const PASSWORD = 'correct horse';
 const DB = 5;
-/** Short enough that a frozen server is noticed and retried a few times within a test. */
-const FAST = {
-  heartbeat: { intervalMs: 200, timeoutMs: 1000 },
-  reconnect: { initialDelayMs: 50, maxDelayMs: 200 },
-  connectTimeoutMs: 1000,
-};
 
 describeRealServers('Redis example client against a real redis-server', ['redis'], () => {
   const servers = useRealServers();
@@ -29,7 +24,7 @@ describeRealServers('Redis example client against a real redis-server', ['redis'
   });
 
   function client(options: Partial<RedisClientOptions> = {}): ResilientClient<RespValue> {
-    const c = redisClient({ host: '127.0.0.1', port: redis.port, password: PASSWORD, db: DB, ...FAST, ...options });
+    const c = redisClient({ host: '127.0.0.1', port: redis.port, password: PASSWORD, db: DB, ...FAST_RECOVERY, ...options });
     c.on('error', () => undefined);
     cleanup.push(() => c.close());
     return c;
