@@ -126,6 +126,31 @@ describe('handshake(link) on a codec connection', () => {
     expect(signal?.aborted).toBe(true);
   });
 
+  it('more than 1000 messages no receive takes fail the attempt with ERR_PROTOCOL', async () => {
+    const { server, port } = await lineServer();
+    server.onLine = (c) => c.send(Array.from({ length: 1001 }, (_, i) => `NOTICE ${i}`).join('\n'));
+    const c = client(port, { reconnect: false, handshake: login });
+    await expect(c.connect()).rejects.toMatchObject({ code: 'ERR_PROTOCOL' });
+  });
+
+  it('close() during the handshake aborts its signal and leaves nothing behind', async () => {
+    const { server, port } = await lineServer();
+    let signal: AbortSignal | undefined;
+    const c = client(port, {
+      handshake: async (link) => {
+        signal = link.signal;
+        link.send('LOGIN');
+        await link.receive((m) => m === 'NEVER');
+      },
+    });
+    const connecting = c.connect();
+    await waitFor(server, 'line');
+    await c.close();
+    await expect(connecting).rejects.toMatchObject({ code: 'ERR_CLOSED' });
+    expect(signal?.aborted).toBe(true);
+    expect(c.state).toBe('closed');
+  });
+
   it('link.send after the handshake resolved throws ERR_CLOSED', async () => {
     const { port } = await lineServer();
     let kept: HandshakeLink<string> | undefined;
