@@ -18,6 +18,7 @@ export type {
 } from './client/types';
 export { DEFAULTS } from './client/options';
 export type { ClientOptions, Endpoint, HeartbeatConfig, Logger, QueueConfig, ReconnectOptions } from './client/options';
+export type { Delivery, HandshakeFn, HandshakeLink } from './client/handshake';
 export { lineCodec } from './protocol/codec';
 export type { Codec, Decoder, LineCodecOptions } from './protocol/codec';
 export { ResilientError, ErrorCodes, ERRNO_KINDS, WINSOCK_ERRNO, classifyError, errnoName } from './core/errors';

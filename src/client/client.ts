@@ -28,6 +28,8 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
     super();
     this.opts = resolveOptions(options);
     this.life = new Lifecycle(this.opts, this);
+    // Native protocol: a handshake's link.send takes an id like any send (its result is the queue's).
+    this.life.sendQueued = (m) => void this.send(m as Sendable<M>).catch(() => undefined);
     this.opts.signal?.addEventListener('abort', this.onAbort, { once: true });
   }
 

@@ -4,17 +4,23 @@
  * link at a time, glues it to the delivery window, and owns the retry,
  * stable, ttl and close timers, each by name. client.ts is the public API
  * on top of it.
+ * Over 300 lines: the user's handshake sits between the link being up and
+ * `open`, and its start, end and abort read best beside those transitions.
  */
 import type { EventEmitter } from 'eventemitter3';
 import { performance } from 'node:perf_hooks';
 import { backoffDelay } from '../core/backoff';
 import { InboundTracker, OutboundWindow } from '../core/delivery';
 import { ErrorKind, ResilientError, classifyError as defaultClassify, sdkError } from '../core/errors';
+import { ConfirmLedger } from '../core/confirm';
+import { PingLedger } from '../core/pong';
 import { INITIAL_MACHINE, Machine, MachineEvent, RetryPolicy, Transition, transition } from '../core/state';
+import type { CodecLink } from '../io/codec-link';
 import type { Link, OpenInfo } from '../io/link';
 import type { UserTimeoutSetter } from '../io/user-timeout';
 import { payloadLimit, pump } from '../protocol/peer';
 import { EndpointRotation } from './endpoints';
+import { HandshakeRun } from './handshake';
 import { openLink } from './open-link';
 import { NamedTimers } from './timers';
 import type { ResolvedOptions } from './options';
@@ -53,6 +59,15 @@ export class Lifecycle<M> {
   onClosed: () => void = () => {};
   userTimeout: UserTimeoutSetter | undefined;
   private readonly policy: RetryPolicy;
+  /** Connection attempts so far (`link.attempt`). */
+  private attempts = 0;
+  /** The running user handshake of the current link, if any. */
+  private handshake: HandshakeRun<M> | undefined;
+  /** Pings of a codec heartbeat, across connections; with confirmed delivery, what they confirm. */
+  private readonly pings = new PingLedger();
+  private readonly confirm: ConfirmLedger<number> | undefined;
+  /** Set by the client: how a native-protocol handshake's link.send enters the queue. */
+  sendQueued: (message: M) => void = () => {};
   private readonly classify = (err: unknown): ErrorKind => this.opts.classifyError?.(err) ?? defaultClassify(err);
 
   constructor(
@@ -64,6 +79,7 @@ export class Lifecycle<M> {
     this.maxPayload = opts.codec ? Infinity : payloadLimit(opts.maxFrameBytes);
     this.policy = { enabled: opts.reconnect.enabled, maxRetries: opts.reconnect.maxRetries };
     this.timers = new NamedTimers<TimerName>(opts.unref);
+    this.confirm = opts.delivery === 'confirmed' ? new ConfirmLedger<number>() : undefined;
   }
 
   /** Bytes in and out, the current link's included. */
@@ -112,7 +128,8 @@ export class Lifecycle<M> {
   /** Writes queued messages while the link takes them. */
   pump(): void {
     const c = this.link;
-    if (c && c.isOpen) pump(this.outbound, c, this.maxPayload);
+    // A native handshake's link.send shares the ids of the queue, so it is written in id order with it.
+    if (c && (c.isOpen || (c.held && !this.opts.codec))) pump(this.outbound, c, this.maxPayload);
   }
 
   /** Arms the ttl timer for the earliest expiry, if none is armed. */
@@ -134,7 +151,10 @@ export class Lifecycle<M> {
       userTimeout: this.userTimeout,
       sessionId: this.sessionId,
       inbound: () => this.inbound,
+      pings: this.pings,
+      confirm: this.confirm,
     };
+    this.attempts++;
     this.link = openLink(this.opts, attempt, {
       onOpen: (info) => this.onOpen(info),
       onData: (id, message) => this.onData(id, message),
@@ -158,6 +178,21 @@ export class Lifecycle<M> {
     this.sessionId = info.sessionId;
     this.maxPayload = info.maxPayloadBytes;
     this.counters.messagesOut += this.outbound.resume(info.acked);
+    const link = this.link;
+    const fn = this.opts.handshake;
+    if (!fn || !link?.held) return this.established(info, resumed);
+    const send = this.opts.codec ? (m: M) => (link as CodecLink<M>).sendNow(m) : (m: M) => this.sendQueued(m);
+    const done = (): void => {
+      this.handshake = undefined;
+      link.release();
+      this.established(info, resumed);
+    };
+    this.handshake = new HandshakeRun(fn, { attempt: this.attempts, resumed, send }, this.classify, done, (err) => link.fail(err));
+    this.pump();
+  }
+
+  /** The connection is usable (the user's handshake, if any, done): open. */
+  private established(info: OpenInfo, resumed: boolean): void {
     if (this.everOpened) this.counters.reconnects++;
     this.everOpened = true;
     const attempt = this.machine.retries;
@@ -173,6 +208,8 @@ export class Lifecycle<M> {
       this.counters.duplicatesDropped++;
       return;
     }
+    // The handshake owns the connection: what it does not take is never emitted (push throws ERR_PROTOCOL past its bound).
+    if (this.handshake?.inbox.push(message)) return;
     this.counters.messagesIn++;
     this.events.emit('message', message, { id, sessionId: this.sessionId });
   }
@@ -191,6 +228,10 @@ export class Lifecycle<M> {
       this.counters.bytesOut += c.bytesOut;
     }
     this.timers.clear('stable');
+    this.endHandshake(err);
+    this.pings.clear();
+    // Unconfirmed messages are still in the window: rewind writes them first again.
+    this.confirm?.drop();
     this.outbound.rewind();
     const s = this.machine.state;
     if (s === 'closing') {
@@ -247,6 +288,7 @@ export class Lifecycle<M> {
   /** closing (releasing): ends whatever is left of the link; closed follows once its socket is released. */
   private release(): void {
     this.timers.clearAll();
+    this.endHandshake(sdkError('ERR_CLOSED', 'client closed during the handshake'));
     const c = this.link ?? this.lastLink;
     if (this.link?.isOpen) this.events.emit('close', { willReconnect: false });
     this.link = undefined;
@@ -258,6 +300,7 @@ export class Lifecycle<M> {
 
   private finishClose(destroyReason: Error | undefined): void {
     this.timers.clearAll();
+    this.endHandshake(sdkError('ERR_CLOSED', 'client closed'));
     this.link?.destroy();
     this.link = undefined;
     const left = this.outbound.rejectAll(sdkError('ERR_CLOSED', 'client closed before the message was acknowledged', destroyReason));
@@ -265,6 +308,11 @@ export class Lifecycle<M> {
     const closed = sdkError('ERR_CLOSED', 'client closed');
     for (const waiter of this.connectWaiters.splice(0)) waiter.reject(closed);
     this.onClosed();
+  }
+
+  private endHandshake(err: ResilientError): void {
+    this.handshake?.abort(err);
+    this.handshake = undefined;
   }
 
   private armStable(): void {

@@ -5,7 +5,9 @@
  */
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import type { ConfirmLedger } from '../core/confirm';
 import type { InboundTracker } from '../core/delivery';
+import type { PingLedger } from '../core/pong';
 import type { ErrorKind } from '../core/errors';
 import type { Endpoint } from '../io/socket';
 import { CodecLink } from '../io/codec-link';
@@ -24,6 +26,9 @@ export interface Attempt {
   sessionId: string | undefined;
   /** The session's inbound tracker, read when the WELCOME is handled. */
   inbound: () => InboundTracker;
+  /** The client's pings (seqs continue across connections) and, with confirmed delivery, its confirm ledger. */
+  pings: PingLedger;
+  confirm: ConfirmLedger<number> | undefined;
 }
 
 export function openLink<M>(o: ResolvedOptions<M>, a: Attempt, hooks: LinkHooks<M>): Link<M> {
@@ -37,11 +42,12 @@ export function openLink<M>(o: ResolvedOptions<M>, a: Attempt, hooks: LinkHooks<
     frameTimeoutMs: o.frameTimeoutMs,
     keepAliveMs: o.keepAliveMs,
     unref: o.unref,
+    holdOpen: o.handshake !== undefined,
     classify: a.classify,
     now: () => performance.now(),
     ...(setUserTimeout && userTimeoutMs !== undefined ? { onSocketReady: (socket: Socket) => setUserTimeout(socket, userTimeoutMs) } : {}),
   };
-  if (o.codec) return new CodecLink<M>({ ...base, codec: o.codec, heartbeat: o.heartbeat }, hooks);
+  if (o.codec) return new CodecLink<M>({ ...base, codec: o.codec, heartbeat: o.heartbeat, pings: a.pings, confirm: a.confirm }, hooks);
   const hb = o.heartbeat;
   const inbound = a.inbound;
   const native = new NativeLink(

@@ -1,6 +1,6 @@
 /**
  * ResilientClient options: the one interface, its DEFAULTS, and validation
- * that throws a TypeError naming the option and the value. Most of it is the
+ * that throws a TypeError naming the option and the value. Over 300 lines: most of it is the
  * interface, one JSDoc (unit, default) per option; the checks shared with the
  * server are in core/validate.ts.
  */
@@ -17,6 +17,7 @@ import type { Logger } from '../core/logger';
 import { QueueConfig, checkNumber, fail, objectOrUndefined, resolveQueue } from '../core/validate';
 import type { CodecHeartbeat } from '../io/codec-link';
 import type { Endpoint } from '../io/socket';
+import type { Delivery, HandshakeFn } from './handshake';
 
 export type { Endpoint, Logger, QueueConfig };
 
@@ -48,8 +49,14 @@ export interface HeartbeatConfig<M = Buffer> {
   mode?: 'ping' | 'inbound';
   /** With a `codec`: builds the ping message for sequence number `seq`. */
   createPing?: (seq: number) => M;
-  /** With a `codec`: true for a message that answers a ping (it is not emitted as a message). */
-  isPong?: (message: M) => boolean;
+  /**
+   * With a `codec`: `false`/`undefined` for "not a pong", `true` for a pong
+   * (answers the oldest ping), or the seq it answers (exact RTT; a numbered
+   * pong that answers none of our pings is emitted as a message). A pong is not emitted.
+   */
+  isPong?: (message: M) => boolean | number | undefined;
+  /** With a `codec`, any mode: the reply to the server's own ping (written at once; the ping is not emitted), or undefined. */
+  answer?: (message: M) => M | undefined | null;
 }
 
 export interface ClientOptions<M = Buffer> {
@@ -128,6 +135,14 @@ export interface ClientOptions<M = Buffer> {
   unref?: boolean;
   /** Random source in [0, 1) for backoff jitter (tests inject one). @default Math.random */
   random?: () => number;
+  /**
+   * Runs on every connection, after TCP/TLS (native protocol: after WELCOME)
+   * and before `open`: its `link.send` goes ahead of the queue, which is held
+   * until it resolves (client/handshake.ts). Counts within connectTimeoutMs. @default undefined
+   */
+  handshake?: HandshakeFn<M>;
+  /** With a codec: `'written'` resolves send() once the kernel has the bytes; `'confirmed'` on a pong to a later ping. @default 'written' */
+  delivery?: Delivery;
 }
 
 /** The heartbeat after validation: the shape the links run (io/codec-link.ts). */
@@ -156,6 +171,8 @@ export interface ResolvedOptions<M = Buffer> {
   logger: Logger | undefined;
   unref: boolean;
   random: () => number;
+  handshake: HandshakeFn<M> | undefined;
+  delivery: Delivery;
 }
 
 /** Every default in one place. */
@@ -168,6 +185,7 @@ export const DEFAULTS = Object.freeze({
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
   closeTimeoutMs: 5_000,
   keepAlive: true,
+  delivery: 'written' as Delivery,
 });
 
 const JITTERS: readonly Jitter[] = ['full', 'equal', 'decorrelated', 'none'];
@@ -225,7 +243,8 @@ export function resolveOptions<M = Buffer>(input: ClientOptions<M>): ResolvedOpt
       if (typeof h.createPing !== 'function') fail('heartbeat.createPing', h.createPing, "a function with a codec (or set heartbeat.mode to 'inbound')");
       if (typeof h.isPong !== 'function') fail('heartbeat.isPong', h.isPong, "a function with a codec (or set heartbeat.mode to 'inbound')");
     }
-    heartbeat = { intervalMs, timeoutMs, mode, ...(h.createPing ? { createPing: h.createPing } : {}), ...(h.isPong ? { isPong: h.isPong } : {}) };
+    if (h.answer !== undefined && (codec === undefined || typeof h.answer !== 'function')) fail('heartbeat.answer', h.answer, 'a function, with a codec');
+    heartbeat = { intervalMs, timeoutMs, mode, ...(h.createPing ? { createPing: h.createPing } : {}), ...(h.isPong ? { isPong: h.isPong } : {}), ...(h.answer ? { answer: h.answer } : {}) };
   }
 
   const r = input.reconnect === false ? {} : objectOrUndefined('reconnect', input.reconnect);
@@ -273,6 +292,10 @@ export function resolveOptions<M = Buffer>(input: ClientOptions<M>): ResolvedOpt
   else fail('tls', input.tls, 'a boolean or tls.connect options');
 
   if (input.randomize !== undefined && typeof input.randomize !== 'boolean') fail('randomize', input.randomize, 'a boolean');
+  if (input.handshake !== undefined && typeof input.handshake !== 'function') fail('handshake', input.handshake, 'a function (link) => Promise<void>');
+  const delivery = input.delivery ?? DEFAULTS.delivery;
+  if (delivery !== 'written' && delivery !== 'confirmed') fail('delivery', delivery, "'written' or 'confirmed'");
+  if (delivery === 'confirmed' && !(heartbeat && heartbeat.mode === 'ping' && codec)) fail('delivery', delivery, "'written' unless a codec has heartbeat createPing and isPong");
   return {
     endpoints,
     randomize: input.randomize === true,
@@ -295,5 +318,7 @@ export function resolveOptions<M = Buffer>(input: ClientOptions<M>): ResolvedOpt
     logger: input.logger,
     unref: input.unref === true,
     random: input.random ?? Math.random,
+    handshake: input.handshake,
+    delivery,
   };
 }

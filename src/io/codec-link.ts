@@ -1,9 +1,15 @@
 /**
  * The client's link for a server that speaks its own protocol: the user's
- * codec frames messages, there is no handshake (open when TCP/TLS is up), no
- * ids or acks (a send resolves once written), and the heartbeat is the
- * user's ping/pong or plain inbound activity.
+ * codec frames messages, there is no protocol handshake (up when TCP/TLS is
+ * up; the user's `handshake` option may follow), no ids and no acks. A send
+ * resolves once written, or with `delivery: 'confirmed'` once a pong to a
+ * later ping arrived (core/confirm.ts). Each inbound message goes through
+ * core/inbound-route.ts: the server's ping is answered, our pong is matched
+ * (core/pong.ts), the rest is a message.
  */
+import type { ConfirmLedger } from '../core/confirm';
+import { routeInbound } from '../core/inbound-route';
+import type { PingLedger } from '../core/pong';
 import type { Codec, Decoder } from '../protocol/codec';
 import { Link, LinkConfig, LinkHooks } from './link';
 
@@ -14,20 +20,28 @@ export interface CodecHeartbeat<M> {
   mode: 'ping' | 'inbound';
   /** Builds the ping for sequence number `seq`. */
   createPing?: (seq: number) => M;
-  /** True for a message that answers a ping (it is not emitted as a message). */
-  isPong?: (message: M) => boolean;
+  /** false/undefined: not a pong; true: a pong; a number: the seq it answers (src/core/pong.ts). */
+  isPong?: (message: M) => boolean | number | undefined;
+  /** The reply to the server's own ping, or undefined for any other message (any mode). */
+  answer?: (message: M) => M | undefined | null;
 }
 
 export interface CodecLinkConfig<M> extends LinkConfig {
   codec: Codec<M>;
   heartbeat: CodecHeartbeat<M> | false;
+  /** The client's pings, across connections (seqs keep rising). */
+  pings: PingLedger;
+  /** Set with `delivery: 'confirmed'`: messages written and not yet confirmed (ids), across connections. */
+  confirm: ConfirmLedger<number> | undefined;
 }
 
 export class CodecLink<M> extends Link<M> {
   private readonly decoder: Decoder<M>;
   private received = 0;
   private readonly createPing: ((seq: number) => M) | undefined;
-  private readonly isPong: ((message: M) => boolean) | undefined;
+  private readonly hooksIn: { answer?: (m: M) => M | undefined | null; isPong?: (m: M) => unknown };
+  /** Ids written in the current batch (confirmed delivery): one barrier check per batch. */
+  private batch: number[] = [];
 
   constructor(
     private readonly config: CodecLinkConfig<M>,
@@ -36,17 +50,28 @@ export class CodecLink<M> extends Link<M> {
     super(config, hooks);
     this.decoder = config.codec.decoder();
     const hb = config.heartbeat;
+    this.hooksIn = hb && hb.answer ? { answer: hb.answer } : {};
     if (hb && hb.mode === 'ping') {
       this.createPing = hb.createPing;
-      this.isPong = hb.isPong;
+      if (hb.isPong) this.hooksIn.isPong = hb.isPong;
     }
   }
 
   /** `payload` is already encoded by the codec (the client encodes on send()). */
   sendMessage(id: number, payload: Buffer): void {
     this.writer.write(payload);
-    // No acks in a foreign protocol: a message counts as sent once the kernel has it.
-    this.writer.afterFlush(() => this.hooks.onAck(id));
+    if (this.config.confirm === undefined) {
+      // No acks in a foreign protocol: a message counts as sent once the kernel has it.
+      this.writer.afterFlush(() => this.hooks.onAck(id));
+      return;
+    }
+    // The pump writes a batch synchronously; its barrier ping follows it, once.
+    if (this.batch.push(id) === 1) queueMicrotask(this.endBatch);
+  }
+
+  /** Writes one message of the user's handshake (or a reply to the server's ping) ahead of the queue. */
+  sendNow(message: M): void {
+    this.writer.write(Buffer.from(this.config.codec.encode(message)));
   }
 
   protected goodbye(): void {}
@@ -55,17 +80,43 @@ export class CodecLink<M> extends Link<M> {
     this.opened({ sessionId: undefined, resumed: false, acked: 0, maxPayloadBytes: Infinity }, this.config.heartbeat || undefined, this.createPing !== undefined);
   }
 
-  protected sendPing(seq: number): void {
-    if (this.createPing) this.writer.write(Buffer.from(this.config.codec.encode(this.createPing(seq))));
+  /** The monitor says a ping is due; the ledger gives its seq (and the confirm mark it carries). */
+  protected sendPing(): void {
+    this.writePing();
   }
 
   protected onChunk(chunk: Buffer): undefined {
     for (const m of this.decoder.push(chunk)) {
       if (this.ended) return;
-      // The user's pong carries no seq we can read: it answers the oldest outstanding ping.
-      if (this.isPong?.(m)) this.pong(undefined);
-      else this.hooks.onData(++this.received, m);
+      const route = routeInbound(m, this.hooksIn, this.config.pings, undefined, this.cfg.now());
+      if (route.kind === 'answer') this.sendNow(route.reply);
+      else if (route.kind === 'pong') {
+        if (route.match) this.onMatched(route.match.rttMs, route.match.mark);
+      } else this.hooks.onData(++this.received, m);
     }
     return undefined;
   }
+
+  private writePing(): void {
+    const create = this.createPing;
+    if (!create || this.ended) return;
+    const seq = this.config.pings.sent(this.cfg.now(), this.config.confirm?.pinged() ?? 0);
+    this.sendNow(create(seq));
+  }
+
+  private onMatched(rttMs: number, mark: number): void {
+    this.hooks.onPong(rttMs);
+    const confirm = this.config.confirm;
+    if (!confirm) return;
+    const { confirmed, barrier } = confirm.answered(mark);
+    const last = confirmed[confirmed.length - 1];
+    if (last !== undefined) this.hooks.onAck(last);
+    if (barrier && this.isOpen) this.writePing();
+  }
+
+  private readonly endBatch = (): void => {
+    const batch = this.batch;
+    this.batch = [];
+    if (!this.ended && this.config.confirm?.wrote(batch)) this.writePing();
+  };
 }

@@ -5,6 +5,8 @@
  * when it ends. The native protocol (native-link.ts) and user codecs
  * (codec-link.ts) supply what happens when the socket is ready and when
  * bytes arrive. Every listener and timer is removed on teardown.
+ * Over 300 lines: the socket's phases and the deadline of each phase are one
+ * state machine, kept in one file so every timer's owner is visible.
  */
 import type { LookupFunction, Socket } from 'node:net';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
@@ -26,6 +28,8 @@ export interface LinkConfig {
   /** Called once the socket is connected, to set socket options (e.g. TCP_USER_TIMEOUT). */
   onSocketReady?: (socket: Socket) => void;
   unref: boolean;
+  /** A user handshake follows the protocol's: the link stays `held` (connect deadline armed, no pings) until release(). */
+  holdOpen: boolean;
   classify: (err: unknown) => ErrorKind;
   now: () => number;
 }
@@ -58,7 +62,7 @@ export interface LinkHeartbeat {
   timeoutMs: number;
 }
 
-type LinkPhase = 'connecting' | 'handshake' | 'open' | 'done';
+type LinkPhase = 'connecting' | 'handshake' | 'held' | 'open' | 'done';
 
 export abstract class Link<M> {
   private phase: LinkPhase = 'connecting';
@@ -100,6 +104,10 @@ export abstract class Link<M> {
 
   get isOpen(): boolean {
     return this.phase === 'open';
+  }
+  /** Up, but the user's handshake still owns it (LinkConfig.holdOpen). */
+  get held(): boolean {
+    return this.phase === 'held';
   }
   /** True once the link has ended (a getter: TypeScript must not narrow it away across calls). */
   get ended(): boolean {
@@ -147,6 +155,11 @@ export abstract class Link<M> {
     this.teardown(this.socket.writable && !this.socket.writableEnded);
   }
 
+  /** Ends the link with `err` (the user's handshake failed); onDown follows. */
+  fail(err: ResilientError): void {
+    this.down(err);
+  }
+
   /** Registers `fn` to run once the bytes written so far reached the kernel (not if the socket fails first). */
   afterFlush(fn: () => void): void {
     this.writer.afterFlush(fn);
@@ -175,15 +188,22 @@ export abstract class Link<M> {
 
   /** The link is usable: stop the connect deadlines, start the heartbeat. */
   protected opened(info: OpenInfo, heartbeat: LinkHeartbeat | undefined, sendsPings: boolean): void {
-    this.connectDeadline.clear();
     this.handshakeDeadline.clear();
-    this.phase = 'open';
+    this.phase = this.cfg.holdOpen ? 'held' : 'open';
+    if (!this.cfg.holdOpen) this.connectDeadline.clear();
     if (heartbeat) {
       this.monitor = new HeartbeatMonitor(heartbeat, this.cfg.now());
       this.pingsEnabled = sendsPings;
       this.scheduleHeartbeat();
     }
     this.hooks.onOpen(info);
+  }
+
+  /** The user's handshake resolved: the connect deadline stops, pings start. */
+  release(): void {
+    if (this.phase !== 'held') return;
+    this.connectDeadline.clear();
+    this.phase = 'open';
   }
 
   /** A pong for ping `seq` arrived (no seq: the oldest outstanding ping). */
@@ -224,7 +244,7 @@ export abstract class Link<M> {
 
   private scheduleHeartbeat(): void {
     const m = this.monitor;
-    if (!m || this.phase !== 'open') return;
+    if (!m || (this.phase !== 'open' && this.phase !== 'held')) return;
     this.heartbeatTimer = setTimeout(this.onHeartbeatTimer, Math.max(0, m.wakeAt() - this.cfg.now()));
     if (this.cfg.unref) this.heartbeatTimer.unref();
   }
@@ -237,13 +257,14 @@ export abstract class Link<M> {
   private readonly onHeartbeatTimer = (): void => {
     this.heartbeatTimer = undefined;
     const m = this.monitor;
-    if (!m || this.phase !== 'open') return;
+    if (!m || (this.phase !== 'open' && this.phase !== 'held')) return;
     const r = m.tick(this.cfg.now());
     if (r.kind === 'dead') {
       this.down(sdkError('ERR_HEARTBEAT_TIMEOUT', `no data from ${this.remote} for ${Math.round(r.silentMs)} ms`));
       return;
     }
-    if (r.kind === 'ping' && this.pingsEnabled) this.sendPing(r.ping.seq, m.rttMs);
+    // No pings of ours during the user's handshake: a server expecting a login first may drop us for one.
+    if (r.kind === 'ping' && this.pingsEnabled && this.phase === 'open') this.sendPing(r.ping.seq, m.rttMs);
     this.scheduleHeartbeat();
   };
 

@@ -1,10 +1,10 @@
 /**
- * The harness and CRLF lines (test/support/crlf-line-codec.ts, to become
- * `lineCodec({ delimiter: '\r\n' })`) against a real ngircd: plain sockets, no
+ * The harness and CRLF lines (`lineCodec({ delimiter: '\r\n' })`, as IRC
+ * requires: RFC 2812 §2.3) against a real ngircd: plain sockets, no
  * ResilientClient.
  */
 import { CodecSocket, useCodecSockets } from '../support/codec-socket';
-import { crlfLineCodec } from '../support/crlf-line-codec';
+import { lineCodec } from '../../src/index';
 import { describeRealServers, useRealServers, type RealServer } from '../support/real-servers';
 
 /** ngircd's smallest PingTimeout: it PINGs a client silent for this long (checked about once a second). */
@@ -22,7 +22,7 @@ describeRealServers('ngircd through CRLF lines', ['ngircd'], () => {
 
   /** A registered client (NICK/USER answered by 001) that has joined `channel`. */
   async function joined(nick: string, channel: string): Promise<CodecSocket<string>> {
-    const s = await sockets.open(irc.port, crlfLineCodec());
+    const s = await sockets.open(irc.port, lineCodec({ delimiter: '\r\n' }));
     s.send(`NICK ${nick}`, `USER ${nick} 0 * :${nick} of resilient-tcp`);
     expect(await s.next((l) => / 001 /.test(l))).toMatch(new RegExp(`^:${SERVER_NAME} 001 ${nick} :Welcome`));
     s.send(`JOIN ${channel}`);
@@ -32,7 +32,7 @@ describeRealServers('ngircd through CRLF lines', ['ngircd'], () => {
 
   test('NICK/USER is answered by 001, JOIN by our own JOIN line; a taken nick gets 433', async () => {
     await joined('alice', '#room');
-    const twin = await sockets.open(irc.port, crlfLineCodec());
+    const twin = await sockets.open(irc.port, lineCodec({ delimiter: '\r\n' }));
     twin.send('NICK alice', 'USER alice 0 * :twin');
     expect(await twin.next((l) => / 433 /.test(l))).toMatch(/ 433 \* alice :Nickname already in use/);
   });

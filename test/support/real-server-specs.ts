@@ -7,11 +7,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Codec } from '../../src/index';
+import { lineCodec, type Codec } from '../../src/index';
 import { mqttCodec } from '../../examples/mqtt/mqtt-codec';
 import { RespError, respCodec } from '../../examples/redis/resp-codec';
 import { CodecSocket } from './codec-socket';
-import { crlfLineCodec } from './crlf-line-codec';
 
 /** One kind of server: its binary, its Debian package, how to start it and how to see that it is ready. */
 export interface ServerSpec {
@@ -149,7 +148,7 @@ export function ngircdSpec(options: NgircdOptions = {}): ServerSpec {
       return ['--nodaemon', '--config', file];
     },
     probe: (port) =>
-      withSocket(port, crlfLineCodec(), async (s) => {
+      withSocket(port, lineCodec({ delimiter: '\r\n' }), async (s) => {
         const nick = `probe${probeCount++}`;
         s.send(`NICK ${nick}`, `USER ${nick} 0 * :readiness probe`);
         const welcome = await s.next((l) => / 001 /.test(l) || l.startsWith('ERROR'));

@@ -1,6 +1,9 @@
 import { ResilientClient } from '../../src';
 import { HeartbeatServer } from '../../src/server';
 import { resolveOptions } from '../../src/client/options';
+import { lineCodec } from '../../src/protocol/codec';
+
+const codecPing = { codec: lineCodec(), heartbeat: { createPing: (n: number) => `PING ${n}`, isPong: (m: string) => m === 'PONG' } };
 
 describe('client options', () => {
   it.each([
@@ -28,6 +31,13 @@ describe('client options', () => {
     [{ port: 1, token: 5 }, /options\.token must be a string/],
     [{ port: 1, signal: {} }, /options\.signal must be an AbortSignal/],
     [{ port: 1, logger: { info() {} } }, /options\.logger\.debug must be a function/],
+    [{ port: 1, handshake: 'login' }, /options\.handshake must be a function/],
+    [{ port: 1, ...codecPing, heartbeat: { ...codecPing.heartbeat, answer: 'PONG' } }, /options\.heartbeat\.answer must be a function/],
+    [{ port: 1, heartbeat: { answer: () => undefined } }, /options\.heartbeat\.answer must be a function, with a codec/],
+    [{ port: 1, ...codecPing, delivery: 'acked' }, /options\.delivery must be 'written' or 'confirmed', got "acked"/],
+    [{ port: 1, delivery: 'confirmed' }, /options\.delivery must be 'written' unless a codec/],
+    [{ port: 1, codec: lineCodec(), heartbeat: { mode: 'inbound' }, delivery: 'confirmed' }, /options\.delivery/],
+    [{ port: 1, codec: lineCodec(), heartbeat: false, delivery: 'confirmed' }, /options\.delivery/],
   ])('%j throws a TypeError naming the option', (opts, message) => {
     expect(() => new ResilientClient(opts as never)).toThrow(TypeError);
     expect(() => new ResilientClient(opts as never)).toThrow(message);
@@ -42,6 +52,14 @@ describe('client options', () => {
     expect(o.queue).toEqual({ maxMessages: 10000, maxBytes: 16 * 1024 * 1024, overflow: 'reject' });
     expect(o.connectTimeoutMs).toBe(10000);
     expect(o.maxFrameBytes).toBe(1024 * 1024);
+    expect(o.delivery).toBe('written');
+    expect(o.handshake).toBeUndefined();
+  });
+
+  it("accepts delivery 'confirmed' with a codec's ping and pong, and heartbeat.answer in 'inbound' mode", () => {
+    expect(resolveOptions({ port: 7, ...codecPing, delivery: 'confirmed' }).delivery).toBe('confirmed');
+    const answer = (m: string): string | undefined => (m === 'PING' ? 'PONG' : undefined);
+    expect(resolveOptions({ port: 7, codec: lineCodec(), heartbeat: { mode: 'inbound', answer } }).heartbeat).toMatchObject({ mode: 'inbound', answer });
   });
 
   it('a longer interval raises the default timeout to three intervals', () => {
