@@ -173,6 +173,15 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
   }
 
   /**
+   * `await using client = new ResilientClient(…)`: close() when the scope
+   * ends. Node 20.4+ defines `Symbol.asyncDispose` (earlier 20.x need a
+   * polyfill loaded before this module).
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /**
    * Closes now without waiting for acknowledgements. Pending sends reject
    * with ERR_CLOSED (with `err`, if given, as the cause).
    */

@@ -134,6 +134,11 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
     return this.conns.size;
   }
 
+  /** `await using server = new HeartbeatServer(…)`: close() when the scope ends (Node 20.4+). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   /**
    * Stops accepting, says BYE to every connection, ends every session
    * (pending sends reject with ERR_CLOSED) and resolves when the listening
