@@ -7,7 +7,7 @@
  */
 import type { EventEmitter } from 'eventemitter3';
 import { performance } from 'node:perf_hooks';
-import { backoffDelay } from '../core/backoff';
+import { askRetryDelay, backoffDelay } from '../core/backoff';
 import { InboundTracker, OutboundWindow } from '../core/delivery';
 import { ErrorKind, ResilientError, classifyError as defaultClassify, sdkError } from '../core/errors';
 import { INITIAL_MACHINE, Machine, MachineEvent, RetryPolicy, Transition, transition } from '../core/state';
@@ -36,6 +36,9 @@ export class Lifecycle<M> {
   private lastLink: Link<M> | undefined;
   private readonly timers: NamedTimers<TimerName>;
   private lastDelay = 0;
+  /** The reconnect.delay hook's answer for the retry being scheduled; its cause when it gave up. */
+  private hookDelay: number | undefined;
+  private declinedBy: Error | undefined;
   private everOpened = false;
   private readonly endpoints: EndpointRotation;
   readonly outbound: OutboundWindow;
@@ -201,7 +204,15 @@ export class Lifecycle<M> {
     if (kind !== undefined && kind !== err.kind) err = new ResilientError(err.code, err.message, kind, err.cause);
     this.lastError = err;
     this.opts.logger?.debug(`connection to ${c?.remote ?? '?'} ended: ${err.code} ${err.message}`);
-    const t = transition(this.machine, { type: 'lost', kind: err.kind }, this.policy);
+    let t = transition(this.machine, { type: 'lost', kind: err.kind }, this.policy);
+    if (t.retry && this.opts.reconnect.delay) {
+      const d = askRetryDelay(this.opts.reconnect.delay, t.retry.attempt + 1, err);
+      if ('delayMs' in d) this.hookDelay = d.delayMs;
+      else {
+        this.declinedBy = d.cause;
+        t = transition(this.machine, { type: 'lost', kind: err.kind, declined: true }, this.policy);
+      }
+    }
     if (s === 'open') {
       this.endpoints.lost();
       this.events.emit('close', { error: err, willReconnect: t.machine.state === 'reconnecting' });
@@ -212,7 +223,8 @@ export class Lifecycle<M> {
 
   private scheduleRetry(t: Transition, error: ResilientError): void {
     const retry = t.retry as NonNullable<Transition['retry']>;
-    const delayMs = retry.immediate ? 0 : backoffDelay(this.opts.reconnect, retry.attempt, this.lastDelay, this.opts.random);
+    const delayMs = this.hookDelay ?? (retry.immediate ? 0 : backoffDelay(this.opts.reconnect, retry.attempt, this.lastDelay, this.opts.random));
+    this.hookDelay = undefined;
     this.lastDelay = delayMs;
     this.events.emit('reconnecting', { attempt: retry.attempt + 1, delayMs, error });
     this.timers.set('retry', delayMs, () => {
@@ -224,8 +236,12 @@ export class Lifecycle<M> {
     this.timers.clearAll();
     const cause = reason ?? this.lastError;
     const err =
-      t.giveUp === 'exhausted'
-        ? sdkError('ERR_RETRIES_EXHAUSTED', `gave up after ${t.machine.retries} retries: ${cause?.code ?? 'unknown'}`, cause)
+      t.giveUp === 'exhausted' || t.giveUp === 'declined'
+        ? sdkError(
+            'ERR_RETRIES_EXHAUSTED',
+            `${t.giveUp === 'declined' ? 'reconnect.delay gave up' : 'gave up'} after ${t.machine.retries} retries: ${cause?.code ?? 'unknown'}`,
+            this.declinedBy ?? cause,
+          )
         : (cause ?? sdkError('ERR_CONNECTION_LOST', 'connection lost'));
     // pending() keeps showing what was never acknowledged, for the app to persist.
     this.abandoned = this.outbound.rejectAll(err);
