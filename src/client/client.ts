@@ -57,7 +57,7 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
     if (s === 'idle' || s === 'failed') {
       if (this.opts.userTimeoutMs !== undefined && life.userTimeout === undefined) {
         // Loaded once, before the first socket: net-keepalive is optional.
-        return loadUserTimeout((msg) => this.opts.logger?.warn(msg)).then((setter) => {
+        return loadUserTimeout((msg) => this.opts.logger?.warn({ option: 'deadAfterMs' }, msg)).then((setter) => {
           life.userTimeout = setter ?? null;
           if (life.machine.state === 'idle' || life.machine.state === 'failed') life.dispatch({ type: 'connect' });
           return p;

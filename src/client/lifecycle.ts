@@ -85,9 +85,8 @@ export class Lifecycle<M> {
     this.machine = t.machine;
     const to = t.machine.state;
     if (t.from !== to) {
-      const line = `${t.from} -> ${to}${reason ? ` (${reason.code})` : ''}`;
-      if (to === 'failed') this.opts.logger?.warn(line);
-      else this.opts.logger?.info(line);
+      const fields = reason ? { from: t.from, to, code: reason.code } : { from: t.from, to };
+      this.opts.logger?.[to === 'failed' ? 'warn' : 'info'](fields, `${t.from} -> ${to}${reason ? ` (${reason.code})` : ''}`);
       this.events.emit('stateChange', reason ? { from: t.from, to, reason } : { from: t.from, to });
     }
     const m = t.machine;
@@ -203,7 +202,7 @@ export class Lifecycle<M> {
     const kind = this.opts.classifyError?.(err);
     if (kind !== undefined && kind !== err.kind) err = new ResilientError(err.code, err.message, kind, err.cause);
     this.lastError = err;
-    this.opts.logger?.debug(`connection to ${c?.remote ?? '?'} ended: ${err.code} ${err.message}`);
+    this.opts.logger?.debug({ remote: c?.remote, code: err.code, err }, `connection to ${c?.remote ?? '?'} ended: ${err.code} ${err.message}`);
     let t = transition(this.machine, { type: 'lost', kind: err.kind }, this.policy);
     if (t.retry && this.opts.reconnect.delay) {
       const d = askRetryDelay(this.opts.reconnect.delay, t.retry.attempt + 1, err);

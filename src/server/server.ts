@@ -82,7 +82,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
       server.once('error', onError);
       server.listen({ port: this.opts.port, host: this.opts.host }, () => {
         server.off('error', onError);
-        server.on('error', (err) => this.opts.logger?.error(`server error: ${err.message}`));
+        server.on('error', (err) => this.opts.logger?.error({ err }, `server error: ${err.message}`));
         const a = server.address() as net.AddressInfo;
         this.sweeper.start();
         const address = { host: a.address, port: a.port };
@@ -202,7 +202,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
       try {
         ok = (await this.opts.authenticate({ clientId: hello.clientId, token: hello.token }, peer)) === true;
       } catch (err) {
-        this.opts.logger?.warn(`authenticate threw: ${(err as Error)?.message ?? String(err)}`);
+        this.opts.logger?.warn({ err, clientId: hello.clientId }, `authenticate threw: ${(err as Error)?.message ?? String(err)}`);
         ok = false;
       }
       if (c.isDone) return;
