@@ -7,6 +7,7 @@ import { EventEmitter } from 'eventemitter3';
 import { performance } from 'node:perf_hooks';
 import { ResilientError, sdkError } from '../core/errors';
 import type { ClientState } from '../core/state';
+import { channels, publish } from '../io/diagnostics';
 import { loadUserTimeout } from '../io/user-timeout';
 import { withAbort } from './abort';
 import { Lifecycle } from './lifecycle';
@@ -103,6 +104,7 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
       for (const d of r.dropped) this.emit('dropped', { payload: d.payload, error: sdkError('ERR_QUEUE_FULL', `message ${d.id} dropped`) });
       const entry = r.entry;
       if (!entry) return;
+      publish(channels.clientMessage, () => ({ client: this, direction: 'out' as const, id: entry.id, bytes: payload.length }));
       if (expiresAt !== Infinity) this.life.armTtl();
       if (options.signal) {
         const signal = options.signal;

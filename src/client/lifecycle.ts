@@ -3,7 +3,9 @@
  * change goes through apply(), which logs and emits `stateChange`), opens one
  * link at a time, glues it to the delivery window, and owns the retry,
  * stable, ttl and close timers, each by name. client.ts is the public API
- * on top of it.
+ * on top of it. Over 300 lines: each entry effect sits beside the event and
+ * the diagnostics message (src/io/diagnostics.ts) it produces, so a reader
+ * sees everything one transition does in one place.
  */
 import type { EventEmitter } from 'eventemitter3';
 import { performance } from 'node:perf_hooks';
@@ -11,6 +13,7 @@ import { askRetryDelay, backoffDelay } from '../core/backoff';
 import { InboundTracker, OutboundWindow } from '../core/delivery';
 import { ErrorKind, ResilientError, classifyError as defaultClassify, sdkError } from '../core/errors';
 import { INITIAL_MACHINE, Machine, MachineEvent, RetryPolicy, Transition, transition } from '../core/state';
+import { channels, publish } from '../io/diagnostics';
 import type { Link, OpenInfo } from '../io/link';
 import type { UserTimeoutSetter } from '../io/user-timeout';
 import { payloadLimit, pump } from '../protocol/peer';
@@ -88,6 +91,7 @@ export class Lifecycle<M> {
       const fields = reason ? { from: t.from, to, code: reason.code } : { from: t.from, to };
       this.opts.logger?.[to === 'failed' ? 'warn' : 'info'](fields, `${t.from} -> ${to}${reason ? ` (${reason.code})` : ''}`);
       this.events.emit('stateChange', reason ? { from: t.from, to, reason } : { from: t.from, to });
+      publish(channels.clientStateChange, () => ({ client: this.events, ...fields }));
     }
     const m = t.machine;
     if (m.state === 'closing') {
@@ -144,6 +148,7 @@ export class Lifecycle<M> {
       onPong: (rttMs) => {
         this.lastRtt = rttMs;
         this.events.emit('heartbeat', { rttMs });
+        publish(channels.clientHeartbeat, () => ({ client: this.events, rttMs }));
       },
       onDrain: () => this.pump(),
       onDown: (err) => this.onDown(err),
@@ -167,6 +172,7 @@ export class Lifecycle<M> {
     this.armStable();
     for (const waiter of this.connectWaiters.splice(0)) waiter.resolve();
     this.events.emit('open', { sessionId: info.sessionId, resumed, attempt });
+    publish(channels.clientConnect, () => ({ client: this.events, remote: this.link?.remote, sessionId: info.sessionId, resumed, attempt }));
     this.pump();
   }
 
@@ -177,6 +183,7 @@ export class Lifecycle<M> {
     }
     this.counters.messagesIn++;
     this.events.emit('message', message, { id, sessionId: this.sessionId });
+    publish(channels.clientMessage, () => ({ client: this.events, direction: 'in' as const, id, bytes: Buffer.isBuffer(message) ? message.length : undefined }));
   }
 
   private onAck(id: number): void {
@@ -196,7 +203,7 @@ export class Lifecycle<M> {
     this.outbound.rewind();
     const s = this.machine.state;
     if (s === 'closing') {
-      this.events.emit('close', { willReconnect: false });
+      this.emitClose(c, undefined, false);
       return this.dispatch({ type: 'lost', kind: err.kind });
     }
     const kind = this.opts.classifyError?.(err);
@@ -214,7 +221,7 @@ export class Lifecycle<M> {
     }
     if (s === 'open') {
       this.endpoints.lost();
-      this.events.emit('close', { error: err, willReconnect: t.machine.state === 'reconnecting' });
+      this.emitClose(c, err, t.machine.state === 'reconnecting');
     }
     this.events.emit('error', err);
     this.apply(t, err);
@@ -263,7 +270,7 @@ export class Lifecycle<M> {
   private release(): void {
     this.timers.clearAll();
     const c = this.link ?? this.lastLink;
-    if (this.link?.isOpen) this.events.emit('close', { willReconnect: false });
+    if (this.link?.isOpen) this.emitClose(this.link, undefined, false);
     this.link = undefined;
     c?.destroy();
     // closed only once the socket handle is released: close() leaves nothing behind.
@@ -280,6 +287,12 @@ export class Lifecycle<M> {
     const closed = sdkError('ERR_CLOSED', 'client closed');
     for (const waiter of this.connectWaiters.splice(0)) waiter.reject(closed);
     this.onClosed();
+  }
+
+  /** `close` for a connection that was open, on the event and the diagnostics channel. */
+  private emitClose(c: Link<M> | undefined, error: ResilientError | undefined, willReconnect: boolean): void {
+    this.events.emit('close', error ? { error, willReconnect } : { willReconnect });
+    publish(channels.clientClose, () => ({ client: this.events, remote: c?.remote, ...(error ? { code: error.code } : {}), willReconnect }));
   }
 
   private armStable(): void {

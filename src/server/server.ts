@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { ResilientError, sdkError } from '../core/errors';
+import { channels, publish } from '../io/diagnostics';
 import type { Hello } from '../protocol/frames';
 import { grantedHeartbeatMs } from '../protocol/peer';
 import { encodeError } from '../protocol/frames';
@@ -192,6 +193,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
     }
     const c = new ServerLink(socket, this.opts.maxFrameBytes, this.hooks);
     this.conns.add(c);
+    publish(channels.serverConnection, () => ({ server: this, ...peer }));
     this.sweeper.handshaking.touch(c.idle, this.clock());
   }
 
@@ -255,6 +257,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
     this.sweeper.handshaking.remove(c.idle);
     this.sweeper.active.remove(c.idle);
     this.sweeper.partialFrames.remove(c.partial);
+    publish(channels.serverConnectionClose, () => ({ server: this, remoteAddress: c.remoteAddress, remotePort: c.remotePort, ...(err ? { code: err.code } : {}) }));
     if (err && err.code !== 'ERR_CONNECTION_LOST') {
       this.emit('error', err, { remoteAddress: c.remoteAddress, remotePort: c.remotePort });
     }
