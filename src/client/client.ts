@@ -7,6 +7,7 @@ import { EventEmitter } from 'eventemitter3';
 import { performance } from 'node:perf_hooks';
 import { ResilientError, sdkError } from '../core/errors';
 import type { ClientState } from '../core/state';
+import { channels, publish } from '../io/diagnostics';
 import { loadUserTimeout } from '../io/user-timeout';
 import { withAbort } from './abort';
 import { Lifecycle } from './lifecycle';
@@ -59,7 +60,7 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
     if (s === 'idle' || s === 'failed') {
       if (this.opts.userTimeoutMs !== undefined && life.userTimeout === undefined) {
         // Loaded once, before the first socket: net-keepalive is optional.
-        return loadUserTimeout((msg) => this.opts.logger?.warn(msg)).then((setter) => {
+        return loadUserTimeout((msg) => this.opts.logger?.warn({ option: 'deadAfterMs' }, msg)).then((setter) => {
           life.userTimeout = setter ?? null;
           if (life.machine.state === 'idle' || life.machine.state === 'failed') life.dispatch({ type: 'connect' });
           return p;
@@ -105,6 +106,7 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
       for (const d of r.dropped) this.emit('dropped', { payload: d.payload, error: sdkError('ERR_QUEUE_FULL', `message ${d.id} dropped`) });
       const entry = r.entry;
       if (!entry) return;
+      publish(channels.clientMessage, () => ({ client: this, direction: 'out' as const, id: entry.id, bytes: payload.length }));
       if (expiresAt !== Infinity) this.life.armTtl();
       if (options.signal) {
         const signal = options.signal;
@@ -172,6 +174,15 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
       void p.then(() => signal.removeEventListener('abort', onAbort));
     }
     return p;
+  }
+
+  /**
+   * `await using client = new ResilientClient(…)`: close() when the scope
+   * ends. Node 20.4+ defines `Symbol.asyncDispose` (earlier 20.x need a
+   * polyfill loaded before this module).
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /**

@@ -3,19 +3,21 @@
  * change goes through apply(), which logs and emits `stateChange`), opens one
  * link at a time, glues it to the delivery window, and owns the retry,
  * stable, ttl and close timers, each by name. client.ts is the public API
- * on top of it.
- * Over 300 lines: the user's handshake sits between the link being up and
- * `open`, and its start, end and abort read best beside those transitions.
+ * on top of it. Over 300 lines: the user's handshake sits between the link being up and
+ * `open`, and its start, end and abort read best beside those transitions; each entry
+ * effect sits beside the event and the diagnostics message (src/io/diagnostics.ts) it
+ * produces, so a reader sees everything one transition does in one place.
  */
 import type { EventEmitter } from 'eventemitter3';
 import { performance } from 'node:perf_hooks';
-import { backoffDelay } from '../core/backoff';
+import { askRetryDelay, backoffDelay } from '../core/backoff';
 import { InboundTracker, OutboundWindow } from '../core/delivery';
 import { ErrorKind, ResilientError, classifyError as defaultClassify, sdkError } from '../core/errors';
 import { ConfirmLedger } from '../core/confirm';
 import { PingLedger } from '../core/pong';
 import { INITIAL_MACHINE, Machine, MachineEvent, RetryPolicy, Transition, transition } from '../core/state';
 import type { CodecLink } from '../io/codec-link';
+import { channels, publish } from '../io/diagnostics';
 import type { Link, OpenInfo } from '../io/link';
 import type { UserTimeoutSetter } from '../io/user-timeout';
 import { payloadLimit, pump } from '../protocol/peer';
@@ -42,6 +44,9 @@ export class Lifecycle<M> {
   private lastLink: Link<M> | undefined;
   private readonly timers: NamedTimers<TimerName>;
   private lastDelay = 0;
+  /** The reconnect.delay hook's answer for the retry being scheduled; its cause when it gave up. */
+  private hookDelay: number | undefined;
+  private declinedBy: Error | undefined;
   private everOpened = false;
   private readonly endpoints: EndpointRotation;
   readonly outbound: OutboundWindow;
@@ -98,10 +103,10 @@ export class Lifecycle<M> {
     this.machine = t.machine;
     const to = t.machine.state;
     if (t.from !== to) {
-      const line = `${t.from} -> ${to}${reason ? ` (${reason.code})` : ''}`;
-      if (to === 'failed') this.opts.logger?.warn(line);
-      else this.opts.logger?.info(line);
+      const fields = reason ? { from: t.from, to, code: reason.code } : { from: t.from, to };
+      this.opts.logger?.[to === 'failed' ? 'warn' : 'info'](fields, `${t.from} -> ${to}${reason ? ` (${reason.code})` : ''}`);
       this.events.emit('stateChange', reason ? { from: t.from, to, reason } : { from: t.from, to });
+      publish(channels.clientStateChange, () => ({ client: this.events, ...fields }));
     }
     const m = t.machine;
     if (m.state === 'closing') {
@@ -162,6 +167,7 @@ export class Lifecycle<M> {
       onPong: (rttMs) => {
         this.lastRtt = rttMs;
         this.events.emit('heartbeat', { rttMs });
+        publish(channels.clientHeartbeat, () => ({ client: this.events, rttMs }));
       },
       onDrain: () => this.pump(),
       onDown: (err) => this.onDown(err),
@@ -200,6 +206,7 @@ export class Lifecycle<M> {
     this.armStable();
     for (const waiter of this.connectWaiters.splice(0)) waiter.resolve();
     this.events.emit('open', { sessionId: info.sessionId, resumed, attempt });
+    publish(channels.clientConnect, () => ({ client: this.events, remote: this.link?.remote, sessionId: info.sessionId, resumed, attempt }));
     this.pump();
   }
 
@@ -212,6 +219,7 @@ export class Lifecycle<M> {
     if (this.handshake?.inbox.push(message)) return;
     this.counters.messagesIn++;
     this.events.emit('message', message, { id, sessionId: this.sessionId });
+    publish(channels.clientMessage, () => ({ client: this.events, direction: 'in' as const, id, bytes: Buffer.isBuffer(message) ? message.length : undefined }));
   }
 
   private onAck(id: number): void {
@@ -235,17 +243,25 @@ export class Lifecycle<M> {
     this.outbound.rewind();
     const s = this.machine.state;
     if (s === 'closing') {
-      this.events.emit('close', { willReconnect: false });
+      this.emitClose(c, undefined, false);
       return this.dispatch({ type: 'lost', kind: err.kind });
     }
     const kind = this.opts.classifyError?.(err);
     if (kind !== undefined && kind !== err.kind) err = new ResilientError(err.code, err.message, kind, err.cause);
     this.lastError = err;
-    this.opts.logger?.debug(`connection to ${c?.remote ?? '?'} ended: ${err.code} ${err.message}`);
-    const t = transition(this.machine, { type: 'lost', kind: err.kind }, this.policy);
+    this.opts.logger?.debug({ remote: c?.remote, code: err.code, err }, `connection to ${c?.remote ?? '?'} ended: ${err.code} ${err.message}`);
+    let t = transition(this.machine, { type: 'lost', kind: err.kind }, this.policy);
+    if (t.retry && this.opts.reconnect.delay) {
+      const d = askRetryDelay(this.opts.reconnect.delay, t.retry.attempt + 1, err);
+      if ('delayMs' in d) this.hookDelay = d.delayMs;
+      else {
+        this.declinedBy = d.cause;
+        t = transition(this.machine, { type: 'lost', kind: err.kind, declined: true }, this.policy);
+      }
+    }
     if (s === 'open') {
       this.endpoints.lost();
-      this.events.emit('close', { error: err, willReconnect: t.machine.state === 'reconnecting' });
+      this.emitClose(c, err, t.machine.state === 'reconnecting');
     }
     this.events.emit('error', err);
     this.apply(t, err);
@@ -253,7 +269,8 @@ export class Lifecycle<M> {
 
   private scheduleRetry(t: Transition, error: ResilientError): void {
     const retry = t.retry as NonNullable<Transition['retry']>;
-    const delayMs = retry.immediate ? 0 : backoffDelay(this.opts.reconnect, retry.attempt, this.lastDelay, this.opts.random);
+    const delayMs = this.hookDelay ?? (retry.immediate ? 0 : backoffDelay(this.opts.reconnect, retry.attempt, this.lastDelay, this.opts.random));
+    this.hookDelay = undefined;
     this.lastDelay = delayMs;
     this.events.emit('reconnecting', { attempt: retry.attempt + 1, delayMs, error });
     this.timers.set('retry', delayMs, () => {
@@ -265,8 +282,12 @@ export class Lifecycle<M> {
     this.timers.clearAll();
     const cause = reason ?? this.lastError;
     const err =
-      t.giveUp === 'exhausted'
-        ? sdkError('ERR_RETRIES_EXHAUSTED', `gave up after ${t.machine.retries} retries: ${cause?.code ?? 'unknown'}`, cause)
+      t.giveUp === 'exhausted' || t.giveUp === 'declined'
+        ? sdkError(
+            'ERR_RETRIES_EXHAUSTED',
+            `${t.giveUp === 'declined' ? 'reconnect.delay gave up' : 'gave up'} after ${t.machine.retries} retries: ${cause?.code ?? 'unknown'}`,
+            this.declinedBy ?? cause,
+          )
         : (cause ?? sdkError('ERR_CONNECTION_LOST', 'connection lost'));
     // pending() keeps showing what was never acknowledged, for the app to persist.
     this.abandoned = this.outbound.rejectAll(err);
@@ -290,7 +311,7 @@ export class Lifecycle<M> {
     this.timers.clearAll();
     this.endHandshake(sdkError('ERR_CLOSED', 'client closed during the handshake'));
     const c = this.link ?? this.lastLink;
-    if (this.link?.isOpen) this.events.emit('close', { willReconnect: false });
+    if (this.link?.isOpen) this.emitClose(this.link, undefined, false);
     this.link = undefined;
     c?.destroy();
     // closed only once the socket handle is released: close() leaves nothing behind.
@@ -313,6 +334,12 @@ export class Lifecycle<M> {
   private endHandshake(err: ResilientError): void {
     this.handshake?.abort(err);
     this.handshake = undefined;
+  }
+
+  /** `close` for a connection that was open, on the event and the diagnostics channel. */
+  private emitClose(c: Link<M> | undefined, error: ResilientError | undefined, willReconnect: boolean): void {
+    this.events.emit('close', error ? { error, willReconnect } : { willReconnect });
+    publish(channels.clientClose, () => ({ client: this.events, remote: c?.remote, ...(error ? { code: error.code } : {}), willReconnect }));
   }
 
   private armStable(): void {

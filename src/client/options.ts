@@ -7,7 +7,7 @@
 import type { LookupFunction } from 'node:net';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { randomUUID } from 'node:crypto';
-import { BACKOFF_DEFAULTS, Jitter } from '../core/backoff';
+import { BACKOFF_DEFAULTS, Jitter, RetryDelayHook } from '../core/backoff';
 import { QUEUE_DEFAULTS } from '../core/delivery';
 import type { ErrorKind } from '../core/errors';
 import { HEARTBEAT_DEFAULTS } from '../core/heartbeat';
@@ -34,6 +34,8 @@ export interface ReconnectOptions {
   jitter?: Jitter;
   /** A connection open this long resets the retry count, in ms. @default 5000 */
   resetAfterMs?: number;
+  /** Your retry policy (ioredis `retryStrategy`): ms before retry `attempt` (1-based), instead of the backoff; `false` gives up. @default undefined */
+  delay?: RetryDelayHook;
 }
 
 export interface HeartbeatConfig<M = Buffer> {
@@ -159,7 +161,7 @@ export interface ResolvedOptions<M = Buffer> {
   connectTimeoutMs: number;
   frameTimeoutMs: number | undefined;
   heartbeat: ResolvedHeartbeat<M> | false;
-  reconnect: Required<ReconnectOptions> & { enabled: boolean };
+  reconnect: Required<Omit<ReconnectOptions, 'delay'>> & { enabled: boolean; delay: RetryDelayHook | undefined };
   keepAliveMs: number | false;
   queue: Required<QueueConfig>;
   maxFrameBytes: number;
@@ -258,7 +260,9 @@ export function resolveOptions<M = Buffer>(input: ClientOptions<M>): ResolvedOpt
     multiplier: checkNumber('reconnect.multiplier', r.multiplier ?? d.multiplier, 1),
     jitter: (r.jitter ?? d.jitter) as Jitter,
     resetAfterMs: checkNumber('reconnect.resetAfterMs', r.resetAfterMs ?? d.resetAfterMs, 0),
+    delay: r.delay as RetryDelayHook | undefined,
   };
+  if (reconnect.delay !== undefined && typeof reconnect.delay !== 'function') fail('reconnect.delay', reconnect.delay, 'a function (attempt, error) => number | false');
   if (!JITTERS.includes(reconnect.jitter)) fail('reconnect.jitter', reconnect.jitter, `one of ${JITTERS.join(', ')}`);
 
   let keepAliveMs: number | false;

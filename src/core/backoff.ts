@@ -78,3 +78,28 @@ function clampUnit(x: number): number {
   if (!(x >= 0)) return 0;
   return x >= 1 ? 0.999999999 : x;
 }
+
+/**
+ * A user's retry policy (ioredis `retryStrategy`): the delay in ms before
+ * retry `attempt` (1-based) after `error`, or `false` to give up.
+ */
+export type RetryDelayHook = (attempt: number, error: Error) => number | false;
+
+/** Node's largest timer delay (2^31 - 1 ms); a longer one fires after 1 ms (Node docs, `setTimeout`). */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** What a `RetryDelayHook` decided: wait `delayMs`, or give up (`cause` set when the hook threw or returned a non-delay). */
+export type HookDecision = { readonly delayMs: number } | { readonly giveUp: true; readonly cause?: Error };
+
+/** Calls the hook; a throw or a value that is not `false` nor an integer-able delay in [0, MAX_TIMER_MS] gives up with a TypeError (or the thrown error) as the cause. */
+export function askRetryDelay(hook: RetryDelayHook, attempt: number, error: Error): HookDecision {
+  let value: unknown;
+  try {
+    value = hook(attempt, error);
+  } catch (thrown) {
+    return { giveUp: true, cause: thrown instanceof Error ? thrown : new Error(String(thrown)) };
+  }
+  if (value === false) return { giveUp: true };
+  if (typeof value === 'number' && value >= 0 && value <= MAX_TIMER_MS) return { delayMs: Math.round(value) };
+  return { giveUp: true, cause: new TypeError(`reconnect.delay returned ${String(value)}: expected false or a number of ms in [0, ${MAX_TIMER_MS}]`) };
+}

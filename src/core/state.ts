@@ -4,7 +4,7 @@
  * `MachineEvent`s and carries out the returned effects.
  *
  *   idle -> connecting -> open -> (reconnecting -> connecting)* -> closing -> closed
- *   any active state -> failed (fatal error, retries exhausted, reconnect disabled)
+ *   any active state -> failed (fatal error, retries exhausted, reconnect disabled, the retry hook declined)
  *
  * Closing is a state with data, not flags beside the states: `draining`
  * (waiting for acks, then BYE) or `releasing` (the socket is being torn down,
@@ -24,8 +24,8 @@ export type MachineEvent =
   | { type: 'connect' }
   /** The handshake finished: the connection is usable. */
   | { type: 'established' }
-  /** A connection attempt failed, or an open connection was lost. */
-  | { type: 'lost'; kind: ErrorKind }
+  /** A connection attempt failed, or an open connection was lost; `declined`: the user's retry hook said give up. */
+  | { type: 'lost'; kind: ErrorKind; declined?: boolean }
   /** The backoff timer fired. */
   | { type: 'retryDue' }
   /** The connection stayed open for resetAfterMs: the retry count resets. */
@@ -70,7 +70,7 @@ export interface Transition {
   /** Set when a retry must be scheduled: its 0-based attempt number and whether it may go at once. */
   readonly retry?: { readonly attempt: number; readonly immediate: boolean };
   /** Set when the machine enters `failed`: why. */
-  readonly giveUp?: 'fatal' | 'exhausted' | 'disabled';
+  readonly giveUp?: 'fatal' | 'exhausted' | 'disabled' | 'declined';
 }
 
 /** A move the table does not allow: a programming error, never ignored. */
@@ -113,6 +113,7 @@ const onLost: Handler = (m, e, p) => {
   if (kind === 'fatal') return { machine: { state: 'failed', retries: m.retries }, giveUp: 'fatal' };
   if (!p.enabled) return { machine: { state: 'failed', retries: m.retries }, giveUp: 'disabled' };
   if (m.retries >= p.maxRetries) return { machine: { state: 'failed', retries: m.retries }, giveUp: 'exhausted' };
+  if (e.type === 'lost' && e.declined) return { machine: { state: 'failed', retries: m.retries }, giveUp: 'declined' };
   return {
     machine: { state: 'reconnecting', retries: m.retries + 1 },
     // A transient loss (reset, heartbeat timeout) of a link that was fine may

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { ResilientError, sdkError } from '../core/errors';
+import { channels, publish } from '../io/diagnostics';
 import type { Hello } from '../protocol/frames';
 import { grantedHeartbeatMs } from '../protocol/peer';
 import { encodeError } from '../protocol/frames';
@@ -82,7 +83,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
       server.once('error', onError);
       server.listen({ port: this.opts.port, host: this.opts.host }, () => {
         server.off('error', onError);
-        server.on('error', (err) => this.opts.logger?.error(`server error: ${err.message}`));
+        server.on('error', (err) => this.opts.logger?.error({ err }, `server error: ${err.message}`));
         const a = server.address() as net.AddressInfo;
         this.sweeper.start();
         const address = { host: a.address, port: a.port };
@@ -132,6 +133,11 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
   /** Sockets accepted and not yet closed (handshaking or open). */
   get socketCount(): number {
     return this.conns.size;
+  }
+
+  /** `await using server = new HeartbeatServer(…)`: close() when the scope ends (Node 20.4+). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /**
@@ -187,6 +193,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
     }
     const c = new ServerLink(socket, this.opts.maxFrameBytes, this.hooks);
     this.conns.add(c);
+    publish(channels.serverConnection, () => ({ server: this, ...peer }));
     this.sweeper.handshaking.touch(c.idle, this.clock());
   }
 
@@ -197,7 +204,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
       try {
         ok = (await this.opts.authenticate({ clientId: hello.clientId, token: hello.token }, peer)) === true;
       } catch (err) {
-        this.opts.logger?.warn(`authenticate threw: ${(err as Error)?.message ?? String(err)}`);
+        this.opts.logger?.warn({ err, clientId: hello.clientId }, `authenticate threw: ${(err as Error)?.message ?? String(err)}`);
         ok = false;
       }
       if (c.isDone) return;
@@ -250,6 +257,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
     this.sweeper.handshaking.remove(c.idle);
     this.sweeper.active.remove(c.idle);
     this.sweeper.partialFrames.remove(c.partial);
+    publish(channels.serverConnectionClose, () => ({ server: this, remoteAddress: c.remoteAddress, remotePort: c.remotePort, ...(err ? { code: err.code } : {}) }));
     if (err && err.code !== 'ERR_CONNECTION_LOST') {
       this.emit('error', err, { remoteAddress: c.remoteAddress, remotePort: c.remotePort });
     }

@@ -27,7 +27,7 @@ export async function deadAfterWithoutNetKeepalive(): Promise<{ layers: Liveness
   const { port } = await server.listen();
   const warnings: string[] = [];
   const ignore = (): void => undefined;
-  const logger: Logger = { debug: ignore, info: ignore, error: ignore, warn: (msg) => void warnings.push(msg) };
+  const logger: Logger = { debug: ignore, info: ignore, error: ignore, warn: (_fields, msg) => void warnings.push(msg) };
   const client = new ResilientClient({ host: '127.0.0.1', port, deadAfterMs: 3_000, logger });
   try {
     await client.connect();

@@ -182,7 +182,7 @@ describe('product features', () => {
       const server = new HeartbeatServer({ host: '127.0.0.1' });
       const { port } = await server.listen();
       const lines: string[] = [];
-      const logger = { debug: () => {}, info: (m: string) => lines.push(m), warn: (m: string) => lines.push(m), error: () => {} };
+      const logger = { debug: () => {}, info: (_f: object, m: string) => lines.push(m), warn: (_f: object, m: string) => lines.push(m), error: () => {} };
       const life = new AbortController();
       const client = new ResilientClient({ host: '127.0.0.1', port, logger, signal: life.signal });
       cleanup.push(() => client.close(), () => server.close());

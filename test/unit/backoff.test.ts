@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { BackoffOptions, Jitter, backoffDelay, baseDelay } from '../../src/core/backoff';
+import { BackoffOptions, Jitter, MAX_TIMER_MS, askRetryDelay, backoffDelay, baseDelay } from '../../src/core/backoff';
 
 const jitters: Jitter[] = ['full', 'equal', 'decorrelated', 'none'];
 
@@ -64,5 +64,27 @@ describe('backoff', () => {
         expect(baseDelay(o, n + 1)).toBeGreaterThanOrEqual(baseDelay(o, n));
       }),
     );
+  });
+});
+
+describe('askRetryDelay (the reconnect.delay hook)', () => {
+  const err = new Error('x');
+  it('a number in [0, MAX_TIMER_MS] is the delay (rounded); false gives up with no cause', () => {
+    expect(askRetryDelay(() => 12.4, 1, err)).toEqual({ delayMs: 12 });
+    expect(askRetryDelay(() => MAX_TIMER_MS, 1, err)).toEqual({ delayMs: MAX_TIMER_MS });
+    expect(askRetryDelay(() => false, 1, err)).toEqual({ giveUp: true });
+  });
+  it('NaN, negative, too long, a string or a throw gives up with the cause', () => {
+    for (const v of [NaN, -1, Infinity, MAX_TIMER_MS + 1, '10']) {
+      const d = askRetryDelay(() => v as number, 2, err);
+      expect(d).toMatchObject({ giveUp: true, cause: expect.any(TypeError) });
+    }
+    const boom = new Error('boom');
+    expect(askRetryDelay(() => { throw boom; }, 1, err)).toEqual({ giveUp: true, cause: boom });
+  });
+  it('passes the 1-based attempt and the error', () => {
+    const seen: unknown[] = [];
+    askRetryDelay((a, e) => (seen.push(a, e), 0), 3, err);
+    expect(seen).toEqual([3, err]);
   });
 });

@@ -248,7 +248,12 @@ describe('code samples in README.md and docs/*.md', () => {
       skipLibCheck: true,
       types: ['node'],
       typeRoots: [path.join(ROOT, 'node_modules', '@types')],
-      paths: { 'resilient-tcp': [path.join(ROOT, 'src', 'index.ts')], 'resilient-tcp/server': [path.join(ROOT, 'src', 'server', 'index.ts')] },
+      paths: {
+        'resilient-tcp': [path.join(ROOT, 'src', 'index.ts')],
+        'resilient-tcp/server': [path.join(ROOT, 'src', 'server', 'index.ts')],
+        // docs/observability.md's recipe uses prom-client, a dev dependency here.
+        'prom-client': [path.join(ROOT, 'node_modules', 'prom-client', 'index.d.ts')],
+      },
     };
     fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: [...files.keys()] }, null, 2));
   });

@@ -84,6 +84,16 @@ describe('state machine table', () => {
     expect(refused.retry).toEqual({ attempt: 0, immediate: false });
   });
 
+  it('lost { declined }: the retry hook said no, so failed (declined); maxRetries is checked first; fatal still wins', () => {
+    const m: Machine = { state: 'connecting', retries: 1 };
+    const declined = transition(m, { type: 'lost', kind: 'unavailable', declined: true }, policy);
+    expect(declined).toMatchObject({ machine: { state: 'failed', retries: 1 }, giveUp: 'declined' });
+    expect(declined.retry).toBeUndefined();
+    const atMax = transition({ state: 'open', retries: 3 }, { type: 'lost', kind: 'transient', declined: true }, policy);
+    expect(atMax.giveUp).toBe('exhausted');
+    expect(transition(m, { type: 'lost', kind: 'fatal', declined: true }, policy).giveUp).toBe('fatal');
+  });
+
   it('maxRetries: 3 gives exactly 3 retries, then exhausted', () => {
     let m: Machine = transition(INITIAL_MACHINE, { type: 'connect' }, policy).machine;
     let retries = 0;
