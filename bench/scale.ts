@@ -198,7 +198,7 @@ function clientsProcess(kind: Kind): void {
     connect: async ({ n, port }) => {
       for (let i = 0; i < (n as number); i += BATCH) {
         const k = Math.min(BATCH, (n as number) - i);
-        await withTimeout(Promise.all(Array.from({ length: k }, () => openOne(port as number))), 30_000, 'connect batch');
+        await withTimeout(Promise.all(Array.from({ length: k }, () => openOne(port as number))), 120_000, 'connect batch');
       }
       return {};
     },
