@@ -9,7 +9,7 @@ import type { EventEmitter } from 'eventemitter3';
 import { performance } from 'node:perf_hooks';
 import { backoffDelay } from '../core/backoff';
 import { InboundTracker, OutboundWindow } from '../core/delivery';
-import { ErrorKind, ResilientError, classifyError as defaultClassify, sdkError } from '../core/errors';
+import { ErrorKind, ResilientError, classifyError as defaultClassify, retriesAtOnce, sdkError } from '../core/errors';
 import { INITIAL_MACHINE, Machine, MachineEvent, RetryPolicy, Transition, transition } from '../core/state';
 import type { Link, OpenInfo } from '../io/link';
 import type { UserTimeoutSetter } from '../io/user-timeout';
@@ -201,7 +201,7 @@ export class Lifecycle<M> {
     if (kind !== undefined && kind !== err.kind) err = new ResilientError(err.code, err.message, kind, err.cause);
     this.lastError = err;
     this.opts.logger?.debug(`connection to ${c?.remote ?? '?'} ended: ${err.code} ${err.message}`);
-    const t = transition(this.machine, { type: 'lost', kind: err.kind }, this.policy);
+    const t = transition(this.machine, { type: 'lost', kind: err.kind, retryAtOnce: retriesAtOnce(err.code) }, this.policy);
     if (s === 'open') {
       this.endpoints.lost();
       this.events.emit('close', { error: err, willReconnect: t.machine.state === 'reconnecting' });

@@ -25,6 +25,8 @@ describe('client options', () => {
     [{ port: 1, endpoints: [] }, /options\.endpoints must be a non-empty array/],
     [{ endpoints: [{ host: 'a', port: -1 }] }, /options\.endpoints\[0\]\.port/],
     [{ port: 1, clientId: '' }, /options\.clientId/],
+    [{ port: 1, networkCheckMs: 0 }, /options\.networkCheckMs/],
+    [{ port: 1, networkCheckMs: true }, /options\.networkCheckMs/],
     [{ port: 1, token: 5 }, /options\.token must be a string/],
     [{ port: 1, signal: {} }, /options\.signal must be an AbortSignal/],
     [{ port: 1, logger: { info() {} } }, /options\.logger\.debug must be a function/],
