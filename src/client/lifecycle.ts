@@ -149,6 +149,8 @@ export class Lifecycle<M> {
   }
 
   private onOpen(info: OpenInfo): void {
+    // First, before anything changes: WELCOME's acked beyond what we ever wrote is ERR_PROTOCOL (the link drops).
+    const acked = this.outbound.resume(info.acked);
     const resumed = info.resumed && info.sessionId === this.sessionId;
     if (!resumed) {
       // A new session: the server's ids start again; ours keep counting so
@@ -157,7 +159,7 @@ export class Lifecycle<M> {
     }
     this.sessionId = info.sessionId;
     this.maxPayload = info.maxPayloadBytes;
-    this.counters.messagesOut += this.outbound.resume(info.acked);
+    this.counters.messagesOut += acked;
     if (this.everOpened) this.counters.reconnects++;
     this.everOpened = true;
     const attempt = this.machine.retries;

@@ -212,6 +212,12 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
     // A session id presented with another clientId is not resumed: ids are not credentials enough.
     if (session && session.clientId !== hello.clientId) session = undefined;
     const resumed = session !== undefined;
+    try {
+      // Before the takeover: a forged resume position must not end the owner's connection either.
+      session?.outbound.checkAcked(hello.lastSeen ?? 0, 'HELLO lastSeen');
+    } catch (err) {
+      return c.fail(ResilientError.from(err));
+    }
     if (session) {
       this.sweeper.retained.remove(session.retention);
       const old = this.links.get(session);
