@@ -41,6 +41,12 @@ export interface ServerOptions {
   maxFrameBytes?: number;
   /** How long a disconnected session is kept for the client to resume, in ms. @default 60000 */
   sessionTtlMs?: number;
+  /**
+   * Sessions kept at once (connected or awaiting resume). A new session beyond
+   * it evicts the oldest disconnected one; when every session is connected,
+   * the HELLO is refused with ERR_SERVER_FULL. @default 100000
+   */
+  maxSessions?: number;
   /** Bounds of each session's server->client queue. */
   queue?: QueueConfig;
   /** Decides whether a HELLO's credentials are accepted. @default accept all */
@@ -61,6 +67,7 @@ export interface ResolvedServerOptions {
   maxConnections: number;
   maxFrameBytes: number;
   sessionTtlMs: number;
+  maxSessions: number;
   queue: Required<QueueConfig>;
   authenticate: ServerOptions['authenticate'];
   tls: TlsOptions | undefined;
@@ -75,6 +82,7 @@ export const SERVER_DEFAULTS = Object.freeze({
   maxConnections: 10_000,
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
   sessionTtlMs: 60_000,
+  maxSessions: 100_000,
   queue: QUEUE_DEFAULTS,
 });
 
@@ -120,6 +128,7 @@ export function resolveServerOptions(input: ServerOptions = {}): ResolvedServerO
       max: 0xffffffff,
     }),
     sessionTtlMs: checkNumber('sessionTtlMs', input.sessionTtlMs ?? d.sessionTtlMs, 0),
+    maxSessions: checkNumber('maxSessions', input.maxSessions ?? d.maxSessions, 1, { integer: true }),
     queue,
     authenticate: input.authenticate,
     tls: input.tls,

@@ -3,6 +3,8 @@
  * and authentication, answers heartbeats, sweeps idle connections and
  * expired sessions in O(expired), and evicts a session's older connection the
  * moment the session reconnects.
+ * Over 300 lines: the session table (create, resume, bound, end) is one
+ * set of invariants over `sessions`, `links` and the retained list.
  */
 import { EventEmitter } from 'eventemitter3';
 import { randomUUID } from 'node:crypto';
@@ -230,6 +232,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
       }
       session.messagesOut += session.outbound.resume(hello.lastSeen ?? 0);
     } else {
+      if (!this.makeRoomForSession()) return c.fail(sdkError('ERR_SERVER_FULL', `server holds maxSessions (${this.opts.maxSessions}) connected sessions`));
       session = new Session(randomUUID(), hello.clientId, this.opts.queue);
       this.sessions.set(session.id, session);
     }
@@ -269,6 +272,19 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
     } else if (!this.closing) {
       this.sweeper.retained.touch(s.retention, this.clock());
     }
+  }
+
+  /**
+   * Below maxSessions, or brought below it by ending the session disconnected
+   * longest (the head of the retained list: O(1)). False when every session
+   * is connected: a live client is never evicted for a new one.
+   */
+  private makeRoomForSession(): boolean {
+    if (this.sessions.size < this.opts.maxSessions) return true;
+    const oldest = this.sweeper.retained.first();
+    if (!oldest) return false;
+    this.endSession(oldest, sdkError('ERR_CLOSED', `session evicted: maxSessions (${this.opts.maxSessions}) reached`));
+    return true;
   }
 
   /** The session has no open link any more. */

@@ -56,6 +56,8 @@ describe('server options', () => {
     [{ port: -1 }, /options\.port/],
     [{ idleTimeoutMs: 0 }, /options\.idleTimeoutMs/],
     [{ maxConnections: 0 }, /options\.maxConnections/],
+    [{ maxSessions: 0 }, /options\.maxSessions/],
+    [{ maxSessions: 1.5 }, /options\.maxSessions/],
     [{ maxFrameBytes: 100 }, /options\.maxFrameBytes/],
     [{ heartbeatMs: 5000, idleTimeoutMs: 1000 }, /options\.heartbeatMs must be less than idleTimeoutMs/],
     [{ authenticate: 'yes' }, /options\.authenticate must be a function/],

@@ -1,0 +1,69 @@
+/**
+ * The server's bounds (issue 9 item 4): retained sessions are capped by
+ * maxSessions, evicting the session disconnected longest; a session is bound
+ * to the credentials that created it; a client whose output stays blocked is
+ * dropped as a slow consumer, not as a dead peer.
+ */
+import type { Session } from '../../src/server';
+import { FrameType } from '../../src/protocol/frames';
+import { waitFor, waitUntil } from '../support/events';
+import { useServerWithRawClients } from '../support/lifecycle';
+import type { RawClient } from '../support/raw-client';
+
+const MAX_SESSIONS = 20;
+
+/** HELLO, WELCOME, then gone without BYE: the session stays, disconnected. Returns its id. */
+async function helloAndClose(raw: RawClient, clientId: string): Promise<string> {
+  raw.hello({ clientId });
+  const w = JSON.parse((await raw.nextFrame(FrameType.WELCOME)).payload.toString()) as { sessionId: string };
+  raw.destroy();
+  await raw.closed;
+  return w.sessionId;
+}
+
+describe('maxSessions', () => {
+  const ctx = useServerWithRawClients({ maxSessions: MAX_SESSIONS, sessionTtlMs: 600_000 });
+
+  it('10,000 HELLO-and-close cycles keep at most maxSessions sessions; the oldest disconnected go first', async () => {
+    const CYCLES = 10_000;
+    const BATCH = 50;
+    let most = 0;
+    const ids: string[] = [];
+    const ended: string[] = [];
+    ctx.server.on('sessionEnd', (s: Session) => ended.push(s.id));
+    for (let i = 0; i < CYCLES; i += BATCH) {
+      const batch = await Promise.all(Array.from({ length: BATCH }, async (_, j) => helloAndClose(await ctx.raw(), `c${i + j}`)));
+      ids.push(...batch);
+      most = Math.max(most, ctx.server.sessionCount);
+    }
+    await waitUntil(ctx.server, ['disconnect'], () => ctx.server.socketCount === 0);
+    expect(most).toBeLessThanOrEqual(MAX_SESSIONS);
+    expect(ctx.server.sessionCount).toBe(MAX_SESSIONS);
+    expect(ended.length).toBe(CYCLES - MAX_SESSIONS);
+    expect(ctx.server.session(ids[0] as string)).toBeUndefined();
+    expect(ctx.server.session(ids[ids.length - 1] as string)).toBeDefined();
+  }, 120_000);
+
+  it('when every session is connected, a new HELLO is refused with ERR_SERVER_FULL; a session that disconnects makes room', async () => {
+    const live: RawClient[] = [];
+    for (let i = 0; i < MAX_SESSIONS; i++) {
+      const r = await ctx.raw();
+      r.hello({ clientId: `live${i}` });
+      await r.nextFrame(FrameType.WELCOME);
+      live.push(r);
+    }
+    const extra = await ctx.raw();
+    extra.hello({ clientId: 'one-too-many' });
+    await extra.closed;
+    expect(extra.errorCode()).toBe('ERR_SERVER_FULL');
+    expect(ctx.server.sessionCount).toBe(MAX_SESSIONS);
+    // One leaves without BYE: the next new session takes its place.
+    const gone = waitFor(ctx.server, 'disconnect');
+    (live[0] as RawClient).destroy();
+    await gone;
+    const next = await ctx.raw();
+    next.hello({ clientId: 'next' });
+    await next.nextFrame(FrameType.WELCOME);
+    expect(ctx.server.sessionCount).toBe(MAX_SESSIONS);
+  });
+});
