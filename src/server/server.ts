@@ -15,6 +15,7 @@ import type { Hello } from '../protocol/frames';
 import { grantedHeartbeatMs } from '../protocol/peer';
 import { encodeError } from '../protocol/frames';
 import { ResolvedServerOptions, ServerOptions, resolveServerOptions } from './options';
+import { sameDigest, tokenDigest } from './identity';
 import { ServerLink, ServerLinkHooks } from './server-link';
 import { Session } from './session';
 import { Sweeper } from './sweeper';
@@ -211,8 +212,9 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
     if (this.closing) return c.bye('server shutting down');
     this.sweeper.handshaking.remove(c.idle);
     let session = hello.sessionId ? this.sessions.get(hello.sessionId) : undefined;
-    // A session id presented with another clientId is not resumed: ids are not credentials enough.
-    if (session && session.clientId !== hello.clientId) session = undefined;
+    // A session id presented with another clientId or token is not resumed: ids are not credentials enough.
+    const digest = tokenDigest(hello.token);
+    if (session && (session.clientId !== hello.clientId || !sameDigest(session.tokenDigest, digest))) session = undefined;
     const resumed = session !== undefined;
     try {
       // Before the takeover: a forged resume position must not end the owner's connection either.
@@ -233,7 +235,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
       session.messagesOut += session.outbound.resume(hello.lastSeen ?? 0);
     } else {
       if (!this.makeRoomForSession()) return c.fail(sdkError('ERR_SERVER_FULL', `server holds maxSessions (${this.opts.maxSessions}) connected sessions`));
-      session = new Session(randomUUID(), hello.clientId, this.opts.queue);
+      session = new Session(randomUUID(), hello.clientId, this.opts.queue, digest);
       this.sessions.set(session.id, session);
     }
     this.links.set(session, c);

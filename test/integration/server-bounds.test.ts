@@ -67,3 +67,27 @@ describe('maxSessions', () => {
     expect(ctx.server.sessionCount).toBe(MAX_SESSIONS);
   });
 });
+
+describe('a session is bound to the credentials that created it', () => {
+  const ctx = useServerWithRawClients({ sessionTtlMs: 600_000 });
+
+  it('its id with the same clientId but another token gets a new session; the same token resumes it', async () => {
+    const first = await ctx.raw();
+    first.hello({ clientId: 'alice', token: 'alice-token' });
+    const { sessionId } = JSON.parse((await first.nextFrame(FrameType.WELCOME)).payload.toString()) as { sessionId: string };
+    const gone = waitFor(ctx.server, 'disconnect');
+    first.destroy();
+    await gone;
+
+    const thief = await ctx.raw();
+    thief.hello({ clientId: 'alice', token: 'stolen-guess', sessionId, lastSeen: 0 });
+    const t = JSON.parse((await thief.nextFrame(FrameType.WELCOME)).payload.toString()) as { sessionId: string; resumed: boolean };
+    expect(t.resumed).toBe(false);
+    expect(t.sessionId).not.toBe(sessionId);
+
+    const owner = await ctx.raw();
+    owner.hello({ clientId: 'alice', token: 'alice-token', sessionId, lastSeen: 0 });
+    const o = JSON.parse((await owner.nextFrame(FrameType.WELCOME)).payload.toString()) as { sessionId: string; resumed: boolean };
+    expect(o).toMatchObject({ sessionId, resumed: true });
+  });
+});
