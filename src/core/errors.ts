@@ -32,6 +32,7 @@ export const ErrorCodes = {
   MESSAGE_EXPIRED: 'ERR_MESSAGE_EXPIRED',
   TLS_CERT: 'ERR_TLS_CERT',
   NETWORK_CHANGED: 'ERR_NETWORK_CHANGED',
+  SLOW_CONSUMER: 'ERR_SLOW_CONSUMER',
   UNKNOWN: 'ERR_UNKNOWN',
 } as const;
 
@@ -92,6 +93,9 @@ export const CODE_RULES: Readonly<Record<ErrorCode, CodeRule>> = Object.freeze({
   ERR_CONNECT_TIMEOUT: rule('unavailable', true),
   ERR_HANDSHAKE_TIMEOUT: rule('unavailable'),
   ERR_FRAME_TIMEOUT: rule('unavailable', true),
+  // Server: a client that does not read what it is sent for slowConsumerMs;
+  // reset, since a goodbye would queue behind the output it does not read.
+  ERR_SLOW_CONSUMER: rule('unavailable', true),
   ERR_SERVER_FULL: rule('unavailable'),
   // A peer speaking garbage may be a restarting proxy or the wrong service:
   // back off and retry within maxRetries rather than give up at once.

@@ -43,7 +43,9 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
     this.sweeper = new Sweeper(o, {
       handshakeTimeout: (c) => c.fail(sdkError('ERR_HANDSHAKE_TIMEOUT', `no HELLO within ${o.handshakeTimeoutMs} ms`)),
       frameTimeout: (c) => c.fail(sdkError('ERR_FRAME_TIMEOUT', `a frame took longer than ${o.frameTimeoutMs} ms to arrive`)),
-      idle: (c) => c.drop(sdkError('ERR_HEARTBEAT_TIMEOUT', `no frame for ${o.idleTimeoutMs} ms`)),
+      slowConsumer: (c) => c.drop(sdkError('ERR_SLOW_CONSUMER', `output blocked for ${o.slowConsumerMs} ms: the client does not read`)),
+      // Silence while we do not read (output blocked) is ours: the slow-consumer bound judges that link.
+      idle: (c) => (c.readingPaused ? this.sweeper.active.touch(c.idle, this.clock()) : c.drop(sdkError('ERR_HEARTBEAT_TIMEOUT', `no frame for ${o.idleTimeoutMs} ms`))),
       sessionExpired: (s) => this.endSession(s, sdkError('ERR_CLOSED', `session ${s.id} expired after ${o.sessionTtlMs} ms without a connection`)),
     });
     this.sweepStats = this.sweeper.stats;
@@ -55,6 +57,10 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
       onPartialFrame: (c, state) => {
         if (state === 'started') this.sweeper.partialFrames.touch(c.partial, this.clock());
         else if (state === 'done') this.sweeper.partialFrames.remove(c.partial);
+      },
+      onOutputBlocked: (c, blocked) => {
+        if (blocked) this.sweeper.blockedOutput.touch(c.blockedSince, this.clock());
+        else this.sweeper.blockedOutput.remove(c.blockedSince);
       },
       onData: (c, id, payload) => {
         const s = c.session as Session;
@@ -261,6 +267,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
     this.sweeper.handshaking.remove(c.idle);
     this.sweeper.active.remove(c.idle);
     this.sweeper.partialFrames.remove(c.partial);
+    this.sweeper.blockedOutput.remove(c.blockedSince);
     if (err && err.code !== 'ERR_CONNECTION_LOST') {
       this.emit('error', err, { remoteAddress: c.remoteAddress, remotePort: c.remotePort });
     }

@@ -5,7 +5,8 @@
  * dropped as a slow consumer, not as a dead peer.
  */
 import type { Session } from '../../src/server';
-import { FrameType } from '../../src/protocol/frames';
+import type { ResilientError } from '../../src';
+import { FrameType, encodePing } from '../../src/protocol/frames';
 import { waitFor, waitUntil } from '../support/events';
 import { useServerWithRawClients } from '../support/lifecycle';
 import type { RawClient } from '../support/raw-client';
@@ -89,5 +90,30 @@ describe('a session is bound to the credentials that created it', () => {
     owner.hello({ clientId: 'alice', token: 'alice-token', sessionId, lastSeen: 0 });
     const o = JSON.parse((await owner.nextFrame(FrameType.WELCOME)).payload.toString()) as { sessionId: string; resumed: boolean };
     expect(o).toMatchObject({ sessionId, resumed: true });
+  });
+});
+
+describe('slow consumer', () => {
+  const ctx = useServerWithRawClients({ idleTimeoutMs: 400, slowConsumerMs: 1500, queue: { maxBytes: 64 << 20 } });
+
+  it('a client that pings but never reads while the server sends is dropped with ERR_SLOW_CONSUMER, not as a dead peer', async () => {
+    const connected = waitFor<[Session]>(ctx.server, 'connection');
+    const raw = await ctx.raw();
+    raw.hello({ clientId: 'never-reads' });
+    await raw.nextFrame(FrameType.WELCOME);
+    const [session] = await connected;
+    // It stops reading, but keeps saying it is alive.
+    raw.socket.pause();
+    let seq = 0;
+    const pinger = setInterval(() => raw.socket.write(encodePing(FrameType.PING, { seq: ++seq, sentAt: Date.now() })), 50);
+    try {
+      const dropped = waitFor<[Session, ResilientError | undefined]>(ctx.server, 'disconnect');
+      for (let i = 0; i < 128; i++) void session.send(Buffer.alloc(256 * 1024, 1)).catch(() => undefined);
+      const [, err] = await dropped;
+      expect(err?.code).toBe('ERR_SLOW_CONSUMER');
+      expect(ctx.server.sweepStats.slowConsumers).toBe(1);
+    } finally {
+      clearInterval(pinger);
+    }
   });
 });

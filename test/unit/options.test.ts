@@ -57,6 +57,7 @@ describe('server options', () => {
     [{ idleTimeoutMs: 0 }, /options\.idleTimeoutMs/],
     [{ maxConnections: 0 }, /options\.maxConnections/],
     [{ maxSessions: 0 }, /options\.maxSessions/],
+    [{ slowConsumerMs: 0 }, /options\.slowConsumerMs/],
     [{ maxSessions: 1.5 }, /options\.maxSessions/],
     [{ maxFrameBytes: 100 }, /options\.maxFrameBytes/],
     [{ heartbeatMs: 5000, idleTimeoutMs: 1000 }, /options\.heartbeatMs must be less than idleTimeoutMs/],
