@@ -6,9 +6,8 @@
  * and one without (`networkCheckMs: false`: only its heartbeat can notice).
  * `ip -n <ns> addr del` removes the address their sockets are bound to; each
  * client's `close` is timed from the start of that command. Needs root; the
- * runs go in parallel, one namespace each. Not wired into bench/run.ts yet:
- * it measures the client wiring of the watch (src/io/network-watch.ts), which
- * lands after the src/ restructuring.
+ * runs go in parallel, one namespace each; without root or namespaces the
+ * section is skipped, as bench/detection.ts is.
  *
  *   ip netns exec <ns> node --require bench/ts-require.cjs bench/network-change.ts nsclient <host> <port>
  */
@@ -38,8 +37,7 @@ interface CloseLine {
 async function nsClient(host: string, port: number): Promise<void> {
   const out = (m: object): boolean => process.stdout.write(`${JSON.stringify(m)}\n`);
   const clients = WHO.map((who) => {
-    // `networkCheckMs` is not in ClientOptions until the client is wired to the watch.
-    const options = { host, port, heartbeat: HEARTBEAT, connectTimeoutMs: 2000, networkCheckMs: who === 'network watch' ? NETWORK_CHECK_MS : false } as ClientOptions;
+    const options: ClientOptions = { host, port, heartbeat: HEARTBEAT, connectTimeoutMs: 2000, networkCheckMs: who === 'network watch' ? NETWORK_CHECK_MS : false };
     const c = new ResilientClient(options);
     c.on('error', () => undefined);
     c.on('close', (e) => out({ type: 'close', who, code: e.error?.code ?? 'close', at: epochNow() }));

@@ -20,6 +20,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as detection from './detection';
+import * as networkChange from './network-change';
 import { ROOT, TS_HOOK } from './proc';
 import { Section, loadAvg, machineLine, renderMarkdown, writeReport } from './report';
 import * as scale from './scale';
@@ -35,6 +36,7 @@ interface Bench {
 const BENCHES: Bench[] = [
   { name: 'throughput', run: throughput.run },
   { name: 'detection', run: detection.run },
+  { name: 'network-change', run: networkChange.run },
   { name: 'scale', run: scale.run },
   { name: 'sweep', run: sweep.run },
   { name: 'storm', run: storm.run },

@@ -3,10 +3,11 @@
  * sessions (a chat room), with a live connection table on a terminal, plain
  * event lines in a pipe, or one JSON line per event with --json.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { HeartbeatServer } from '../server/index';
 import { UsageError, intFlag, parseFlags } from './args';
 import { openLiveScreen, type LiveScreen, type Terminal } from './screen';
-import { renderTable } from './table';
+import { renderTable, shortId } from './table';
 import { paint } from './term';
 
 /** How often the live table is redrawn (its ages tick in tenths of a second). */
@@ -25,6 +26,17 @@ options:
   --json                one JSON line per event instead of the table
   -h, --help            this text
 `;
+
+/**
+ * The `--token` check: constant time, whatever the lengths (timingSafeEqual
+ * over SHA-256 digests, which are always 32 bytes), so the time taken says
+ * nothing about how much of the token a guess got right.
+ */
+export function tokenMatches(presented: string | undefined, expected: string): boolean {
+  if (presented === undefined) return false;
+  const digest = (t: string): Buffer => createHash('sha256').update(t, 'utf8').digest();
+  return timingSafeEqual(digest(presented), digest(expected));
+}
 
 export interface ServeIo {
   out: NodeJS.WriteStream | { write(s: string): boolean; isTTY?: boolean };
@@ -48,7 +60,7 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
     host: (values.host as string | undefined) ?? '127.0.0.1',
     idleTimeoutMs: intFlag('idle-timeout', values['idle-timeout'], 1) ?? 30_000,
     maxConnections: intFlag('max-connections', values['max-connections'], 1) ?? 10_000,
-    ...(token !== undefined ? { authenticate: (c: { token: string | undefined }) => c.token === token } : {}),
+    ...(token !== undefined ? { authenticate: (c: { token: string | undefined }) => tokenMatches(c.token, token) } : {}),
   });
   const json = values.json === true;
   const table = !json && io.out.isTTY === true;
@@ -59,15 +71,15 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
   };
 
   server.on('connection', (s, info) =>
-    emit('connection', { session: s.id, clientId: s.clientId, remote: `${info.remoteAddress}:${info.remotePort}`, resumed: info.resumed },
+    emit('connection', { session: shortId(s.id), clientId: s.clientId, remote: `${info.remoteAddress}:${info.remotePort}`, resumed: info.resumed },
       `${p.green('+')} ${s.clientId} from ${info.remoteAddress}:${info.remotePort}${info.resumed ? ' (resumed)' : ''}`),
   );
-  server.on('disconnect', (s, err) => emit('disconnect', { session: s.id, clientId: s.clientId, code: err?.code ?? null }, `${p.yellow('-')} ${s.clientId} ${err?.code ?? ''}`));
-  server.on('sessionEnd', (s, err) => emit('sessionEnd', { session: s.id, clientId: s.clientId, code: err?.code ?? null }, `${p.dim('x')} ${s.clientId} session ended`));
+  server.on('disconnect', (s, err) => emit('disconnect', { session: shortId(s.id), clientId: s.clientId, code: err?.code ?? null }, `${p.yellow('-')} ${s.clientId} ${err?.code ?? ''}`));
+  server.on('sessionEnd', (s, err) => emit('sessionEnd', { session: shortId(s.id), clientId: s.clientId, code: err?.code ?? null }, `${p.dim('x')} ${s.clientId} session ended`));
   server.on('error', (err, peer) => emit('error', { code: err.code, message: err.message, remote: `${peer.remoteAddress}:${peer.remotePort}` }, `${p.red('!')} ${err.code} ${peer.remoteAddress}:${peer.remotePort}`));
   server.on('message', (from, payload, meta) => {
     const text = payload.toString('utf8');
-    emit('message', { session: from.id, clientId: from.clientId, id: meta.id, bytes: payload.length }, `${from.clientId}: ${text}`);
+    emit('message', { session: shortId(from.id), clientId: from.clientId, id: meta.id, bytes: payload.length }, `${from.clientId}: ${text}`);
     // Relay to every session (the sender sees its own line come back: proof it went round).
     for (const row of server.connections()) {
       void server.session(row.id)?.send(`${from.clientId}: ${text}`).catch(() => undefined);

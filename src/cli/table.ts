@@ -42,7 +42,7 @@ const LAST_SEEN: Column = { title: 'last seen', width: 12, cell: (r, now) => ago
 const IN: Column = { title: 'in', width: 7, cell: (r) => String(r.messagesIn) };
 const OUT: Column = { title: 'out', width: 7, cell: (r) => String(r.messagesOut) };
 const REMOTE: Column = { title: 'remote', width: 22, cell: (r) => `${r.remoteAddress ?? '?'}:${r.remotePort ?? '?'}` };
-const SESSION: Column = { title: 'session', width: 10, cell: (r) => r.id.slice(0, 8) };
+const SESSION: Column = { title: 'session', width: 10, cell: (r) => shortId(r.id) };
 const CONNECTED: Column = { title: 'connected', width: 14, cell: (r, now) => ago(now - r.connectedAt) };
 
 /** Display order. */
@@ -81,6 +81,15 @@ function header(view: TableView, columns: number): string {
     parts.splice(parts.indexOf(drop), 1);
   }
   return fit(parts.join('  '), columns, false);
+}
+
+/**
+ * A session id as logs and the table show it: its first 8 characters and '…'.
+ * The full id with the clientId (and the token, with `--token`) resumes the
+ * session, so it never goes to a log or a screen.
+ */
+export function shortId(id: string): string {
+  return `${id.slice(0, 8)}…`;
 }
 
 /**

@@ -12,7 +12,7 @@ import type { EventEmitter } from 'eventemitter3';
 import { performance } from 'node:perf_hooks';
 import { askRetryDelay, backoffDelay } from '../core/backoff';
 import { InboundTracker, OutboundWindow } from '../core/delivery';
-import { ErrorKind, ResilientError, classifyError as defaultClassify, sdkError } from '../core/errors';
+import { ErrorKind, ResilientError, classifyError as defaultClassify, retriesAtOnce, sdkError } from '../core/errors';
 import { ConfirmLedger } from '../core/confirm';
 import { PingLedger } from '../core/pong';
 import { INITIAL_MACHINE, Machine, MachineEvent, RetryPolicy, Transition, transition } from '../core/state';
@@ -175,6 +175,8 @@ export class Lifecycle<M> {
   }
 
   private onOpen(info: OpenInfo): void {
+    // First, before anything changes: WELCOME's acked beyond what we ever wrote is ERR_PROTOCOL (the link drops).
+    const acked = this.outbound.resume(info.acked);
     const resumed = info.resumed && info.sessionId === this.sessionId;
     if (!resumed) {
       // A new session: the server's ids start again; ours keep counting so
@@ -183,7 +185,7 @@ export class Lifecycle<M> {
     }
     this.sessionId = info.sessionId;
     this.maxPayload = info.maxPayloadBytes;
-    this.counters.messagesOut += this.outbound.resume(info.acked);
+    this.counters.messagesOut += acked;
     const link = this.link;
     const fn = this.opts.handshake;
     if (!fn || !link?.held) return this.established(info, resumed);
@@ -250,7 +252,7 @@ export class Lifecycle<M> {
     if (kind !== undefined && kind !== err.kind) err = new ResilientError(err.code, err.message, kind, err.cause);
     this.lastError = err;
     this.opts.logger?.debug({ remote: c?.remote, code: err.code, err }, `connection to ${c?.remote ?? '?'} ended: ${err.code} ${err.message}`);
-    let t = transition(this.machine, { type: 'lost', kind: err.kind }, this.policy);
+    let t = transition(this.machine, { type: 'lost', kind: err.kind, retryAtOnce: retriesAtOnce(err.code) }, this.policy);
     if (t.retry && this.opts.reconnect.delay) {
       const d = askRetryDelay(this.opts.reconnect.delay, t.retry.attempt + 1, err);
       if ('delayMs' in d) this.hookDelay = d.delayMs;

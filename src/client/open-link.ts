@@ -41,6 +41,7 @@ export function openLink<M>(o: ResolvedOptions<M>, a: Attempt, hooks: LinkHooks<
     connectTimeoutMs: o.connectTimeoutMs,
     frameTimeoutMs: o.frameTimeoutMs,
     keepAliveMs: o.keepAliveMs,
+    networkCheckMs: o.networkCheckMs,
     unref: o.unref,
     holdOpen: o.handshake !== undefined,
     classify: a.classify,

@@ -2,7 +2,8 @@
  * ResilientClient options: the one interface, its DEFAULTS, and validation
  * that throws a TypeError naming the option and the value. Over 300 lines: most of it is the
  * interface, one JSDoc (unit, default) per option; the checks shared with the
- * server are in core/validate.ts.
+ * server are in core/validate.ts. Over 300 lines: the interface's JSDoc is
+ * the option reference, and splitting it would scatter one table.
  */
 import type { LookupFunction } from 'node:net';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
@@ -16,6 +17,7 @@ import type { Codec } from '../protocol/codec';
 import type { Logger } from '../core/logger';
 import { QueueConfig, checkNumber, fail, objectOrUndefined, resolveQueue } from '../core/validate';
 import type { CodecHeartbeat } from '../io/codec-link';
+import { NETWORK_CHECK_MS } from '../io/network-watch';
 import type { Endpoint } from '../io/socket';
 import type { Delivery, HandshakeFn } from './handshake';
 
@@ -108,6 +110,12 @@ export interface ClientOptions<M = Buffer> {
    */
   frameTimeoutMs?: number | false;
   /**
+   * How often to check that the socket's local address is still on an
+   * interface, in ms, or `false` to never check; a gone address drops the
+   * connection at once (ERR_NETWORK_CHANGED). @default 2000
+   */
+  networkCheckMs?: number | false;
+  /**
    * Heartbeat schedule, or `false`: the client then never declares the link
    * dead itself (only TCP keepalive does); against a HeartbeatServer it still
    * pings at the interval the server asks for, so the server does not sweep it.
@@ -160,6 +168,7 @@ export interface ResolvedOptions<M = Buffer> {
   lookup: LookupFunction | undefined;
   connectTimeoutMs: number;
   frameTimeoutMs: number | undefined;
+  networkCheckMs: number | false;
   heartbeat: ResolvedHeartbeat<M> | false;
   reconnect: Required<Omit<ReconnectOptions, 'delay'>> & { enabled: boolean; delay: RetryDelayHook | undefined };
   keepAliveMs: number | false;
@@ -181,6 +190,7 @@ export interface ResolvedOptions<M = Buffer> {
 export const DEFAULTS = Object.freeze({
   connectTimeoutMs: 10_000,
   frameTimeoutMs: 30_000,
+  networkCheckMs: NETWORK_CHECK_MS,
   heartbeat: HEARTBEAT_DEFAULTS,
   reconnect: Object.freeze({ maxRetries: Infinity, resetAfterMs: 5_000, ...BACKOFF_DEFAULTS }),
   queue: QUEUE_DEFAULTS,
@@ -215,6 +225,8 @@ export function resolveOptions<M = Buffer>(input: ClientOptions<M>): ResolvedOpt
   const connectTimeoutMs = checkNumber('connectTimeoutMs', input.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs, 0, { exclusive: true });
   const frameTimeoutMs =
     input.frameTimeoutMs === false ? undefined : checkNumber('frameTimeoutMs', input.frameTimeoutMs ?? DEFAULTS.frameTimeoutMs, 0, { exclusive: true });
+  const networkCheckMs =
+    input.networkCheckMs === false ? false : checkNumber('networkCheckMs', input.networkCheckMs ?? DEFAULTS.networkCheckMs, 0, { exclusive: true });
 
   const codec = input.codec;
   if (codec !== undefined && (typeof codec !== 'object' || codec === null || typeof codec.encode !== 'function' || typeof codec.decoder !== 'function')) {
@@ -309,6 +321,7 @@ export function resolveOptions<M = Buffer>(input: ClientOptions<M>): ResolvedOpt
     lookup: input.lookup,
     connectTimeoutMs,
     frameTimeoutMs,
+    networkCheckMs,
     heartbeat,
     reconnect,
     keepAliveMs,

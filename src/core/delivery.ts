@@ -74,12 +74,31 @@ export class OutboundWindow {
   private sent = 0;
   private bytes = 0;
   private nextId: number;
+  /** Highest id ever written, on any connection: no peer can hold more (see checkAcked). */
+  private maxWritten: number;
 
   constructor(
     private readonly opts: QueueOptions,
     firstId = 1,
   ) {
     this.nextId = firstId;
+    this.maxWritten = firstId - 1;
+  }
+
+  /** Highest id ever written on any connection (firstId − 1 before the first write). */
+  get highestWritten(): number {
+    return this.maxWritten;
+  }
+
+  /**
+   * Throws ERR_PROTOCOL when `id` (an ACK, or a resume position) is beyond
+   * the highest id ever written: the peer claims messages it cannot have, and
+   * believing it would resolve sends that never left (issue 9 item 3).
+   */
+  checkAcked(id: number, what = 'ACK'): void {
+    if (id > this.maxWritten) {
+      throw sdkError('ERR_PROTOCOL', `${what} ${id} is beyond the highest id written (${this.maxWritten})`);
+    }
   }
 
   /** Messages held (queued + in flight). */
@@ -151,6 +170,7 @@ export class OutboundWindow {
     if (e) {
       this.sent++;
       e.written = true;
+      if (e.id > this.maxWritten) this.maxWritten = e.id;
     }
     return e;
   }
@@ -162,8 +182,9 @@ export class OutboundWindow {
     settleErr(this.removeAt(this.head + this.sent), err);
   }
 
-  /** The peer has everything up to `id`: resolves those entries. Returns how many. */
+  /** The peer has everything up to `id`: resolves those entries. Returns how many. Throws ERR_PROTOCOL, resolving nothing, beyond the highest id written. */
   ack(id: number): number {
+    this.checkAcked(id);
     let n = 0;
     while (this.head < this.entries.length) {
       const e = this.entries[this.head] as OutboundEntry;
@@ -184,8 +205,9 @@ export class OutboundWindow {
     this.sent = 0;
   }
 
-  /** A connection resumed with the peer holding up to `acked`: ack, then resend the rest. */
+  /** A connection resumed with the peer holding up to `acked`: ack, then resend the rest. Throws ERR_PROTOCOL, changing nothing, beyond the highest id written. */
   resume(acked: number): number {
+    this.checkAcked(acked, 'resume position');
     this.rewind();
     return this.ack(acked);
   }

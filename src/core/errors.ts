@@ -31,6 +31,8 @@ export const ErrorCodes = {
   ABORTED: 'ERR_ABORTED',
   MESSAGE_EXPIRED: 'ERR_MESSAGE_EXPIRED',
   TLS_CERT: 'ERR_TLS_CERT',
+  NETWORK_CHANGED: 'ERR_NETWORK_CHANGED',
+  SLOW_CONSUMER: 'ERR_SLOW_CONSUMER',
   UNKNOWN: 'ERR_UNKNOWN',
 } as const;
 
@@ -74,6 +76,8 @@ export interface CodeRule {
    * retransmitted into a dead link (see io/socket.ts resetSocket).
    */
   readonly reset: boolean;
+  /** The first retry after this error goes at once, whatever its kind (as `transient` errors' does). */
+  readonly retryAtOnce?: true;
 }
 
 const rule = (kind: ErrorKind, reset = false): CodeRule => Object.freeze({ kind, reset });
@@ -89,6 +93,9 @@ export const CODE_RULES: Readonly<Record<ErrorCode, CodeRule>> = Object.freeze({
   ERR_CONNECT_TIMEOUT: rule('unavailable', true),
   ERR_HANDSHAKE_TIMEOUT: rule('unavailable'),
   ERR_FRAME_TIMEOUT: rule('unavailable', true),
+  // Server: a client that does not read what it is sent for slowConsumerMs;
+  // reset, since a goodbye would queue behind the output it does not read.
+  ERR_SLOW_CONSUMER: rule('unavailable', true),
   ERR_SERVER_FULL: rule('unavailable'),
   // A peer speaking garbage may be a restarting proxy or the wrong service:
   // back off and retry within maxRetries rather than give up at once.
@@ -103,6 +110,10 @@ export const CODE_RULES: Readonly<Record<ErrorCode, CodeRule>> = Object.freeze({
   ERR_QUEUE_FULL: rule('fatal'),
   ERR_MESSAGE_EXPIRED: rule('fatal'),
   ERR_TLS_CERT: rule('fatal'),
+  // The socket's local address left every interface (io/network-watch.ts): the
+  // link is dead but the network may already be back on another address, so
+  // the first retry goes at once. RST: nothing can reach the peer from here.
+  ERR_NETWORK_CHANGED: Object.freeze({ kind: 'network', reset: true, retryAtOnce: true }),
   // A thrown value with no code of its own: nothing says it is final, so it is retried with backoff.
   ERR_UNKNOWN: rule('unavailable'),
 });
@@ -121,6 +132,11 @@ function isSdkCode(code: string): code is ErrorCode {
 /** True when an error with this code ends its socket with RST (our own verdict on the peer). */
 export function resetsSocket(code: string): boolean {
   return isSdkCode(code) && CODE_RULES[code].reset;
+}
+
+/** True when the first retry after an error with this code goes at once (CodeRule.retryAtOnce). */
+export function retriesAtOnce(code: string): boolean {
+  return isSdkCode(code) && CODE_RULES[code].retryAtOnce === true;
 }
 
 /**

@@ -24,8 +24,11 @@ export type MachineEvent =
   | { type: 'connect' }
   /** The handshake finished: the connection is usable. */
   | { type: 'established' }
-  /** A connection attempt failed, or an open connection was lost; `declined`: the user's retry hook said give up. */
-  | { type: 'lost'; kind: ErrorKind; declined?: boolean }
+  /**
+   * A connection attempt failed, or an open connection was lost. `declined`: the user's retry hook said give up;
+   * `retryAtOnce`: the error's code asks for an immediate first retry (ERR_NETWORK_CHANGED).
+   */
+  | { type: 'lost'; kind: ErrorKind; declined?: boolean; retryAtOnce?: boolean }
   /** The backoff timer fired. */
   | { type: 'retryDue' }
   /** The connection stayed open for resetAfterMs: the retry count resets. */
@@ -118,7 +121,7 @@ const onLost: Handler = (m, e, p) => {
     machine: { state: 'reconnecting', retries: m.retries + 1 },
     // A transient loss (reset, heartbeat timeout) of a link that was fine may
     // be retried at once, but only as the first retry: never a tight loop.
-    retry: { attempt: m.retries, immediate: kind === 'transient' && m.retries === 0 },
+    retry: { attempt: m.retries, immediate: (kind === 'transient' || (e.type === 'lost' && e.retryAtOnce === true)) && m.retries === 0 },
   };
 };
 

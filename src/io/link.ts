@@ -6,7 +6,8 @@
  * (codec-link.ts) supply what happens when the socket is ready and when
  * bytes arrive. Every listener and timer is removed on teardown.
  * Over 300 lines: the socket's phases and the deadline of each phase are one
- * state machine, kept in one file so every timer's owner is visible.
+ * state machine, kept in one file so every timer's owner is visible; each deadline is a few
+ * lines here because they share one phase and one teardown.
  */
 import type { LookupFunction, Socket } from 'node:net';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
@@ -14,6 +15,7 @@ import { ErrorKind, ResilientError, resetsSocket, sdkError } from '../core/error
 import { HeartbeatMonitor } from '../core/heartbeat';
 import type { PartialFrame } from '../protocol/peer';
 import { Deadline } from './deadline';
+import { watchLocalAddress } from './network-watch';
 import { Endpoint, SocketHandlers, attach, configureSocket, detach, openSocket, resetSocket } from './socket';
 import { FrameWriter } from './writer';
 
@@ -25,6 +27,8 @@ export interface LinkConfig {
   /** Time for one frame to arrive once its first byte is in (ERR_FRAME_TIMEOUT); undefined: no bound. */
   frameTimeoutMs: number | undefined;
   keepAliveMs: number | false;
+  /** How often to check the socket's local address is still on an interface (io/network-watch.ts), in ms; false or absent: never. */
+  networkCheckMs?: number | false;
   /** Called once the socket is connected, to set socket options (e.g. TCP_USER_TIMEOUT). */
   onSocketReady?: (socket: Socket) => void;
   unref: boolean;
@@ -78,6 +82,8 @@ export abstract class Link<M> {
   private handshakeSilenceMs = 0;
   /** One frame, from its first byte to its last (a trickling peer is never silent yet delivers nothing). */
   private readonly frameDeadline: Deadline;
+  /** Ends the network watch of the socket's local address; set once connected. */
+  private unwatchAddress: (() => void) | undefined;
   private readonly handlers: SocketHandlers;
   private readonly readyEvent: 'connect' | 'secureConnect';
   /** Resolves when the socket has fully closed (its handle released). */
@@ -219,6 +225,8 @@ export abstract class Link<M> {
     this.connectDeadline.clear();
     this.handshakeDeadline.clear();
     this.frameDeadline.clear();
+    this.unwatchAddress?.();
+    this.unwatchAddress = undefined;
     this.stopHeartbeat();
     this.writer.close();
     const s = this.socket;
@@ -281,11 +289,18 @@ export abstract class Link<M> {
     this.down(sdkError('ERR_FRAME_TIMEOUT', `a frame from ${this.remote} took longer than ${this.cfg.frameTimeoutMs} ms to arrive`));
   };
 
+  private readonly onAddressGone = (): void => {
+    this.unwatchAddress = undefined;
+    this.down(sdkError('ERR_NETWORK_CHANGED', `local address ${this.socket.localAddress ?? '?'} is no longer on any interface`));
+  };
+
   private readonly onReadyEvent = (): void => {
     if (this.phase !== 'connecting') return;
     // TCP came up: after a stall, the handshake gets the deadline's length from now (io/deadline.ts).
     this.connectDeadline.progress();
     configureSocket(this.socket, this.cfg.keepAliveMs);
+    const every = this.cfg.networkCheckMs;
+    if (every) this.unwatchAddress = watchLocalAddress(this.socket.localAddress, every, this.onAddressGone);
     this.cfg.onSocketReady?.(this.socket);
     this.onReady();
   };

@@ -66,6 +66,11 @@ export class ExpiryList<T> {
     return out;
   }
 
+  /** The oldest member (the head), or undefined when empty. O(1). */
+  first(): T | undefined {
+    return this.head?.value;
+  }
+
   /** The time the oldest member was touched, or undefined when empty. */
   oldest(): number | undefined {
     return this.head?.at;

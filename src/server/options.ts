@@ -23,7 +23,7 @@ export interface ServerOptions {
   host?: string;
   /** A connection silent (no frame at all) this long is closed, in ms. @default 30000 */
   idleTimeoutMs?: number;
-  /** How often idle connections are swept, in ms. @default min(1000, min(idleTimeoutMs, handshakeTimeoutMs, frameTimeoutMs) / 4) */
+  /** How often idle connections are swept, in ms. @default min(1000, min(idleTimeoutMs, handshakeTimeoutMs, frameTimeoutMs, slowConsumerMs) / 4) */
   sweepIntervalMs?: number;
   /** Time allowed from accept to a valid HELLO, in ms. @default 10000 */
   handshakeTimeoutMs?: number;
@@ -33,6 +33,13 @@ export interface ServerOptions {
    * even though it is never idle. @default 30000
    */
   frameTimeoutMs?: number;
+  /**
+   * A client whose output stays blocked this long (it does not read what it
+   * is sent) is dropped with ERR_SLOW_CONSUMER, in ms. While its output is
+   * blocked the server stops reading from it, so its silence is not counted
+   * by idleTimeoutMs. @default 30000
+   */
+  slowConsumerMs?: number;
   /** Cap on the ping interval the server grants clients, in ms. @default floor(idleTimeoutMs / 3) */
   heartbeatMs?: number;
   /** Connections beyond this are refused with ERR_SERVER_FULL. @default 10000 */
@@ -41,6 +48,12 @@ export interface ServerOptions {
   maxFrameBytes?: number;
   /** How long a disconnected session is kept for the client to resume, in ms. @default 60000 */
   sessionTtlMs?: number;
+  /**
+   * Sessions kept at once (connected or awaiting resume). A new session beyond
+   * it evicts the oldest disconnected one; when every session is connected,
+   * the HELLO is refused with ERR_SERVER_FULL. @default 100000
+   */
+  maxSessions?: number;
   /** Bounds of each session's server->client queue. */
   queue?: QueueConfig;
   /** Decides whether a HELLO's credentials are accepted. @default accept all */
@@ -57,10 +70,12 @@ export interface ResolvedServerOptions {
   sweepIntervalMs: number;
   handshakeTimeoutMs: number;
   frameTimeoutMs: number;
+  slowConsumerMs: number;
   heartbeatMs: number;
   maxConnections: number;
   maxFrameBytes: number;
   sessionTtlMs: number;
+  maxSessions: number;
   queue: Required<QueueConfig>;
   authenticate: ServerOptions['authenticate'];
   tls: TlsOptions | undefined;
@@ -72,9 +87,11 @@ export const SERVER_DEFAULTS = Object.freeze({
   idleTimeoutMs: 30_000,
   handshakeTimeoutMs: 10_000,
   frameTimeoutMs: 30_000,
+  slowConsumerMs: 30_000,
   maxConnections: 10_000,
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
   sessionTtlMs: 60_000,
+  maxSessions: 100_000,
   queue: QUEUE_DEFAULTS,
 });
 
@@ -89,7 +106,8 @@ export function resolveServerOptions(input: ServerOptions = {}): ResolvedServerO
   const handshakeTimeoutMs = checkNumber('handshakeTimeoutMs', input.handshakeTimeoutMs ?? d.handshakeTimeoutMs, 0, { exclusive: true });
   const frameTimeoutMs = checkNumber('frameTimeoutMs', input.frameTimeoutMs ?? d.frameTimeoutMs, 0, { exclusive: true });
   // A quarter of the shortest timeout: each is enforced within +25%.
-  const shortest = Math.min(idleTimeoutMs, handshakeTimeoutMs, frameTimeoutMs);
+  const slowConsumerMs = checkNumber('slowConsumerMs', input.slowConsumerMs ?? d.slowConsumerMs, 0, { exclusive: true });
+  const shortest = Math.min(idleTimeoutMs, handshakeTimeoutMs, frameTimeoutMs, slowConsumerMs);
   const sweepIntervalMs = checkNumber('sweepIntervalMs', input.sweepIntervalMs ?? Math.min(1000, shortest / 4), 0, {
     exclusive: true,
   });
@@ -113,6 +131,7 @@ export function resolveServerOptions(input: ServerOptions = {}): ResolvedServerO
     sweepIntervalMs,
     handshakeTimeoutMs,
     frameTimeoutMs,
+    slowConsumerMs,
     heartbeatMs,
     maxConnections: checkNumber('maxConnections', input.maxConnections ?? d.maxConnections, 1, { integer: true }),
     maxFrameBytes: checkNumber('maxFrameBytes', input.maxFrameBytes ?? d.maxFrameBytes, MAX_HANDSHAKE_FRAME_BYTES, {
@@ -120,6 +139,7 @@ export function resolveServerOptions(input: ServerOptions = {}): ResolvedServerO
       max: 0xffffffff,
     }),
     sessionTtlMs: checkNumber('sessionTtlMs', input.sessionTtlMs ?? d.sessionTtlMs, 0),
+    maxSessions: checkNumber('maxSessions', input.maxSessions ?? d.maxSessions, 1, { integer: true }),
     queue,
     authenticate: input.authenticate,
     tls: input.tls,

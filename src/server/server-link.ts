@@ -22,6 +22,8 @@ export interface ServerLinkHooks {
   onActivity(link: ServerLink): void;
   /** After each chunk, whether a frame is partly received (the frame timeout starts on 'started'). */
   onPartialFrame(link: ServerLink, state: PartialFrame): void;
+  /** Our output to this client became blocked (true) or flows again (false). */
+  onOutputBlocked(link: ServerLink, blocked: boolean): void;
   onData(link: ServerLink, id: number, payload: Buffer): void;
   /** Called once, whatever ended the connection. `graceful` when the client said BYE. */
   onClose(link: ServerLink, err: ResilientError | undefined, graceful: boolean): void;
@@ -42,6 +44,11 @@ export class ServerLink {
   readonly idle: ExpiryNode<ServerLink>;
   /** Node in the server's partial-frame list (slowloris guard). */
   readonly partial: ExpiryNode<ServerLink>;
+  /** Node in the server's blocked-output list (slow consumer). */
+  readonly blockedSince: ExpiryNode<ServerLink>;
+  /** True while we do not read from the client because our output to it is blocked: its silence is ours. */
+  readingPaused = false;
+  private outputBlocked = false;
   readonly remoteAddress: string | undefined;
   readonly remotePort: number | undefined;
   readonly connectedAt = Date.now();
@@ -76,6 +83,7 @@ export class ServerLink {
     });
     this.idle = expiryNode<ServerLink>(this);
     this.partial = expiryNode<ServerLink>(this);
+    this.blockedSince = expiryNode<ServerLink>(this);
     this.closed = socket.destroyed ? Promise.resolve() : new Promise<void>((resolve) => socket.once('close', () => resolve()));
     socket.setNoDelay(true);
     this.handlers = { data: this.onSocketData, error: this.onSocketError, end: this.onSocketEnd, close: this.onSocketClose, drain: this.onDrain };
@@ -101,6 +109,15 @@ export class ServerLink {
   pump(): void {
     const s = this.session;
     if (s && this.isOpen) pump(s.outbound, this.peer, this.peer.payloadLimit());
+    this.noteOutput();
+  }
+
+  /** Tells the server when the output starts or stops being blocked. */
+  private noteOutput(): void {
+    const blocked = this.writer.blocked && !this.isDone;
+    if (blocked === this.outputBlocked) return;
+    this.outputBlocked = blocked;
+    this.hooks.onOutputBlocked(this, blocked);
   }
 
   /** Sends an ERROR frame and closes this connection. */
@@ -156,7 +173,11 @@ export class ServerLink {
     this.hooks.onPartialFrame(this, partial);
     // A peer that sends (pings, data) but does not read our answers must not
     // grow our output buffer: stop reading until it drains.
-    if (this.writer.blocked) this.socket.pause();
+    if (this.writer.blocked) {
+      this.socket.pause();
+      this.readingPaused = true;
+    }
+    this.noteOutput();
   };
 
   private readonly onSocketError = (err: Error): void => {
@@ -170,6 +191,7 @@ export class ServerLink {
   };
   private readonly onDrain = (): void => {
     if (!this.isDone) this.socket.resume();
+    this.readingPaused = false;
     this.pump();
   };
 }

@@ -3,6 +3,8 @@
  * and authentication, answers heartbeats, sweeps idle connections and
  * expired sessions in O(expired), and evicts a session's older connection the
  * moment the session reconnects.
+ * Over 300 lines: the session table (create, resume, bound, end) is one
+ * set of invariants over `sessions`, `links` and the retained list.
  */
 import { EventEmitter } from 'eventemitter3';
 import { randomUUID } from 'node:crypto';
@@ -14,6 +16,7 @@ import type { Hello } from '../protocol/frames';
 import { grantedHeartbeatMs } from '../protocol/peer';
 import { encodeError } from '../protocol/frames';
 import { ResolvedServerOptions, ServerOptions, resolveServerOptions } from './options';
+import { sameDigest, tokenDigest } from './identity';
 import { ServerLink, ServerLinkHooks } from './server-link';
 import { Session } from './session';
 import { Sweeper } from './sweeper';
@@ -41,7 +44,9 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
     this.sweeper = new Sweeper(o, {
       handshakeTimeout: (c) => c.fail(sdkError('ERR_HANDSHAKE_TIMEOUT', `no HELLO within ${o.handshakeTimeoutMs} ms`)),
       frameTimeout: (c) => c.fail(sdkError('ERR_FRAME_TIMEOUT', `a frame took longer than ${o.frameTimeoutMs} ms to arrive`)),
-      idle: (c) => c.drop(sdkError('ERR_HEARTBEAT_TIMEOUT', `no frame for ${o.idleTimeoutMs} ms`)),
+      slowConsumer: (c) => c.drop(sdkError('ERR_SLOW_CONSUMER', `output blocked for ${o.slowConsumerMs} ms: the client does not read`)),
+      // Silence while we do not read (output blocked) is ours: the slow-consumer bound judges that link.
+      idle: (c) => (c.readingPaused ? this.sweeper.active.touch(c.idle, this.clock()) : c.drop(sdkError('ERR_HEARTBEAT_TIMEOUT', `no frame for ${o.idleTimeoutMs} ms`))),
       sessionExpired: (s) => this.endSession(s, sdkError('ERR_CLOSED', `session ${s.id} expired after ${o.sessionTtlMs} ms without a connection`)),
     });
     this.sweepStats = this.sweeper.stats;
@@ -53,6 +58,10 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
       onPartialFrame: (c, state) => {
         if (state === 'started') this.sweeper.partialFrames.touch(c.partial, this.clock());
         else if (state === 'done') this.sweeper.partialFrames.remove(c.partial);
+      },
+      onOutputBlocked: (c, blocked) => {
+        if (blocked) this.sweeper.blockedOutput.touch(c.blockedSince, this.clock());
+        else this.sweeper.blockedOutput.remove(c.blockedSince);
       },
       onData: (c, id, payload) => {
         const s = c.session as Session;
@@ -216,9 +225,16 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
     if (this.closing) return c.bye('server shutting down');
     this.sweeper.handshaking.remove(c.idle);
     let session = hello.sessionId ? this.sessions.get(hello.sessionId) : undefined;
-    // A session id presented with another clientId is not resumed: ids are not credentials enough.
-    if (session && session.clientId !== hello.clientId) session = undefined;
+    // A session id presented with another clientId or token is not resumed: ids are not credentials enough.
+    const digest = tokenDigest(hello.token);
+    if (session && (session.clientId !== hello.clientId || !sameDigest(session.tokenDigest, digest))) session = undefined;
     const resumed = session !== undefined;
+    try {
+      // Before the takeover: a forged resume position must not end the owner's connection either.
+      session?.outbound.checkAcked(hello.lastSeen ?? 0, 'HELLO lastSeen');
+    } catch (err) {
+      return c.fail(ResilientError.from(err));
+    }
     if (session) {
       this.sweeper.retained.remove(session.retention);
       const old = this.links.get(session);
@@ -231,7 +247,8 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
       }
       session.messagesOut += session.outbound.resume(hello.lastSeen ?? 0);
     } else {
-      session = new Session(randomUUID(), hello.clientId, this.opts.queue);
+      if (!this.makeRoomForSession()) return c.fail(sdkError('ERR_SERVER_FULL', `server holds maxSessions (${this.opts.maxSessions}) connected sessions`));
+      session = new Session(randomUUID(), hello.clientId, this.opts.queue, digest);
       this.sessions.set(session.id, session);
     }
     this.links.set(session, c);
@@ -257,6 +274,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
     this.sweeper.handshaking.remove(c.idle);
     this.sweeper.active.remove(c.idle);
     this.sweeper.partialFrames.remove(c.partial);
+    this.sweeper.blockedOutput.remove(c.blockedSince);
     publish(channels.serverConnectionClose, () => ({ server: this, remoteAddress: c.remoteAddress, remotePort: c.remotePort, ...(err ? { code: err.code } : {}) }));
     if (err && err.code !== 'ERR_CONNECTION_LOST') {
       this.emit('error', err, { remoteAddress: c.remoteAddress, remotePort: c.remotePort });
@@ -271,6 +289,19 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
     } else if (!this.closing) {
       this.sweeper.retained.touch(s.retention, this.clock());
     }
+  }
+
+  /**
+   * Below maxSessions, or brought below it by ending the session disconnected
+   * longest (the head of the retained list: O(1)). False when every session
+   * is connected: a live client is never evicted for a new one.
+   */
+  private makeRoomForSession(): boolean {
+    if (this.sessions.size < this.opts.maxSessions) return true;
+    const oldest = this.sweeper.retained.first();
+    if (!oldest) return false;
+    this.endSession(oldest, sdkError('ERR_CLOSED', `session evicted: maxSessions (${this.opts.maxSessions}) reached`));
+    return true;
   }
 
   /** The session has no open link any more. */

@@ -25,11 +25,14 @@ export class Session {
   /** @internal */ readonly outbound: OutboundWindow;
   /** @internal node in the server's retention list while disconnected. */
   readonly retention: ExpiryNode<Session>;
+  /** @internal SHA-256 of the token it was created with (server/identity.ts): a resume must present the same. */
+  readonly tokenDigest: Buffer;
   private ended = false;
 
-  constructor(id: string, clientId: string, queue: QueueOptions) {
+  constructor(id: string, clientId: string, queue: QueueOptions, tokenDigest: Buffer) {
     this.id = id;
     this.clientId = clientId;
+    this.tokenDigest = tokenDigest;
     this.outbound = new OutboundWindow(queue);
     this.retention = expiryNode<Session>(this);
   }

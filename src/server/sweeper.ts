@@ -1,7 +1,7 @@
 /**
  * Every deadline of the server on one clock (many connections, one timer,
  * as Netty runs every idle check of a process on one HashedWheelTimer): the
- * handshake, frame, idle and session-ttl lists, swept every sweepIntervalMs
+ * handshake, frame, blocked-output, idle and session-ttl lists, swept every sweepIntervalMs
  * in O(expired). The clock excludes stalls of our own process (the rule in
  * core/clock.ts): a late sweep tick means timers ran before pending socket
  * reads, so bytes that arrived during the stall are unread and that time must
@@ -18,11 +18,12 @@ import type { Session } from './session';
 export interface Verdicts {
   handshakeTimeout(link: ServerLink): void;
   frameTimeout(link: ServerLink): void;
+  slowConsumer(link: ServerLink): void;
   idle(link: ServerLink): void;
   sessionExpired(session: Session): void;
 }
 
-type Timeouts = Pick<ResolvedServerOptions, 'sweepIntervalMs' | 'handshakeTimeoutMs' | 'frameTimeoutMs' | 'idleTimeoutMs' | 'sessionTtlMs'>;
+type Timeouts = Pick<ResolvedServerOptions, 'sweepIntervalMs' | 'handshakeTimeoutMs' | 'frameTimeoutMs' | 'slowConsumerMs' | 'idleTimeoutMs' | 'sessionTtlMs'>;
 
 export class Sweeper {
   /** Connections before WELCOME, by accept time (handshake timeout). */
@@ -31,10 +32,12 @@ export class Sweeper {
   readonly active = new ExpiryList<ServerLink>();
   /** Connections with a frame partly received, by when that frame began (frame timeout). */
   readonly partialFrames = new ExpiryList<ServerLink>();
+  /** Connections whose output is blocked, by when it blocked (slow consumer). */
+  readonly blockedOutput = new ExpiryList<ServerLink>();
   /** Disconnected sessions by disconnect time (session TTL). */
   readonly retained = new ExpiryList<Session>();
   /** Sweep ticks run and entries they expired (for tests and benchmarks). */
-  readonly stats = { ticks: 0, idleClosed: 0, handshakeClosed: 0, frameTimeouts: 0, sessionsExpired: 0 };
+  readonly stats = { ticks: 0, idleClosed: 0, handshakeClosed: 0, frameTimeouts: 0, slowConsumers: 0, sessionsExpired: 0 };
   private timer: NodeJS.Timeout | undefined;
   private expectedAt = 0;
   private readonly stalls = new StalledTime();
@@ -72,6 +75,10 @@ export class Sweeper {
     for (const c of this.partialFrames.expire(now, opts.frameTimeoutMs)) {
       stats.frameTimeouts++;
       verdicts.frameTimeout(c);
+    }
+    for (const c of this.blockedOutput.expire(now, opts.slowConsumerMs)) {
+      stats.slowConsumers++;
+      verdicts.slowConsumer(c);
     }
     for (const c of this.active.expire(now, opts.idleTimeoutMs)) {
       stats.idleClosed++;

@@ -185,4 +185,24 @@ describe('resilient-tcp command', () => {
       stop(children);
     }
   });
+  it('serve --token accepts only the token (ERR_AUTH otherwise) and --json prints session ids shortened', async () => {
+    const server = run(['serve', '--port', '0', '--json', '--token', 's3cret']);
+    const clients: ResilientClient[] = [];
+    try {
+      const port = Number((await server.waitFor(/"event":"listening".*"port":(\d+)/))[1]);
+      const wrong = new ResilientClient({ host: '127.0.0.1', port, token: 's3cre', clientId: 'mallory' });
+      clients.push(wrong);
+      await expect(wrong.connect()).rejects.toMatchObject({ code: 'ERR_AUTH' });
+      const right = new ResilientClient({ host: '127.0.0.1', port, token: 's3cret', clientId: 'alice' });
+      clients.push(right);
+      await right.connect();
+      const sessionId = right.stats().sessionId as string;
+      const line = JSON.parse((await server.waitFor(/^\{"time[^\n]*"event":"connection"[^\n]*$/m))[0]) as { session: string; clientId: string };
+      expect(line).toMatchObject({ clientId: 'alice', session: `${sessionId.slice(0, 8)}…` });
+      expect(server.text()).not.toContain(sessionId);
+    } finally {
+      for (const c of clients) await c.close();
+      stop([server]);
+    }
+  });
 });

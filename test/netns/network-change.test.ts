@@ -8,12 +8,8 @@
  * packets now go to the harness's blackhole route), so only the process-wide
  * network watch (src/io/network-watch.ts) can explain a close well before
  * the heartbeat's 20 s timeout.
- *
- * Written against the public API of the client wiring (option
- * `networkCheckMs: number | false`, close code `ERR_NETWORK_CHANGED`, kind
- * `network`, first retry at once), which lands after the src/ restructuring:
- * until then the client ignores the option and this test fails (the close
- * comes from the heartbeat, ~20 s later).
+ * Without the watch wired (option `networkCheckMs`), the close comes from
+ * the heartbeat, ~20 s later, and this test fails.
  */
 import { performance } from 'node:perf_hooks';
 import type { ClientOptions } from '../../src';
@@ -52,15 +48,14 @@ describeNetns('network change (network namespace, client address deleted)', () =
     const p = pair;
     server = new HeartbeatServer({ host: p.hostAddr, idleTimeoutMs: 60_000 });
     const { port } = await server.listen();
-    // `networkCheckMs` is not in ClientOptions until the client is wired to the watch: cast until then.
-    const options = {
+    const options: ClientOptions = {
       host: p.hostAddr,
       port,
       heartbeat: HEARTBEAT,
       reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
       connectTimeoutMs: 2000,
       networkCheckMs: NETWORK_CHECK_MS,
-    } as ClientOptions;
+    };
     client = ClientProcess.start(options, { spawner: p.spawn, ns: p.ns });
     const c = client;
     // tsx compiles the fixture on start: seconds on a loaded machine.

@@ -3,7 +3,8 @@
  * the display-width rules it stands on (src/cli/term.ts).
  */
 import type { ConnectionInfo } from '../../src/server/index';
-import { renderTable } from '../../src/cli/table';
+import { tokenMatches } from '../../src/cli/serve';
+import { renderTable, shortId } from '../../src/cli/table';
 import { displayWidth, fit, printable } from '../../src/cli/term';
 
 describe('displayWidth', () => {
@@ -99,5 +100,16 @@ describe('renderTable', () => {
 
   it('still fits a 20-column terminal', () => {
     for (const l of renderTable(view, { columns: 20, rows: 24 })) expect(displayWidth(l)).toBeLessThanOrEqual(20);
+  });
+});
+
+describe('secrets in the serve command', () => {
+  it('shortId keeps 8 characters of a session id and marks the cut', () => {
+    expect(shortId('0f3c9a1e-2b4d-4e6f-8a0b-1c2d3e4f5a6b')).toBe('0f3c9a1e…');
+  });
+
+  it('tokenMatches accepts only the exact token, whatever the lengths', () => {
+    expect(tokenMatches('s3cret', 's3cret')).toBe(true);
+    for (const guess of [undefined, '', 's', 's3cre', 's3cret!', 'S3cret', 'x'.repeat(10_000)]) expect(tokenMatches(guess, 's3cret')).toBe(false);
   });
 });

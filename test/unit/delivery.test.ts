@@ -28,6 +28,25 @@ describe('OutboundWindow', () => {
     expect(w.takeNext()).toBeUndefined();
   });
 
+  it('an ack or resume position beyond the highest id written throws ERR_PROTOCOL and resolves nothing', () => {
+    const w = new OutboundWindow(q());
+    const log: string[] = [];
+    for (const t of ['a', 'b', 'c']) add(w, t, log);
+    expect(() => w.resume(3)).toThrow(expect.objectContaining({ code: 'ERR_PROTOCOL' }));
+    w.takeNext();
+    expect(w.highestWritten).toBe(1);
+    expect(() => w.ack(2)).toThrow(expect.objectContaining({ code: 'ERR_PROTOCOL' }));
+    expect(() => w.resume(Number.MAX_SAFE_INTEGER)).toThrow(/resume position/);
+    expect(log).toEqual([]);
+    expect(w.inFlight).toBe(1); // the refused resume rewound nothing
+    w.rewind();
+    w.takeNext();
+    w.takeNext();
+    expect(w.ack(2)).toBe(2); // written on a later connection: fine, and the highest id is kept across rewinds
+    expect(w.highestWritten).toBe(2);
+    expect(log).toEqual(['ok:a', 'ok:b']);
+  });
+
   it("'reject' refuses when full; 'drop-oldest' drops the oldest unsent, never one in flight", () => {
     const log: string[] = [];
     const r = new OutboundWindow(q({ maxMessages: 2 }));

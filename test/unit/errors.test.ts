@@ -1,4 +1,4 @@
-import { ERRNO_KINDS, ErrorCodes, ResilientError, classifyError, errnoName } from '../../src/core/errors';
+import { ERRNO_KINDS, ErrorCodes, ResilientError, classifyError, errnoName, resetsSocket, retriesAtOnce } from '../../src/core/errors';
 
 /** The DESIGN.md table, with the Linux POSIX number and the Winsock number of each name. */
 const TABLE: Array<[string, string, number | undefined, number | undefined]> = [
@@ -81,5 +81,15 @@ describe('classifyError', () => {
     expect(e.code).toBe(ErrorCodes.UNKNOWN);
     expect(Object.values(ErrorCodes)).toContain(e.code);
     expect(e.kind).toBe('unavailable');
+  });
+});
+
+describe('ERR_NETWORK_CHANGED', () => {
+  it('is a network error that resets the socket and, alone among network errors, retries at once', () => {
+    expect(ErrorCodes.NETWORK_CHANGED).toBe('ERR_NETWORK_CHANGED');
+    expect(classifyError('ERR_NETWORK_CHANGED')).toBe('network');
+    expect(resetsSocket('ERR_NETWORK_CHANGED')).toBe(true);
+    expect(retriesAtOnce('ERR_NETWORK_CHANGED')).toBe(true);
+    for (const other of ['ENETUNREACH', 'EHOSTUNREACH', 'ERR_CONNECTION_LOST', 'ERR_SERVER_BYE']) expect(retriesAtOnce(other)).toBe(false);
   });
 });

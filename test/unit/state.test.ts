@@ -94,6 +94,15 @@ describe('state machine table', () => {
     expect(transition(m, { type: 'lost', kind: 'fatal', declined: true }, policy).giveUp).toBe('fatal');
   });
 
+  it('a loss whose code retries at once (ERR_NETWORK_CHANGED) gets an immediate first retry whatever its kind, and only the first', () => {
+    const first = transition({ state: 'open', retries: 0 }, { type: 'lost', kind: 'network', retryAtOnce: true }, policy);
+    expect(first.retry).toEqual({ attempt: 0, immediate: true });
+    const second = transition({ state: 'connecting', retries: 1 }, { type: 'lost', kind: 'network', retryAtOnce: true }, policy);
+    expect(second.retry).toEqual({ attempt: 1, immediate: false });
+    const other = transition({ state: 'open', retries: 0 }, { type: 'lost', kind: 'network' }, policy);
+    expect(other.retry).toEqual({ attempt: 0, immediate: false });
+  });
+
   it('maxRetries: 3 gives exactly 3 retries, then exhausted', () => {
     let m: Machine = transition(INITIAL_MACHINE, { type: 'connect' }, policy).machine;
     let retries = 0;

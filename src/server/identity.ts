@@ -1,0 +1,19 @@
+/**
+ * The credentials a session is bound to. A session is resumed only by a HELLO
+ * with the clientId and the token it was created with (issue 9 item 4): a
+ * session id read from a log is not enough to take the session over, as long
+ * as clients hold tokens of their own. Only a SHA-256 digest of the token is
+ * kept, and digests are compared in constant time (`crypto.timingSafeEqual`
+ * needs equal lengths, which digests have).
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+/** SHA-256 of a HELLO's token; a HELLO without a token has the digest of ''. */
+export function tokenDigest(token: string | undefined): Buffer {
+  return createHash('sha256').update(token ?? '', 'utf8').digest();
+}
+
+/** True when two digests from tokenDigest() are equal; constant time. */
+export function sameDigest(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
