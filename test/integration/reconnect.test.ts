@@ -77,7 +77,9 @@ describe('reconnect', () => {
     const [e] = await waitFor(client, 'reconnecting');
     const took = performance.now() - acceptedAt;
     expect(e.error.code).toBe('ERR_HEARTBEAT_TIMEOUT');
-    expect(took).toBeGreaterThanOrEqual(300 - 5);
+    // 25 ms of slack: the WELCOME's read and this 'open' listener are two clock reads that a
+    // loaded machine can preempt between (7 ms seen at load average 13).
+    expect(took).toBeGreaterThanOrEqual(300 - 25);
     expect(took).toBeLessThan(300 + 100 + 1000); // + one tick, + a generous guard for a loaded machine
     await waitFor(raw.server, 'connection'); // it did reconnect
   });
@@ -98,7 +100,9 @@ describe('reconnect', () => {
     const took = closedAt - openedAt;
     expect(closeEvent.error.code).toBe('ERR_HEARTBEAT_TIMEOUT');
     expect(closeEvent.willReconnect).toBe(true);
-    expect(took).toBeGreaterThanOrEqual(300 - 5);
+    // 25 ms of slack: the WELCOME's read and this 'open' listener are two clock reads that a
+    // loaded machine can preempt between (7 ms seen at load average 13).
+    expect(took).toBeGreaterThanOrEqual(300 - 25);
     expect(took).toBeLessThan(300 + 100 + 1000);
     // the pings were sent and went unanswered
     expect(raw.frames.filter((f) => f.frame.type === FrameType.PING).length).toBeGreaterThanOrEqual(2);
@@ -224,7 +228,9 @@ describe('HeartbeatServer hardening', () => {
     const t0 = performance.now();
     await r.closed;
     const took = performance.now() - t0;
-    expect(took).toBeGreaterThanOrEqual(300 - 5);
+    // 25 ms of slack: the WELCOME's read and this 'open' listener are two clock reads that a
+    // loaded machine can preempt between (7 ms seen at load average 13).
+    expect(took).toBeGreaterThanOrEqual(300 - 25);
     expect(took).toBeLessThan(300 + 75 + 1000);
     expect(rig.server.sweepStats.idleClosed).toBe(1);
     expect(rig.server.connections()).toHaveLength(0);
