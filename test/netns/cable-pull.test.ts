@@ -40,7 +40,7 @@ const CONNECT_TIMEOUT_MS = 1000;
 /** Room for a loaded 2-core machine on top of every upper bound; never part of a lower bound. */
 const LOAD_GUARD_MS = 1500;
 /** Allowed below a lower bound: timer granularity, plus the delay between a chunk arriving and the test's event handler stamping it on a loaded machine. */
-const EPSILON_MS = 25;
+const EPSILON_MS = 50; // 38 ms was seen at load average 8 (the stamp and the verdict are two clock reads)
 /** How long after a pong our `ip link set … down` starts, at most, when nothing else is running (measured: < 5 ms). */
 const PULL_AFTER_PONG_MS = 25;
 /** Error codes a connect attempt may end with while the cable is out (see the report printed in afterAll). */
