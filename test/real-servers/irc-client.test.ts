@@ -51,8 +51,10 @@ describeRealServers('IRC example client against a real ngircd', ['ngircd'], () =
     await irc.stop();
     await Promise.all(lost);
     const said = [alice.say('#room', 'said while the server was down'), alice.say('#room', 'and a second line')];
+    // Listen before the restart: bob may be back (registered and joined) before start() resolves.
+    const bobBack = waitFor(bob.client, 'open');
     await irc.start();
-    await waitFor(bob.client, 'open'); // registered and joined
+    await bobBack; // registered and joined
     gate.open();
     await Promise.all(said);
     await waitUntil(bob, ['privmsg'], () => heard.length === 2);

@@ -44,8 +44,10 @@ describeRealServers('MQTT example client against a real mosquitto', ['mosquitto'
     await broker.stop();
     await Promise.all(lost);
     const queued = pub.send({ type: 'publish', topic: TOPIC, payload: Buffer.from('queued during restart') });
+    // Listen before the restart: the subscriber may be back before start() resolves (seen on a fresh CI clone).
+    const subBack = waitFor(sub, 'open');
     await broker.start();
-    await waitFor(sub, 'open'); // CONNECT, CONNACK, SUBSCRIBE, SUBACK done
+    await subBack; // CONNECT, CONNACK, SUBSCRIBE, SUBACK done
     gate.open();
     await queued;
     await waitUntil(sub, ['message'], () => received.length === 2);
