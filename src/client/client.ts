@@ -106,7 +106,8 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
       for (const d of r.dropped) this.emit('dropped', { payload: d.payload, error: sdkError('ERR_QUEUE_FULL', `message ${d.id} dropped`) });
       const entry = r.entry;
       if (!entry) return;
-      publish(channels.clientMessage, () => ({ client: this, direction: 'out' as const, id: entry.id, bytes: payload.length }));
+      // Per message: gated here so no closure is built when nobody subscribes.
+      if (channels.clientMessage.hasSubscribers) publish(channels.clientMessage, () => ({ client: this, direction: 'out' as const, id: entry.id, bytes: payload.length }));
       if (expiresAt !== Infinity) this.life.armTtl();
       if (options.signal) {
         const signal = options.signal;

@@ -221,7 +221,8 @@ export class Lifecycle<M> {
     if (this.handshake?.inbox.push(message)) return;
     this.counters.messagesIn++;
     this.events.emit('message', message, { id, sessionId: this.sessionId });
-    publish(channels.clientMessage, () => ({ client: this.events, direction: 'in' as const, id, bytes: Buffer.isBuffer(message) ? message.length : undefined }));
+    // Per message: gated here so no closure is built when nobody subscribes.
+    if (channels.clientMessage.hasSubscribers) publish(channels.clientMessage, () => ({ client: this.events, direction: 'in' as const, id, bytes: Buffer.isBuffer(message) ? message.length : undefined }));
   }
 
   private onAck(id: number): void {

@@ -59,7 +59,10 @@ const hasScript = process.platform === 'linux' && (() => {
     return false;
   }
 })();
+if (!hasScript && process.env.CI === 'true') throw new Error('cli.test.ts: CI=true requires util-linux `script` for the pseudo-terminal tests');
 if (!hasScript) console.warn('cli.test.ts: the pseudo-terminal tests need util-linux `script` on Linux: skipped');
+// Skipped only outside CI on a machine without util-linux `script` (the reason is printed above);
+// under CI=true the suite fails instead.
 const itTty = hasScript ? it : it.skip;
 
 /** The command on a pseudo-terminal of `columns`×`rows` cells. */
