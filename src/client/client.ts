@@ -29,8 +29,8 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
     super();
     this.opts = resolveOptions(options);
     this.life = new Lifecycle(this.opts, this);
-    // Native protocol: a handshake's link.send takes an id like any send (its result is the queue's).
-    this.life.sendQueued = (m) => void this.send(m as Sendable<M>).catch(() => undefined);
+    // Native protocol: a handshake's link.send is encoded and bounded like a send().
+    this.life.encodeAhead = (m) => this.checkedPayload(m as Sendable<M>);
     this.opts.signal?.addEventListener('abort', this.onAbort, { once: true });
   }
 
@@ -85,13 +85,9 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
     }
     let payload: Buffer;
     try {
-      payload = this.encode(data);
+      payload = this.checkedPayload(data);
     } catch (err) {
       return Promise.reject(err);
-    }
-    const limit = this.life.maxPayload;
-    if (payload.length > limit) {
-      return Promise.reject(sdkError('ERR_FRAME_TOO_LARGE', `message of ${payload.length} bytes exceeds the ${limit}-byte limit of a frame`));
     }
     let expiresAt = Infinity;
     if (options.ttlMs !== undefined) {
@@ -283,6 +279,14 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
       this.off('message', onMessage);
       this.off('stateChange', onState);
     }
+  }
+
+  /** The payload of `data`; throws ERR_FRAME_TOO_LARGE past the frame limit. */
+  private checkedPayload(data: Sendable<M>): Buffer {
+    const payload = this.encode(data);
+    const limit = this.life.maxPayload;
+    if (payload.length > limit) throw sdkError('ERR_FRAME_TOO_LARGE', `message of ${payload.length} bytes exceeds the ${limit}-byte limit of a frame`);
+    return payload;
   }
 
   private encode(data: Sendable<M>): Buffer {

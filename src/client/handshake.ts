@@ -11,7 +11,7 @@ export type Delivery = 'written' | 'confirmed';
 
 /** What `handshake(link)` receives on every connection. */
 export interface HandshakeLink<M = Buffer> {
-  /** Writes `message` ahead of the queue (codec); native protocol: sent in id order with the queue. Throws ERR_CLOSED once the handshake ended. */
+  /** Writes `message` ahead of the queue (native protocol: after resends of earlier connections' messages). Throws ERR_CLOSED once the handshake ended, ERR_QUEUE_FULL on a full native queue. */
   send(message: M): void;
   /** The next inbound message passing `match` (any without it); messages no receive takes are never emitted. */
   receive(match?: (message: M) => boolean): Promise<M>;

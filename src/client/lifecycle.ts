@@ -28,6 +28,9 @@ import { NamedTimers } from './timers';
 import type { ResolvedOptions } from './options';
 import type { ClientEvents } from './types';
 
+/** A handshake message's settlement: its result is the handshake's, not a caller's. */
+const noop = (): void => {};
+
 /** A connect() caller waiting for open (resolved) or for failure or close (rejected). */
 export interface Waiter {
   resolve(): void;
@@ -71,8 +74,8 @@ export class Lifecycle<M> {
   /** Pings of a codec heartbeat, across connections; with confirmed delivery, what they confirm. */
   private readonly pings = new PingLedger();
   private readonly confirm: ConfirmLedger<number> | undefined;
-  /** Set by the client: how a native-protocol handshake's link.send enters the queue. */
-  sendQueued: (message: M) => void = () => {};
+  /** Set by the client: encodes a native-protocol handshake's message and checks the frame limit (throws like send() rejects). */
+  encodeAhead: (message: M) => Buffer = () => Buffer.alloc(0);
   private readonly classify = (err: unknown): ErrorKind => this.opts.classifyError?.(err) ?? defaultClassify(err);
 
   constructor(
@@ -133,8 +136,10 @@ export class Lifecycle<M> {
   /** Writes queued messages while the link takes them. */
   pump(): void {
     const c = this.link;
-    // A native handshake's link.send shares the ids of the queue, so it is written in id order with it.
-    if (c && (c.isOpen || (c.held && !this.opts.codec))) pump(this.outbound, c, this.maxPayload);
+    if (!c) return;
+    if (c.isOpen) pump(this.outbound, c, this.maxPayload);
+    // Native protocol, handshake running: resends and the handshake's own messages only (the queue is held).
+    else if (c.held && !this.opts.codec) pump(this.outbound, c, this.maxPayload, true);
   }
 
   /** Arms the ttl timer for the earliest expiry, if none is armed. */
@@ -189,13 +194,20 @@ export class Lifecycle<M> {
     const link = this.link;
     const fn = this.opts.handshake;
     if (!fn || !link?.held) return this.established(info, resumed);
-    const send = this.opts.codec ? (m: M) => (link as CodecLink<M>).sendNow(m) : (m: M) => this.sendQueued(m);
+    const send = this.opts.codec ? (m: M) => (link as CodecLink<M>).sendNow(m) : (m: M) => this.sendAhead(m);
     const done = (): void => {
       this.handshake = undefined;
       link.release();
       this.established(info, resumed);
     };
     this.handshake = new HandshakeRun(fn, { attempt: this.attempts, resumed, send }, this.classify, done, (err) => link.fail(err));
+    this.pump();
+  }
+
+  /** Native protocol: a handshake message goes ahead of everything never written, in id order (OutboundWindow.enqueueAhead). */
+  private sendAhead(message: M): void {
+    const r = this.outbound.enqueueAhead(this.encodeAhead(message), noop, noop);
+    if (r.refused) throw r.refused;
     this.pump();
   }
 
@@ -335,8 +347,11 @@ export class Lifecycle<M> {
   }
 
   private endHandshake(err: ResilientError): void {
-    this.handshake?.abort(err);
+    if (!this.handshake) return;
+    this.handshake.abort(err);
     this.handshake = undefined;
+    // Its messages never written go with it: the next connection's handshake sends its own.
+    this.outbound.withdrawAhead(err);
   }
 
   /** `close` for a connection that was open, on the event and the diagnostics channel. */

@@ -4,8 +4,11 @@
  * the inbound dedup tracker. Pure: no socket, no timer; time comes in as
  * arguments.
  *
- * Ids are per sender, monotonic and fixed when a message is accepted, so a
- * resend carries the same id and the receiver drops what it already has.
+ * Ids are per sender and monotonic. A message's id is provisional until it is
+ * first written: a handshake message (`enqueueAhead`) takes the place, and
+ * the id, of the first message never written, which moves up by one. From its
+ * first write on an id is fixed, so a resend carries the same id and the
+ * receiver drops what it already has.
  * Over 300 lines: the two halves of one contract (ids, cumulative acks,
  * resume), kept side by side so they read together.
  */
@@ -29,7 +32,8 @@ export const QUEUE_DEFAULTS: Readonly<QueueOptions> = Object.freeze({
 });
 
 export interface OutboundEntry {
-  readonly id: number;
+  /** Fixed once written; before that a handshake message put ahead may move it up by one. */
+  id: number;
   readonly payload: Buffer;
   /** Absolute time after which an unsent entry expires (Infinity: never). */
   readonly expiresAt: number;
@@ -43,6 +47,8 @@ export interface OutboundEntry {
    * the whole window is given up.
    */
   written?: boolean;
+  /** A handshake message: written before anything never written, and while the queue is held. */
+  ahead?: boolean;
 }
 
 function settleOk(e: OutboundEntry): void {
@@ -164,9 +170,39 @@ export class OutboundWindow {
     return { entry, dropped };
   }
 
-  /** The next entry to write, marked as in flight; undefined when none waits. */
-  takeNext(): OutboundEntry | undefined {
+  /**
+   * A handshake message: accepted by the same bounds as enqueue(), but placed
+   * after what was written before (those are resent first, in id order) and
+   * after earlier handshake messages, ahead of every message never written.
+   * It takes the first such message's id, and they all move up by one, so
+   * ids stay in write order and the receiver's dedup drops nothing
+   * (docs/decisions.md, "On the native protocol, link.send goes ahead of the
+   * queue"). O(messages queued), once per handshake message.
+   */
+  enqueueAhead(payload: Buffer, resolve: () => void, reject: (err: ResilientError) => void): Enqueued {
+    const r = this.enqueue(payload, Infinity, resolve, reject);
+    const entry = r.entry;
+    if (!entry) return r;
+    this.entries.pop();
+    let at = this.head + this.sent;
+    while (at < this.entries.length && (this.entries[at] as OutboundEntry).written) at++;
+    while (at < this.entries.length && (this.entries[at] as OutboundEntry).ahead) at++;
+    entry.ahead = true;
+    if (at < this.entries.length) {
+      entry.id = (this.entries[at] as OutboundEntry).id;
+      for (let i = at; i < this.entries.length; i++) (this.entries[i] as OutboundEntry).id++;
+    }
+    this.entries.splice(at, 0, entry);
+    return r;
+  }
+
+  /**
+   * The next entry to write, marked as in flight; undefined when none waits.
+   * `held` (a handshake is running): only resends and handshake messages.
+   */
+  takeNext(held = false): OutboundEntry | undefined {
     const e = this.entries[this.head + this.sent];
+    if (e && held && !e.written && !e.ahead) return undefined;
     if (e) {
       this.sent++;
       e.written = true;
@@ -188,7 +224,7 @@ export class OutboundWindow {
     let n = 0;
     while (this.head < this.entries.length) {
       const e = this.entries[this.head] as OutboundEntry;
-      if (e.id > id) break;
+      if (e.id > id || !e.written) break;
       this.entries[this.head] = undefined as unknown as OutboundEntry;
       this.head++;
       this.bytes -= e.payload.length;
@@ -266,10 +302,24 @@ export class OutboundWindow {
     return all.map((e) => e.payload);
   }
 
-  /** Index of the oldest entry never written, or -1. */
+  /** Withdraws the handshake messages not yet written (their handshake ended), rejecting them with `err`. */
+  withdrawAhead(err: ResilientError): void {
+    for (let i = this.head + this.sent; i < this.entries.length; ) {
+      const e = this.entries[i] as OutboundEntry;
+      if (e.ahead && !e.written) {
+        // The messages behind it take back the ids they had before it went ahead.
+        for (let j = i + 1; j < this.entries.length; j++) (this.entries[j] as OutboundEntry).id--;
+        this.nextId--;
+        settleErr(this.removeAt(i), err);
+      } else i++;
+    }
+  }
+
+  /** Index of the oldest user message never written (handshake messages are not dropped), or -1. */
   private firstNeverWritten(): number {
     for (let i = this.head + this.sent; i < this.entries.length; i++) {
-      if (!(this.entries[i] as OutboundEntry).written) return i;
+      const e = this.entries[i] as OutboundEntry;
+      if (!e.written && !e.ahead) return i;
     }
     return -1;
   }

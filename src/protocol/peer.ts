@@ -92,10 +92,14 @@ export interface MessageSink {
   sendMessage(id: number, payload: Buffer): void;
 }
 
-/** Writes queued messages while `sink` takes them; a message over `limit` bytes is rejected, not sent. */
-export function pump(window: OutboundWindow, sink: MessageSink, limit: number): void {
+/**
+ * Writes queued messages while `sink` takes them; a message over `limit`
+ * bytes is rejected, not sent. `held` (a handshake is running): only resends
+ * and handshake messages (OutboundWindow.takeNext).
+ */
+export function pump(window: OutboundWindow, sink: MessageSink, limit: number, held = false): void {
   while (!sink.blocked) {
-    const e = window.takeNext();
+    const e = window.takeNext(held);
     if (!e) return;
     if (e.payload.length > limit) {
       // Accepted before the peer told us its (smaller) frame limit.

@@ -190,4 +190,49 @@ describe('handshake(link) on the native protocol', () => {
     ]);
     expect(messages).toHaveLength(0);
   });
+
+  it('after a server restart, link.send goes ahead of what was queued during the outage, and the queue waits for the handshake', async () => {
+    const first = new HeartbeatServer({ host: '127.0.0.1' });
+    const { port } = await first.listen();
+    const logins: number[] = [];
+    const c = new ResilientClient({
+      host: '127.0.0.1',
+      port,
+      reconnect: FAST_RETRY,
+      handshake: async (link) => {
+        link.send(Buffer.from(`login ${link.attempt}`));
+        logins.push(link.attempt);
+        await link.receive((m) => m.toString() === 'ok');
+      },
+    });
+    const servers = [first];
+    cleanup.push(() => c.close(), () => Promise.all(servers.map((s) => s.close())));
+    const received: string[] = [];
+    const serve = (s: HeartbeatServer): void => {
+      s.on('message', (session: Session, payload: Buffer) => {
+        const text = payload.toString();
+        received.push(text);
+        if (text.startsWith('login')) void session.send('ok').catch(() => undefined);
+      });
+    };
+    serve(first);
+    await c.connect();
+    await c.send('before');
+    const lost = waitFor(c, 'close');
+    await first.close();
+    await lost;
+    // Queued while the server is down: written only after the new session's login was answered.
+    const queued = [c.send('q1'), c.send('q2'), c.send('q3')];
+    const second = new HeartbeatServer({ host: '127.0.0.1', port });
+    servers.push(second);
+    serve(second);
+    const reopened = waitFor<[{ resumed: boolean }]>(c, 'open');
+    await second.listen();
+    const [info] = await reopened;
+    await Promise.all(queued);
+    expect(info.resumed).toBe(false);
+    const afterRestart = received.slice(received.indexOf('before') + 1);
+    // Refused connects during the outage never reach the handshake: one login, then the queue.
+    expect(afterRestart).toEqual([`login ${logins.at(-1)}`, 'q1', 'q2', 'q3']);
+  });
 });

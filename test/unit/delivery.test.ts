@@ -100,6 +100,58 @@ describe('OutboundWindow', () => {
   });
 });
 
+describe('OutboundWindow.enqueueAhead (a native handshake message)', () => {
+  function ahead(w: OutboundWindow, text: string, log: string[]) {
+    return w.enqueueAhead(Buffer.from(text), () => log.push(`ok:${text}`), (e: ResilientError) => log.push(`${e.code}:${text}`));
+  }
+  const take = (w: OutboundWindow, held = false): string[] => {
+    const out: string[] = [];
+    for (let e = w.takeNext(held); e; e = w.takeNext(held)) out.push(`${e.id}:${e.payload.toString()}`);
+    return out;
+  };
+
+  it('goes after resends and earlier handshake messages, before everything never written, taking their ids in write order', () => {
+    const w = new OutboundWindow(q());
+    const log: string[] = [];
+    for (const t of ['a', 'b']) add(w, t, log);
+    take(w); // a=1, b=2 written on the last connection
+    w.rewind();
+    for (const t of ['c', 'd']) add(w, t, log); // queued during the outage: 3, 4
+    ahead(w, 'login', log);
+    ahead(w, 'select', log);
+    // Held: the resends and the handshake's messages, never the queue.
+    expect(take(w, true)).toEqual(['1:a', '2:b', '3:login', '4:select']);
+    expect(take(w)).toEqual(['5:c', '6:d']);
+    expect(w.ack(6)).toBe(6);
+    expect(log).toEqual(['ok:a', 'ok:b', 'ok:login', 'ok:select', 'ok:c', 'ok:d']);
+  });
+
+  it('withdrawAhead rejects the handshake messages never written and gives the queue its ids back', () => {
+    const w = new OutboundWindow(q());
+    const log: string[] = [];
+    add(w, 'a', log);
+    ahead(w, 'login', log);
+    w.withdrawAhead(Object.assign(new Error('lost'), { code: 'ERR_CONNECTION_LOST' }) as unknown as ResilientError);
+    expect(log).toEqual(['ERR_CONNECTION_LOST:login']);
+    expect(take(w)).toEqual(['1:a']);
+    add(w, 'b', log);
+    expect(take(w)).toEqual(['2:b']);
+  });
+
+  it('is bounded like a send and never dropped by drop-oldest', () => {
+    const w = new OutboundWindow(q({ maxMessages: 2, overflow: 'drop-oldest' }));
+    const log: string[] = [];
+    ahead(w, 'login', log);
+    add(w, 'a', log);
+    add(w, 'b', log); // drops a, the oldest user message, not the login
+    expect(log).toEqual(['ERR_QUEUE_FULL:a']);
+    expect(take(w, true)).toEqual(['1:login']);
+    const full = new OutboundWindow(q({ maxMessages: 1 }));
+    add(full, 'x', log);
+    expect(ahead(full, 'login', log).refused?.code).toBe('ERR_QUEUE_FULL');
+  });
+});
+
 describe('delivery property', () => {
   type Op = { op: 'send' } | { op: 'write'; n: number } | { op: 'deliver'; n: number } | { op: 'ackSome' } | { op: 'disconnect'; lose: number };
   const opArb: fc.Arbitrary<Op> = fc.oneof(
