@@ -66,27 +66,20 @@ export class Sweeper {
 
   /** Runs one sweep at `now` on the credited clock. Cost: O(expired). */
   sweep(now = this.clock()): void {
-    const { stats, opts, verdicts } = this;
-    stats.ticks++;
-    for (const c of this.handshaking.expire(now, opts.handshakeTimeoutMs)) {
-      stats.handshakeClosed++;
-      verdicts.handshakeTimeout(c);
-    }
-    for (const c of this.partialFrames.expire(now, opts.frameTimeoutMs)) {
-      stats.frameTimeouts++;
-      verdicts.frameTimeout(c);
-    }
-    for (const c of this.blockedOutput.expire(now, opts.slowConsumerMs)) {
-      stats.slowConsumers++;
-      verdicts.slowConsumer(c);
-    }
-    for (const c of this.active.expire(now, opts.idleTimeoutMs)) {
-      stats.idleClosed++;
-      verdicts.idle(c);
-    }
-    for (const s of this.retained.expire(now, opts.sessionTtlMs)) {
-      stats.sessionsExpired++;
-      verdicts.sessionExpired(s);
+    const { opts, verdicts: v } = this;
+    this.stats.ticks++;
+    this.expire(this.handshaking, now, opts.handshakeTimeoutMs, 'handshakeClosed', (c) => v.handshakeTimeout(c));
+    this.expire(this.partialFrames, now, opts.frameTimeoutMs, 'frameTimeouts', (c) => v.frameTimeout(c));
+    this.expire(this.blockedOutput, now, opts.slowConsumerMs, 'slowConsumers', (c) => v.slowConsumer(c));
+    this.expire(this.active, now, opts.idleTimeoutMs, 'idleClosed', (c) => v.idle(c));
+    this.expire(this.retained, now, opts.sessionTtlMs, 'sessionsExpired', (s) => v.sessionExpired(s));
+  }
+
+  /** One list's expired entries: counted under `counter`, then handed to their verdict. */
+  private expire<T>(list: ExpiryList<T>, now: number, timeoutMs: number, counter: Exclude<keyof Sweeper['stats'], 'ticks'>, verdict: (entry: T) => void): void {
+    for (const entry of list.expire(now, timeoutMs)) {
+      this.stats[counter]++;
+      verdict(entry);
     }
   }
 
