@@ -71,7 +71,11 @@ async function main(): Promise<void> {
   const machine = machineLine(loadStart, loadAvg());
   const date = new Date().toISOString().slice(0, 10);
   const runsText = smoke ? 'Smoke mode: one run per cell.' : `${runs} measured runs per cell (throughput adds one warm-up run per row).`;
-  const md = renderMarkdown(sections, machine, { runs: runsText, date, smoke });
+  // The hand-written analysis (what each change bought, shortfalls) lives in
+  // bench/analysis.md and is appended, so a regenerated report keeps it.
+  const analysisFile = path.join(__dirname, 'analysis.md');
+  const analysis = !smoke && fs.existsSync(analysisFile) ? `\n${fs.readFileSync(analysisFile, 'utf8')}` : '';
+  const md = renderMarkdown(sections, machine, { runs: runsText, date, smoke }) + analysis;
   const files = writeReport(outDir, sections, md);
   log(`wrote ${files.map((f) => path.relative(process.cwd(), f) || f).join(', ')}`);
   for (const s of sections) for (const v of s.verdicts) log(`${v.met === null ? 'n/a   ' : v.met ? 'met   ' : 'MISSED'} ${s.id}: ${v.target}: ${v.measured}`);
