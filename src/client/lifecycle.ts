@@ -347,10 +347,10 @@ export class Lifecycle<M> {
   }
 
   private endHandshake(err: ResilientError): void {
-    if (!this.handshake) return;
-    this.handshake.abort(err);
+    this.handshake?.abort(err);
     this.handshake = undefined;
-    // Its messages never written go with it: the next connection's handshake sends its own.
+    // Handshake messages never written go with their connection (even when the
+    // handshake resolved while the socket was blocked): the next connection's handshake sends its own.
     this.outbound.withdrawAhead(err);
   }
 
