@@ -38,7 +38,7 @@ const KEYS = 1000;
 /** Bound on any one wait (a scenario, a restart): only a broken client or server reaches it. */
 const WAIT_MS = 60_000;
 
-const FULL = { warmup: 100, idle: 200, load: 1000, loadRounds: 5, streamed: 200, restarts: 10 };
+const FULL = { warmup: 500, idle: 500, load: 1000, loadRounds: 5, streamed: 200, restarts: 10 };
 const SMOKE = { warmup: 5, idle: 10, load: 50, loadRounds: 1, streamed: 10, restarts: 1 };
 type Sizes = typeof FULL;
 

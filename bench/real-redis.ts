@@ -3,8 +3,8 @@
  * RealServer (the one test/real-servers uses) with the same config
  * (test/support/real-server-specs.ts: loopback, a free port, no persistence,
  * its own temp dir). Stopped by its PID in every outcome: in `finally`, and,
- * should the bench process exit or be signalled first, SIGKILLed from its
- * 'exit' hook.
+ * should the bench process exit or be signalled first, SIGKILLed (and its
+ * temp dir removed) from its 'exit' hook.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -30,7 +30,10 @@ export function redisBinary(): { binary?: string; skip?: string } {
 export async function withRedis<T>(binary: string, fn: (redis: RealServer) => Promise<T>): Promise<T> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtcp-bench-redis-'));
   const redis = new RealServer(binary, await freePort(), dir, redisSpec());
-  const kill = (): void => redis.killSync();
+  const kill = (): void => {
+    redis.killSync();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
   // process.exit runs the 'exit' hook (a signal's default action would not).
   const onSignal = (): never => process.exit(SIGNAL_EXIT_CODE);
   process.on('exit', kill);
