@@ -10,14 +10,13 @@
  */
 import { once } from 'node:events';
 import * as net from 'node:net';
-import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { connect as mqttConnect } from 'mqtt';
 import { ResilientClient } from '../src/client/client';
 import { HeartbeatServer } from '../src/server';
-import { createNetnsPair, netnsAvailable, type NetnsPair } from '../test/support/netns';
-import { ROOT, TS_HOOK, withTimeout, waitUntil } from './proc';
-import { Section, fmt, median } from './report';
+import { createNetnsPair, type NetnsPair } from '../test/support/netns';
+import { column, ipMedian, netnsSkipReason, secondsCell, spawnBenchInNs, timeFault, worstOf, type RunResult, type Sign } from './netns-bench';
+import { epochNow, withTimeout } from './proc';
+import { Section, fmt } from './report';
 
 const HEARTBEAT = { intervalMs: 1000, timeoutMs: 3000 };
 const KEEPALIVE_MS = 1000;
@@ -28,6 +27,13 @@ type Mode = 'idle' | 'in flight';
 type Who = 'ResilientClient' | 'raw socket + setKeepAlive' | 'reconnect-net' | 'mqtt.js + aedes';
 const WHO: Who[] = ['ResilientClient', 'raw socket + setKeepAlive', 'reconnect-net', 'mqtt.js + aedes'];
 const MODES: Mode[] = ['idle', 'in flight'];
+
+/** The namespace servers' ports (their 'ready' line). */
+interface Ports {
+  hb: number;
+  raw: number;
+  mqtt: number;
+}
 
 /** Inside the namespace: a HeartbeatServer, a plain TCP sink and an aedes MQTT broker; ports on stdout. */
 async function nsServer(host: string): Promise<void> {
@@ -54,15 +60,14 @@ async function nsServer(host: string): Promise<void> {
 interface Probe {
   who: Who;
   mode: Mode;
-  /** performance.now() when it first noticed, or undefined. */
-  noticedAt?: number;
-  how?: string;
+  /** Its first sign that the link died, or undefined. */
+  sign?: Sign;
   ready: Promise<void>;
   stop(): void;
 }
 
 /** One client of each kind in `mode`, connected to the namespace's servers. */
-function probes(addr: string, ports: { hb: number; raw: number; mqtt: number }, mode: Mode): Probe[] {
+function probes(addr: string, ports: Ports, mode: Mode): Probe[] {
   const out: Probe[] = [];
   const inflight = mode === 'in flight';
   const every = (fn: () => void): (() => void) => {
@@ -71,7 +76,7 @@ function probes(addr: string, ports: { hb: number; raw: number; mqtt: number }, 
     return () => clearInterval(t);
   };
   const notice = (p: Probe, how: string): void => {
-    if (p.noticedAt === undefined) [p.noticedAt, p.how] = [performance.now(), how];
+    p.sign ??= { at: epochNow(), how };
   };
   {
     const c = new ResilientClient({ host: addr, port: ports.hb, heartbeat: HEARTBEAT, connectTimeoutMs: 2000 });
@@ -138,42 +143,21 @@ function probes(addr: string, ports: { hb: number; raw: number; mqtt: number }, 
   return out;
 }
 
-interface RunResult {
-  /** ms from the start of `ip link set down` to each noticing, Infinity past the cap. */
-  ms: Map<string, number>;
-  how: Map<string, string>;
-  ipMs: number;
-}
+type Key = `${Who}/${Mode}`;
 
-async function oneRun(capMs: number, steadyMs: number): Promise<RunResult> {
+async function oneRun(capMs: number, steadyMs: number): Promise<RunResult<Key>> {
   let pair: NetnsPair | undefined;
   const all: Probe[] = [];
   try {
-    pair = await createNetnsPair();
-    const child = pair.spawn(process.execPath, ['--require', TS_HOOK, __filename, 'nsserver', pair.nsAddr], { stdio: ['pipe', 'pipe', 'inherit'], cwd: ROOT });
-    const ready = new Promise<{ hb: number; raw: number; mqtt: number }>((resolve) => {
-      createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (l) => {
-        const m = JSON.parse(l) as { type: string; hb: number; raw: number; mqtt: number };
-        if (m.type === 'ready') resolve(m);
-      });
+    const ns = (pair = await createNetnsPair());
+    const ready = new Promise<Ports>((resolve) => {
+      spawnBenchInNs<Ports & { type: string }>(ns, __filename, ['nsserver', ns.nsAddr], (m) => m.type === 'ready' && resolve(m));
     });
     const ports = await withTimeout(ready, 30_000, 'namespace server');
-    for (const mode of MODES) all.push(...probes(pair.nsAddr, ports, mode));
+    for (const mode of MODES) all.push(...probes(ns.nsAddr, ports, mode));
     await withTimeout(Promise.all(all.map((p) => p.ready)), 15_000, 'clients connect');
-    // Let heartbeats, keepalive timers and the data flow reach a steady state.
-    await new Promise((r) => setTimeout(r, steadyMs));
-    const t0 = performance.now();
-    await pair.linkDown();
-    const ipMs = performance.now() - t0;
-    await waitUntil(() => all.every((p) => p.noticedAt !== undefined), capMs, 5);
-    const ms = new Map<string, number>();
-    const how = new Map<string, string>();
-    for (const p of all) {
-      const d = p.noticedAt === undefined ? Infinity : p.noticedAt - t0;
-      ms.set(`${p.who}/${p.mode}`, d > capMs ? Infinity : d);
-      how.set(`${p.who}/${p.mode}`, p.how ?? 'nothing');
-    }
-    return { ms, how, ipMs };
+    const byKey = new Map(all.map((p) => [`${p.who}/${p.mode}` as Key, p]));
+    return await timeFault([...byKey.keys()], (k) => byKey.get(k)?.sign, () => ns.linkDown(), { steadyMs, capMs });
   } finally {
     for (const p of all) p.stop();
     await pair?.destroy();
@@ -190,33 +174,24 @@ export async function run(opts: { smoke: boolean; runs: number; log: (s: string)
   const skip = (reason: string): Section => {
     return { ...base, method: '', tables: [], verdicts: [{ target: `ResilientClient ≤ timeoutMs + 100 ms`, measured: 'skipped', met: null }], skipped: reason };
   };
-  if (process.platform !== 'linux') return skip(`network namespaces need Linux, this is ${process.platform}`);
-  if (process.getuid?.() !== 0) return skip('needs root to create a network namespace and a veth pair (run as root to measure it)');
-  const probe = await netnsAvailable();
-  if (!probe.ok) return skip(probe.reason ?? 'network namespaces unavailable');
+  const reason = await netnsSkipReason();
+  if (reason !== undefined) return skip(reason);
   // The runs are independent (a namespace each) and mostly wait on timers: run them side by side.
   const steadyMs = opts.smoke ? 1500 : 2500;
   const results = await Promise.all(Array.from({ length: opts.runs }, () => oneRun(capMs, steadyMs)));
-  const cap = `> ${capMs / 1000} s`;
-  const show = (xs: number[]): string => {
-    const m = median(xs);
-    const f = (x: number): string => (Number.isFinite(x) ? `${fmt(x / 1000)} s` : cap);
-    return xs.length === 1 || xs.every((x) => !Number.isFinite(x)) ? f(m) : `${f(m)} (${f(Math.min(...xs))}–${f(Math.max(...xs))})`;
-  };
   const rows = WHO.map((who) => [
     who,
     ...MODES.flatMap((mode) => {
-      const key = `${who}/${mode}`;
-      const hows = [...new Set(results.map((r) => r.how.get(key) ?? '?'))].join(', ');
-      return [show(results.map((r) => r.ms.get(key) ?? Infinity)), hows];
+      const c = column(results, `${who}/${mode}`);
+      return [secondsCell(c.ms, capMs), c.how];
     }),
   ]);
-  const ours = MODES.map((mode) => Math.max(...results.map((r) => r.ms.get(`ResilientClient/${mode}`) ?? Infinity)));
+  const ours = MODES.map((mode) => worstOf(results, `ResilientClient/${mode}`, capMs));
   const limit = HEARTBEAT.timeoutMs + 100;
   return {
     ...base,
     method: `
-A fresh namespace per run (test/support/netns.ts: a veth pair, /30 addresses, blackhole routes so nothing leaks out once the link is down) with one process inside it serving a HeartbeatServer, a plain TCP server that reads and discards, and an aedes MQTT broker. On the host, one client of each kind per mode: *idle* (nothing sent but each library's own heartbeat) and *in flight* (1 KiB every ${INFLIGHT_EVERY_MS} ms, so unacknowledged data is outstanding when the link dies). After ${steadyMs / 1000} s of steady state, \`ip link set <host end> down\`; each client's first sign is timed from the start of that command (which took ${fmt(median(results.map((r) => r.ipMs)))} ms), capped at ${capMs / 1000} s. The ${opts.runs} runs go side by side, one namespace each.
+A fresh namespace per run (test/support/netns.ts: a veth pair, /30 addresses, blackhole routes so nothing leaks out once the link is down) with one process inside it serving a HeartbeatServer, a plain TCP server that reads and discards, and an aedes MQTT broker. On the host, one client of each kind per mode: *idle* (nothing sent but each library's own heartbeat) and *in flight* (1 KiB every ${INFLIGHT_EVERY_MS} ms, so unacknowledged data is outstanding when the link dies). After ${steadyMs / 1000} s of steady state, \`ip link set <host end> down\`; each client's first sign is timed from the start of that command (which took ${ipMedian(results)} ms), capped at ${capMs / 1000} s. The ${opts.runs} runs go side by side, one namespace each.
 
 - **ResilientClient**: heartbeat ${HEARTBEAT.intervalMs} ms, timeout ${HEARTBEAT.timeoutMs} ms, otherwise defaults; sign = \`close\` event.
 - **raw socket**: \`net.Socket\` with \`setKeepAlive(true, ${KEEPALIVE_MS})\`; sign = \`error\`/\`close\`.
@@ -226,8 +201,8 @@ A fresh namespace per run (test/support/netns.ts: a veth pair, /30 addresses, bl
     tables: [{ columns: ['client', 'idle', 'sign (idle)', 'in flight', 'sign (in flight)'], rows }],
     verdicts: MODES.map((mode, i) => ({
       target: `ResilientClient ≤ timeoutMs + 100 ms (${limit} ms), ${mode}`,
-      measured: Number.isFinite(ours[i] as number) ? `${fmt(ours[i] as number)} ms (worst of ${opts.runs})` : cap,
-      met: (ours[i] as number) <= limit,
+      measured: ours[i]?.text ?? '',
+      met: (ours[i]?.ms ?? Infinity) <= limit,
     })),
     notes: [
       'Why the idle ResilientClient is often faster than its timeout: the timeout counts from the last byte received (the last pong, up to one interval before the pull), not from the pull.',

@@ -11,14 +11,14 @@
  *
  *   ip netns exec <ns> node --require bench/ts-require.cjs bench/network-change.ts nsclient <host> <port>
  */
-import { createInterface } from 'node:readline';
 import type { ClientOptions } from '../src';
 import { ResilientClient } from '../src/client/client';
 import { NETWORK_CHECK_MS } from '../src/io/network-watch';
 import { HeartbeatServer } from '../src/server';
-import { createNetnsPair, ip, netnsAvailable, type NetnsPair } from '../test/support/netns';
-import { ROOT, TS_HOOK, epochNow, sleep, waitUntil, withTimeout } from './proc';
-import { Section, fmt, median } from './report';
+import { createNetnsPair, ip, type NetnsPair } from '../test/support/netns';
+import { column, ipMedian, netnsSkipReason, secondsCell, spawnBenchInNs, timeFault, worstOf, type RunResult, type Sign } from './netns-bench';
+import { epochNow, withTimeout } from './proc';
+import { Section } from './report';
 
 /** The same heartbeat as the cable-pull benchmark (bench/detection.ts), so the two tables compare. */
 const HEARTBEAT = { intervalMs: 1000, timeoutMs: 3000 };
@@ -49,46 +49,24 @@ async function nsClient(host: string, port: number): Promise<void> {
   process.stdin.resume();
 }
 
-interface RunResult {
-  /** ms from the start of `ip addr del` to each client's close, Infinity past the cap. */
-  ms: Map<Who, number>;
-  code: Map<Who, string>;
-  ipMs: number;
-}
-
-async function oneRun(capMs: number, steadyMs: number): Promise<RunResult> {
+async function oneRun(capMs: number, steadyMs: number): Promise<RunResult<Who>> {
   let pair: NetnsPair | undefined;
   let server: HeartbeatServer | undefined;
   try {
-    pair = await createNetnsPair();
-    server = new HeartbeatServer({ host: pair.hostAddr, idleTimeoutMs: 120_000, sessionTtlMs: 120_000 });
+    const ns = (pair = await createNetnsPair());
+    server = new HeartbeatServer({ host: ns.hostAddr, idleTimeoutMs: 120_000, sessionTtlMs: 120_000 });
     server.on('error', () => undefined);
     const { port } = await server.listen();
-    const child = pair.spawn(process.execPath, ['--require', TS_HOOK, __filename, 'nsclient', pair.hostAddr, String(port)], { stdio: ['pipe', 'pipe', 'inherit'], cwd: ROOT });
-    const closes = new Map<Who, CloseLine>();
+    const closes = new Map<Who, Sign>();
     const ready = new Promise<void>((resolve) => {
-      createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (l) => {
-        const m = JSON.parse(l) as { type: string } | CloseLine;
+      spawnBenchInNs<{ type: 'ready' } | CloseLine>(ns, __filename, ['nsclient', ns.hostAddr, String(port)], (m) => {
         if (m.type === 'ready') resolve();
-        if (m.type === 'close' && !closes.has((m as CloseLine).who)) closes.set((m as CloseLine).who, m as CloseLine);
+        else if (!closes.has(m.who)) closes.set(m.who, { at: m.at, how: m.code });
       });
     });
     await withTimeout(ready, 30_000, 'namespace clients connect');
-    // Let heartbeats and the watch's timer reach a steady state.
-    await sleep(steadyMs);
-    const t0 = epochNow();
-    await ip(['-n', pair.ns, 'addr', 'del', `${pair.nsAddr}/30`, 'dev', pair.nsIf]);
-    const ipMs = epochNow() - t0;
-    await waitUntil(() => closes.size === WHO.length, capMs, 5);
-    const ms = new Map<Who, number>();
-    const code = new Map<Who, string>();
-    for (const who of WHO) {
-      const c = closes.get(who);
-      const d = c === undefined ? Infinity : c.at - t0;
-      ms.set(who, d > capMs ? Infinity : d);
-      code.set(who, c?.code ?? 'nothing');
-    }
-    return { ms, code, ipMs };
+    const fault = (): Promise<string> => ip(['-n', ns.ns, 'addr', 'del', `${ns.nsAddr}/30`, 'dev', ns.nsIf]);
+    return await timeFault(WHO, (who) => closes.get(who), fault, { steadyMs, capMs });
   } finally {
     await pair?.destroy();
     await server?.close();
@@ -101,26 +79,22 @@ export async function run(opts: { smoke: boolean; runs: number; log: (s: string)
   const base = { id: 'network-change', title: 'Detection of a network change (client address deleted, network namespace)', charts: [] };
   const target = `network watch ≤ networkCheckMs + 100 ms (${NETWORK_CHECK_MS + 100} ms)`;
   const skip = (reason: string): Section => ({ ...base, method: '', tables: [], verdicts: [{ target, measured: 'skipped', met: null }], skipped: reason });
-  if (process.platform !== 'linux') return skip(`network namespaces need Linux, this is ${process.platform}`);
-  if (process.getuid?.() !== 0) return skip('needs root to create a network namespace and a veth pair (run as root to measure it)');
-  const probe = await netnsAvailable();
-  if (!probe.ok) return skip(probe.reason ?? 'network namespaces unavailable');
+  const reason = await netnsSkipReason();
+  if (reason !== undefined) return skip(reason);
   const steadyMs = opts.smoke ? 1500 : 2500;
   const results = await Promise.all(Array.from({ length: opts.runs }, () => oneRun(capMs, steadyMs)));
-  const cap = `> ${capMs / 1000} s`;
-  const show = (xs: number[]): string => {
-    const f = (x: number): string => (Number.isFinite(x) ? `${fmt(x / 1000)} s` : cap);
-    return xs.length === 1 || xs.every((x) => !Number.isFinite(x)) ? f(median(xs)) : `${f(median(xs))} (${f(Math.min(...xs))}–${f(Math.max(...xs))})`;
-  };
-  const rows = WHO.map((who) => [who, show(results.map((r) => r.ms.get(who) ?? Infinity)), [...new Set(results.map((r) => r.code.get(who) ?? '?'))].join(', ')]);
-  const worst = Math.max(...results.map((r) => r.ms.get('network watch') ?? Infinity));
+  const rows = WHO.map((who) => {
+    const c = column(results, who);
+    return [who, secondsCell(c.ms, capMs), c.how];
+  });
+  const worst = worstOf(results, 'network watch', capMs);
   return {
     ...base,
     method: `
-A fresh namespace per run (test/support/netns.ts) with one process inside it running two ResilientClients to a HeartbeatServer on the host end of the veth pair: one with the network watch (\`networkCheckMs\` ${NETWORK_CHECK_MS} ms, the default) and one with \`networkCheckMs: false\`; both with heartbeat ${HEARTBEAT.intervalMs} ms / ${HEARTBEAT.timeoutMs} ms, as in the cable-pull benchmark. After ${steadyMs / 1000} s of steady state, \`ip -n <ns> addr del <client address>\`; each client's \`close\` is timed from the start of that command (which took ${fmt(median(results.map((r) => r.ipMs)))} ms), capped at ${capMs / 1000} s. The ${opts.runs} runs go side by side, one namespace each.
+A fresh namespace per run (test/support/netns.ts) with one process inside it running two ResilientClients to a HeartbeatServer on the host end of the veth pair: one with the network watch (\`networkCheckMs\` ${NETWORK_CHECK_MS} ms, the default) and one with \`networkCheckMs: false\`; both with heartbeat ${HEARTBEAT.intervalMs} ms / ${HEARTBEAT.timeoutMs} ms, as in the cable-pull benchmark. After ${steadyMs / 1000} s of steady state, \`ip -n <ns> addr del <client address>\`; each client's \`close\` is timed from the start of that command (which took ${ipMedian(results)} ms), capped at ${capMs / 1000} s. The ${opts.runs} runs go side by side, one namespace each.
 `,
     tables: [{ columns: ['client', 'close after addr del', 'close code'], rows }],
-    verdicts: [{ target, measured: Number.isFinite(worst) ? `${fmt(worst)} ms (worst of ${opts.runs})` : cap, met: worst <= NETWORK_CHECK_MS + 100 }],
+    verdicts: [{ target, measured: worst.text, met: worst.ms <= NETWORK_CHECK_MS + 100 }],
     notes: [
       'The watch reads the interfaces every networkCheckMs, so a change is seen between 0 and networkCheckMs after it: the median is about half the interval.',
       'Linux keeps a TCP connection whose local address was deleted; without the watch only the heartbeat (or TCP_USER_TIMEOUT with data in flight) ends it.',

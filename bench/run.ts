@@ -20,6 +20,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as detection from './detection';
+import * as foreignRedis from './foreign-redis';
 import * as networkChange from './network-change';
 import { ROOT, TS_HOOK } from './proc';
 import { Section, loadAvg, machineLine, renderMarkdown, writeReport } from './report';
@@ -40,6 +41,7 @@ const BENCHES: Bench[] = [
   { name: 'scale', run: scale.run },
   { name: 'sweep', run: sweep.run },
   { name: 'storm', run: storm.run },
+  { name: 'foreign-redis', run: foreignRedis.run },
 ];
 
 async function main(): Promise<void> {
