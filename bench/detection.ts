@@ -79,7 +79,9 @@ function probes(addr: string, ports: Ports, mode: Mode): Probe[] {
     p.sign ??= { at: epochNow(), how };
   };
   {
-    const c = new ResilientClient({ host: addr, port: ports.hb, heartbeat: HEARTBEAT, connectTimeoutMs: 2000 });
+    // Network watch off: the link that goes down is the client's own host end, which the watch
+    // would report within networkCheckMs; this section measures the heartbeat (the watch has its own).
+    const c = new ResilientClient({ host: addr, port: ports.hb, heartbeat: HEARTBEAT, connectTimeoutMs: 2000, networkCheckMs: false });
     const p: Probe = { who: 'ResilientClient', mode, ready: c.connect(), stop: () => undefined };
     c.on('error', () => undefined);
     c.on('close', (e) => notice(p, e.error?.code ?? 'close'));
@@ -191,7 +193,7 @@ export async function run(opts: { smoke: boolean; runs: number; log: (s: string)
   return {
     ...base,
     method: `
-A fresh namespace per run (test/support/netns.ts: a veth pair, /30 addresses, blackhole routes so nothing leaks out once the link is down) with one process inside it serving a HeartbeatServer, a plain TCP server that reads and discards, and an aedes MQTT broker. On the host, one client of each kind per mode: *idle* (nothing sent but each library's own heartbeat) and *in flight* (1 KiB every ${INFLIGHT_EVERY_MS} ms, so unacknowledged data is outstanding when the link dies). After ${steadyMs / 1000} s of steady state, \`ip link set <host end> down\`; each client's first sign is timed from the start of that command (which took ${ipMedian(results)} ms), capped at ${capMs / 1000} s. The ${opts.runs} runs go side by side, one namespace each.
+A fresh namespace per run (test/support/netns.ts: a veth pair, /30 addresses, blackhole routes so nothing leaks out once the link is down) with one process inside it serving a HeartbeatServer, a plain TCP server that reads and discards, and an aedes MQTT broker. On the host, one client of each kind per mode: *idle* (nothing sent but each library's own heartbeat) and *in flight* (1 KiB every ${INFLIGHT_EVERY_MS} ms, so unacknowledged data is outstanding when the link dies). After ${steadyMs / 1000} s of steady state, \`ip link set <host end> down\`; each client's first sign is timed from the start of that command (which took ${ipMedian(results)} ms), capped at ${capMs / 1000} s. ResilientClient runs with \`networkCheckMs: false\`: the downed link is its own host end, which its network watch reports within networkCheckMs (section "network change"), while a cable pulled further along the path leaves only the heartbeat. The ${opts.runs} runs go side by side, one namespace each.
 
 - **ResilientClient**: heartbeat ${HEARTBEAT.intervalMs} ms, timeout ${HEARTBEAT.timeoutMs} ms, otherwise defaults; sign = \`close\` event.
 - **raw socket**: \`net.Socket\` with \`setKeepAlive(true, ${KEEPALIVE_MS})\`; sign = \`error\`/\`close\`.
