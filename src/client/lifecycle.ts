@@ -3,33 +3,28 @@
  * change goes through apply(), which logs and emits `stateChange`), opens one
  * link at a time, glues it to the delivery window, and owns the retry,
  * stable, ttl and close timers, each by name. client.ts is the public API
- * on top of it. Over 300 lines: the user's handshake sits between the link being up and
- * `open`, and its start, end and abort read best beside those transitions; each entry
- * effect sits beside the event and the diagnostics message (src/io/diagnostics.ts) it
- * produces, so a reader sees everything one transition does in one place.
+ * on top of it. Beside it: the retry policy's inputs and outputs (retry.ts),
+ * the user's handshake (user-handshake.ts) and the close stages (closing.ts).
  */
 import type { EventEmitter } from 'eventemitter3';
 import { performance } from 'node:perf_hooks';
-import { askRetryDelay, backoffDelay } from '../core/backoff';
 import { InboundTracker, OutboundWindow } from '../core/delivery';
-import { ErrorKind, ResilientError, classifyError as defaultClassify, retriesAtOnce, sdkError } from '../core/errors';
+import { ErrorKind, ResilientError, classifyError as defaultClassify, sdkError } from '../core/errors';
 import { ConfirmLedger } from '../core/confirm';
 import { PingLedger } from '../core/pong';
-import { INITIAL_MACHINE, Machine, MachineEvent, RetryPolicy, Transition, transition } from '../core/state';
-import type { CodecLink } from '../io/codec-link';
+import { INITIAL_MACHINE, Machine, MachineEvent, Transition, transition } from '../core/state';
 import { channels, publish } from '../io/diagnostics';
 import type { Link, OpenInfo } from '../io/link';
 import type { UserTimeoutSetter } from '../io/user-timeout';
 import { payloadLimit, pump } from '../protocol/peer';
+import { drain, emitClose, finishClose, release } from './closing';
 import { EndpointRotation } from './endpoints';
-import { HandshakeRun } from './handshake';
 import { openLink } from './open-link';
-import { NamedTimers } from './timers';
+import { RetryPlanner } from './retry';
+import { LifecycleTimers, NamedTimers } from './timers';
 import type { ResolvedOptions } from './options';
 import type { ClientEvents } from './types';
-
-/** A handshake message's settlement: its result is the handshake's, not a caller's. */
-const noop = (): void => {};
+import { UserHandshake } from './user-handshake';
 
 /** A connect() caller waiting for open (resolved) or for failure or close (rejected). */
 export interface Waiter {
@@ -37,19 +32,17 @@ export interface Waiter {
   reject(e: ResilientError): void;
 }
 
-/** retry: the backoff wait; stable: resetAfterMs of an open link; ttl: the next send ttl; close: the drain bound. */
-type TimerName = 'retry' | 'stable' | 'ttl' | 'close';
-
+/**
+ * Members the close stages (closing.ts) act on are not private: `link`,
+ * `lastLink`, `timers`, `handshake`, `opts`, `events` (`CloseHost`).
+ */
 export class Lifecycle<M> {
   machine: Machine = INITIAL_MACHINE;
-  private link: Link<M> | undefined;
+  link: Link<M> | undefined;
   /** The link that ended last; closing waits for its socket to be released. */
-  private lastLink: Link<M> | undefined;
-  private readonly timers: NamedTimers<TimerName>;
-  private lastDelay = 0;
-  /** The reconnect.delay hook's answer for the retry being scheduled; its cause when it gave up. */
-  private hookDelay: number | undefined;
-  private declinedBy: Error | undefined;
+  lastLink: Link<M> | undefined;
+  readonly timers: LifecycleTimers;
+  private readonly retry: RetryPlanner;
   private everOpened = false;
   private readonly endpoints: EndpointRotation;
   readonly outbound: OutboundWindow;
@@ -59,18 +52,15 @@ export class Lifecycle<M> {
   maxPayload: number;
   readonly counters = { reconnects: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, duplicatesDropped: 0 };
   lastRtt: number | undefined;
-  private lastError: ResilientError | undefined;
   /** Payloads rejected by the last giveUp or close, still reported by pending(). */
   abandoned: Buffer[] = [];
   connectWaiters: Waiter[] = [];
   /** Set by the client: runs once the client is closed. */
   onClosed: () => void = () => {};
   userTimeout: UserTimeoutSetter | undefined;
-  private readonly policy: RetryPolicy;
   /** Connection attempts so far (`link.attempt`). */
   private attempts = 0;
-  /** The running user handshake of the current link, if any. */
-  private handshake: HandshakeRun<M> | undefined;
+  readonly handshake: UserHandshake<M>;
   /** Pings of a codec heartbeat, across connections; with confirmed delivery, what they confirm. */
   private readonly pings = new PingLedger();
   private readonly confirm: ConfirmLedger<number> | undefined;
@@ -79,15 +69,17 @@ export class Lifecycle<M> {
   private readonly classify = (err: unknown): ErrorKind => this.opts.classifyError?.(err) ?? defaultClassify(err);
 
   constructor(
-    private readonly opts: ResolvedOptions<M>,
-    private readonly events: EventEmitter<ClientEvents<M>>,
+    readonly opts: ResolvedOptions<M>,
+    readonly events: EventEmitter<ClientEvents<M>>,
   ) {
     this.outbound = new OutboundWindow(opts.queue);
     this.endpoints = new EndpointRotation(opts.endpoints, opts.randomize, opts.random);
     this.maxPayload = opts.codec ? Infinity : payloadLimit(opts.maxFrameBytes);
-    this.policy = { enabled: opts.reconnect.enabled, maxRetries: opts.reconnect.maxRetries };
-    this.timers = new NamedTimers<TimerName>(opts.unref);
+    this.retry = new RetryPlanner(opts);
+    this.timers = new NamedTimers(opts.unref);
     this.confirm = opts.delivery === 'confirmed' ? new ConfirmLedger<number>() : undefined;
+    const wiring = { outbound: this.outbound, classify: this.classify, encode: (m: M) => this.encodeAhead(m), pump: () => this.pump() };
+    this.handshake = new UserHandshake(opts, wiring);
   }
 
   /** Bytes in and out, the current link's included. */
@@ -97,7 +89,7 @@ export class Lifecycle<M> {
 
   /** Computes and applies an event (the table throws on an illegal move). */
   dispatch(event: MachineEvent, reason?: ResilientError): void {
-    this.apply(transition(this.machine, event, this.policy), reason);
+    this.apply(transition(this.machine, event, this.retry.policy), reason);
   }
 
   /** The one place the machine changes: logs `from -> to`, emits stateChange, runs the entry effects. */
@@ -112,10 +104,12 @@ export class Lifecycle<M> {
       publish(channels.clientStateChange, () => ({ client: this.events, ...fields }));
     }
     const m = t.machine;
+    // A stateChange listener that called close() or destroy() moved the machine on: the newer transition ran its own effects.
+    if (this.machine !== m) return;
     if (m.state === 'closing') {
       // Entering a stage of closing (the state may be the same: draining -> releasing).
       const stageBefore = before.state === 'closing' ? before.closing.stage : undefined;
-      if (m.closing.stage !== stageBefore) return m.closing.stage === 'draining' ? this.drain() : this.release();
+      if (m.closing.stage !== stageBefore) return m.closing.stage === 'draining' ? drain(this) : release(this);
       return;
     }
     if (t.from === to) return;
@@ -123,11 +117,11 @@ export class Lifecycle<M> {
       case 'connecting':
         return this.openLink();
       case 'reconnecting':
-        return this.scheduleRetry(t, reason ?? sdkError('ERR_CONNECTION_LOST', 'connection lost'));
+        return this.scheduleRetry(m, reason ?? sdkError('ERR_CONNECTION_LOST', 'connection lost'));
       case 'failed':
-        return this.onFailed(t, reason);
+        return this.onFailed(m, reason);
       case 'closed':
-        return this.finishClose(m.reason);
+        return finishClose(this, m.reason);
       default:
         return;
     }
@@ -191,24 +185,8 @@ export class Lifecycle<M> {
     this.sessionId = info.sessionId;
     this.maxPayload = info.maxPayloadBytes;
     this.counters.messagesOut += acked;
-    const link = this.link;
-    const fn = this.opts.handshake;
-    if (!fn || !link?.held) return this.established(info, resumed);
-    const send = this.opts.codec ? (m: M) => (link as CodecLink<M>).sendNow(m) : (m: M) => this.sendAhead(m);
-    const done = (): void => {
-      this.handshake = undefined;
-      link.release();
-      this.established(info, resumed);
-    };
-    this.handshake = new HandshakeRun(fn, { attempt: this.attempts, resumed, send }, this.classify, done, (err) => link.fail(err));
-    this.pump();
-  }
-
-  /** Native protocol: a handshake message goes ahead of everything never written, in id order (OutboundWindow.enqueueAhead). */
-  private sendAhead(message: M): void {
-    const r = this.outbound.enqueueAhead(this.encodeAhead(message), noop, noop);
-    if (r.refused) throw r.refused;
-    this.pump();
+    const done = (): void => this.established(info, resumed);
+    if (!this.handshake.start(this.link, { attempt: this.attempts, resumed }, done)) done();
   }
 
   /** The connection is usable (the user's handshake, if any, done): open. */
@@ -229,8 +207,7 @@ export class Lifecycle<M> {
       this.counters.duplicatesDropped++;
       return;
     }
-    // The handshake owns the connection: what it does not take is never emitted (push throws ERR_PROTOCOL past its bound).
-    if (this.handshake?.inbox.push(message)) return;
+    if (this.handshake.take(message)) return;
     this.counters.messagesIn++;
     this.events.emit('message', message, { id, sessionId: this.sessionId });
     // Per message: gated here so no closure is built when nobody subscribes.
@@ -251,113 +228,45 @@ export class Lifecycle<M> {
       this.counters.bytesOut += c.bytesOut;
     }
     this.timers.clear('stable');
-    this.endHandshake(err);
+    this.handshake.end(err);
     this.pings.clear();
     // Unconfirmed messages are still in the window: rewind writes them first again.
     this.confirm?.drop();
     this.outbound.rewind();
-    const s = this.machine.state;
-    if (s === 'closing') {
-      this.emitClose(c, undefined, false);
+    const before = this.machine;
+    if (before.state === 'closing') {
+      emitClose(this.events, c, undefined, false);
       return this.dispatch({ type: 'lost', kind: err.kind });
     }
     const kind = this.opts.classifyError?.(err);
     if (kind !== undefined && kind !== err.kind) err = new ResilientError(err.code, err.message, kind, err.cause);
-    this.lastError = err;
     this.opts.logger?.debug({ remote: c?.remote, code: err.code, err }, `connection to ${c?.remote ?? '?'} ended: ${err.code} ${err.message}`);
-    let t = transition(this.machine, { type: 'lost', kind: err.kind, retryAtOnce: retriesAtOnce(err.code) }, this.policy);
-    if (t.retry && this.opts.reconnect.delay) {
-      const d = askRetryDelay(this.opts.reconnect.delay, t.retry.attempt + 1, err);
-      if ('delayMs' in d) this.hookDelay = d.delayMs;
-      else {
-        this.declinedBy = d.cause;
-        t = transition(this.machine, { type: 'lost', kind: err.kind, declined: true }, this.policy);
-      }
-    }
-    if (s === 'open') {
+    const t = transition(before, this.retry.lost(before, err), this.retry.policy);
+    if (before.state === 'open') {
       this.endpoints.lost();
-      this.emitClose(c, err, t.machine.state === 'reconnecting');
+      emitClose(this.events, c, err, t.machine.state === 'reconnecting');
     }
     this.events.emit('error', err);
+    // A listener of close or error that called close() or destroy() moved the machine on: this loss is theirs now.
+    if (this.machine !== before) return;
     this.apply(t, err);
   }
 
-  private scheduleRetry(t: Transition, error: ResilientError): void {
-    const retry = t.retry as NonNullable<Transition['retry']>;
-    const delayMs = this.hookDelay ?? (retry.immediate ? 0 : backoffDelay(this.opts.reconnect, retry.attempt, this.lastDelay, this.opts.random));
-    this.hookDelay = undefined;
-    this.lastDelay = delayMs;
-    this.events.emit('reconnecting', { attempt: retry.attempt + 1, delayMs, error });
+  private scheduleRetry(m: Extract<Machine, { state: 'reconnecting' }>, error: ResilientError): void {
+    const delayMs = this.retry.delay(m);
+    this.events.emit('reconnecting', { attempt: m.retries, delayMs, error });
     this.timers.set('retry', delayMs, () => {
       if (this.machine.state === 'reconnecting') this.dispatch({ type: 'retryDue' });
     });
   }
 
-  private onFailed(t: Transition, reason: ResilientError | undefined): void {
+  private onFailed(m: Extract<Machine, { state: 'failed' }>, reason: ResilientError | undefined): void {
     this.timers.clearAll();
-    const cause = reason ?? this.lastError;
-    const err =
-      t.giveUp === 'exhausted' || t.giveUp === 'declined'
-        ? sdkError(
-            'ERR_RETRIES_EXHAUSTED',
-            `${t.giveUp === 'declined' ? 'reconnect.delay gave up' : 'gave up'} after ${t.machine.retries} retries: ${cause?.code ?? 'unknown'}`,
-            this.declinedBy ?? cause,
-          )
-        : (cause ?? sdkError('ERR_CONNECTION_LOST', 'connection lost'));
+    const err = this.retry.giveUpError(m, reason);
     // pending() keeps showing what was never acknowledged, for the app to persist.
     this.abandoned = this.outbound.rejectAll(err);
     this.events.emit('giveUp', err);
     for (const waiter of this.connectWaiters.splice(0)) waiter.reject(err);
-  }
-
-  /** closing (draining): wait up to closeTimeoutMs for acks, then BYE; the link going down releases. */
-  private drain(): void {
-    this.timers.clear('retry');
-    this.timers.clear('stable');
-    const c = this.link;
-    if (!c || !c.isOpen) return this.dispatch({ type: 'drainTimeout' });
-    if (this.outbound.size === 0) c.end('client closing');
-    else this.pump();
-    this.timers.set('close', this.opts.closeTimeoutMs, () => this.dispatch({ type: 'drainTimeout' }));
-  }
-
-  /** closing (releasing): ends whatever is left of the link; closed follows once its socket is released. */
-  private release(): void {
-    this.timers.clearAll();
-    this.endHandshake(sdkError('ERR_CLOSED', 'client closed during the handshake'));
-    const c = this.link ?? this.lastLink;
-    if (this.link?.isOpen) this.emitClose(this.link, undefined, false);
-    this.link = undefined;
-    c?.destroy();
-    // closed only once the socket handle is released: close() leaves nothing behind.
-    if (c) void c.closed.then(() => this.dispatch({ type: 'closed' }));
-    else this.dispatch({ type: 'closed' });
-  }
-
-  private finishClose(destroyReason: Error | undefined): void {
-    this.timers.clearAll();
-    this.endHandshake(sdkError('ERR_CLOSED', 'client closed'));
-    this.link?.destroy();
-    this.link = undefined;
-    const left = this.outbound.rejectAll(sdkError('ERR_CLOSED', 'client closed before the message was acknowledged', destroyReason));
-    if (left.length > 0) this.abandoned = left;
-    const closed = sdkError('ERR_CLOSED', 'client closed');
-    for (const waiter of this.connectWaiters.splice(0)) waiter.reject(closed);
-    this.onClosed();
-  }
-
-  private endHandshake(err: ResilientError): void {
-    this.handshake?.abort(err);
-    this.handshake = undefined;
-    // Handshake messages never written go with their connection (even when the
-    // handshake resolved while the socket was blocked): the next connection's handshake sends its own.
-    this.outbound.withdrawAhead(err);
-  }
-
-  /** `close` for a connection that was open, on the event and the diagnostics channel. */
-  private emitClose(c: Link<M> | undefined, error: ResilientError | undefined, willReconnect: boolean): void {
-    this.events.emit('close', error ? { error, willReconnect } : { willReconnect });
-    publish(channels.clientClose, () => ({ client: this.events, remote: c?.remote, ...(error ? { code: error.code } : {}), willReconnect }));
   }
 
   private armStable(): void {
@@ -367,7 +276,7 @@ export class Lifecycle<M> {
       this.opts.reconnect.resetAfterMs,
       () => {
         if (this.machine.state !== 'open') return;
-        this.lastDelay = 0;
+        this.retry.stable();
         this.dispatch({ type: 'stable' });
       },
       true,

@@ -3,6 +3,9 @@
  * what it held, so no two deadlines share a slot and every one is cleared
  * by its owner (client/lifecycle.ts).
  */
+/** The lifecycle's timers. retry: the backoff wait; stable: resetAfterMs of an open link; ttl: the next send ttl; close: the drain bound. */
+export type LifecycleTimer = 'retry' | 'stable' | 'ttl' | 'close';
+
 export class NamedTimers<N extends string> {
   private readonly timers = new Map<N, NodeJS.Timeout>();
 
@@ -35,3 +38,6 @@ export class NamedTimers<N extends string> {
     this.timers.clear();
   }
 }
+
+/** The lifecycle's timers by name (client/lifecycle.ts and the close stages in client/closing.ts). */
+export type LifecycleTimers = NamedTimers<LifecycleTimer>;

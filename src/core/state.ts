@@ -6,11 +6,15 @@
  *   idle -> connecting -> open -> (reconnecting -> connecting)* -> closing -> closed
  *   any active state -> failed (fatal error, retries exhausted, reconnect disabled, the retry hook declined)
  *
- * Closing is a state with data, not flags beside the states: `draining`
- * (waiting for acks, then BYE) or `releasing` (the socket is being torn down,
- * `closed` follows once its handle is released), and the reason destroy()
- * was given, if any. So "close() while connecting" is a row of the table.
+ * States carry their data, not fields beside the machine: `reconnecting` the
+ * retry it waits for (immediate or not, the user's hook's delay), `failed`
+ * why it gave up, `closing` its stage, `draining` (waiting for acks, then
+ * BYE) or `releasing` (the socket is being torn down, `closed` follows once
+ * its handle is released), and the reason destroy() was given, if any. So
+ * "close() while connecting" is a row of the table, and a retry cannot exist
+ * outside `reconnecting`.
  */
+import type { HookDecision } from './backoff';
 import type { ErrorKind } from './errors';
 
 export const STATES = ['idle', 'connecting', 'open', 'reconnecting', 'closing', 'closed', 'failed'] as const;
@@ -24,11 +28,7 @@ export type MachineEvent =
   | { type: 'connect' }
   /** The handshake finished: the connection is usable. */
   | { type: 'established' }
-  /**
-   * A connection attempt failed, or an open connection was lost. `declined`: the user's retry hook said give up;
-   * `retryAtOnce`: the error's code asks for an immediate first retry (ERR_NETWORK_CHANGED).
-   */
-  | { type: 'lost'; kind: ErrorKind; declined?: boolean; retryAtOnce?: boolean }
+  | LostEvent
   /** The backoff timer fired. */
   | { type: 'retryDue' }
   /** The connection stayed open for resetAfterMs: the retry count resets. */
@@ -41,6 +41,32 @@ export type MachineEvent =
   | { type: 'destroy'; reason?: Error }
   /** Teardown finished: the socket handle is released. */
   | { type: 'closed' };
+
+/** A connection attempt failed, or an open connection was lost. */
+export interface LostEvent {
+  readonly type: 'lost';
+  readonly kind: ErrorKind;
+  /** The error's code asks for an immediate first retry (ERR_NETWORK_CHANGED). */
+  readonly retryAtOnce?: boolean;
+  /** The user's `reconnect.delay` hook's answer for the retry `nextRetry()` said this loss would schedule. */
+  readonly hook?: HookDecision;
+}
+
+/** Per-state data of `reconnecting`: the retry it waits for. Its 1-based attempt is the machine's `retries`. */
+export interface Retry {
+  /** The first retry after a transient loss (or a code that retries at once) goes without backoff. */
+  readonly immediate: boolean;
+  /** The delay the user's hook chose, in ms; absent without a hook (the backoff's, or 0 when immediate). */
+  readonly delayMs?: number;
+}
+
+/** Per-state data of `failed`: why the client gave up. */
+export interface GiveUp {
+  /** fatal: the error's kind; disabled: `reconnect: false`; exhausted: `maxRetries` reached; declined: the user's hook said no. */
+  readonly why: 'fatal' | 'exhausted' | 'disabled' | 'declined';
+  /** declined: what the hook threw, or the TypeError for an answer that is not a delay. */
+  readonly cause?: Error | undefined;
+}
 
 /** Per-state data of `closing`. */
 export interface Closing {
@@ -56,7 +82,9 @@ interface Base {
 }
 
 export type Machine =
-  | (Base & { readonly state: Exclude<ClientState, 'closing' | 'closed'> })
+  | (Base & { readonly state: Plain })
+  | (Base & { readonly state: 'reconnecting'; readonly retry: Retry })
+  | (Base & { readonly state: 'failed'; readonly giveUp: GiveUp })
   | (Base & { readonly state: 'closing'; readonly closing: Closing })
   | (Base & { readonly state: 'closed'; readonly reason?: Error | undefined });
 
@@ -70,10 +98,6 @@ export interface RetryPolicy {
 export interface Transition {
   readonly from: ClientState;
   readonly machine: Machine;
-  /** Set when a retry must be scheduled: its 0-based attempt number and whether it may go at once. */
-  readonly retry?: { readonly attempt: number; readonly immediate: boolean };
-  /** Set when the machine enters `failed`: why. */
-  readonly giveUp?: 'fatal' | 'exhausted' | 'disabled' | 'declined';
 }
 
 /** A move the table does not allow: a programming error, never ignored. */
@@ -87,22 +111,21 @@ export class IllegalTransitionError extends Error {
   }
 }
 
-type Handler = (m: Machine, e: MachineEvent, p: RetryPolicy) => Omit<Transition, 'from'>;
+type Handler = (m: Machine, e: MachineEvent, p: RetryPolicy) => Machine;
 
-type Plain = Exclude<ClientState, 'closing' | 'closed'>;
+/** The states without data. */
+type Plain = 'idle' | 'connecting' | 'open';
 
 const to =
   (state: Plain, retries?: 'reset'): Handler =>
-  (m) => ({ machine: { state, retries: retries === 'reset' ? 0 : m.retries } });
+  (m) => ({ state, retries: retries === 'reset' ? 0 : m.retries });
 
 /** Into closing at `stage`, keeping an earlier destroy reason. */
 const closing =
   (stage: Closing['stage']): Handler =>
-  (m, e) => {
-    return { machine: { state: 'closing', retries: m.retries, closing: { stage, reason: reasonOf(m, e) } } };
-  };
+  (m, e) => ({ state: 'closing', retries: m.retries, closing: { stage, reason: reasonOf(m, e) } });
 
-const closed: Handler = (m, e) => ({ machine: { state: 'closed', retries: m.retries, reason: reasonOf(m, e) } });
+const closed: Handler = (m, e) => ({ state: 'closed', retries: m.retries, reason: reasonOf(m, e) });
 
 /** The destroy reason: the event's, else the one closing already carries. */
 function reasonOf(m: Machine, e: MachineEvent): Error | undefined {
@@ -110,19 +133,33 @@ function reasonOf(m: Machine, e: MachineEvent): Error | undefined {
   return given ?? (m.state === 'closing' ? m.closing.reason : undefined);
 }
 
-/** A loss while connecting or open: retry, or give up. */
+/** What a loss decides before the user's hook is asked: a retry, or why not. */
+function lossOutcome(m: Machine, e: LostEvent, p: RetryPolicy): Retry | Omit<GiveUp, 'cause'> {
+  if (e.kind === 'fatal') return { why: 'fatal' };
+  if (!p.enabled) return { why: 'disabled' };
+  if (m.retries >= p.maxRetries) return { why: 'exhausted' };
+  // A transient loss (reset, heartbeat timeout) of a link that was fine may
+  // be retried at once, but only as the first retry: never a tight loop.
+  return { immediate: (e.kind === 'transient' || e.retryAtOnce === true) && m.retries === 0 };
+}
+
+/**
+ * The 1-based attempt of the retry a loss would schedule, or undefined when it
+ * gives up: the attempt to ask the user's `reconnect.delay` hook about before
+ * dispatching `lost` with its answer (so `maxRetries` is checked first).
+ */
+export function nextRetry(m: Machine, e: LostEvent, p: RetryPolicy): number | undefined {
+  return TRANSITIONS[m.state].lost === onLost && 'immediate' in lossOutcome(m, e, p) ? m.retries + 1 : undefined;
+}
+
+/** A loss while connecting or open: retry, or give up (the hook's answer, if any, last). */
 const onLost: Handler = (m, e, p) => {
-  const kind = e.type === 'lost' ? e.kind : 'transient';
-  if (kind === 'fatal') return { machine: { state: 'failed', retries: m.retries }, giveUp: 'fatal' };
-  if (!p.enabled) return { machine: { state: 'failed', retries: m.retries }, giveUp: 'disabled' };
-  if (m.retries >= p.maxRetries) return { machine: { state: 'failed', retries: m.retries }, giveUp: 'exhausted' };
-  if (e.type === 'lost' && e.declined) return { machine: { state: 'failed', retries: m.retries }, giveUp: 'declined' };
-  return {
-    machine: { state: 'reconnecting', retries: m.retries + 1 },
-    // A transient loss (reset, heartbeat timeout) of a link that was fine may
-    // be retried at once, but only as the first retry: never a tight loop.
-    retry: { attempt: m.retries, immediate: (kind === 'transient' || (e.type === 'lost' && e.retryAtOnce === true)) && m.retries === 0 },
-  };
+  if (e.type !== 'lost') throw new IllegalTransitionError(m.state, e.type);
+  const outcome = lossOutcome(m, e, p);
+  if ('why' in outcome) return { state: 'failed', retries: m.retries, giveUp: outcome };
+  const hook = e.hook;
+  if (hook && 'giveUp' in hook) return { state: 'failed', retries: m.retries, giveUp: { why: 'declined', cause: hook.cause } };
+  return { state: 'reconnecting', retries: m.retries + 1, retry: hook ? { immediate: outcome.immediate, delayMs: hook.delayMs } : outcome };
 };
 
 /**
@@ -150,13 +187,21 @@ export function canTransition(state: ClientState, event: MachineEventType): bool
 export function transition(m: Machine, e: MachineEvent, policy: RetryPolicy): Transition {
   const handler = TRANSITIONS[m.state][e.type];
   if (!handler) throw new IllegalTransitionError(m.state, e.type);
-  return { from: m.state, ...handler(m, e, policy) };
+  return { from: m.state, machine: handler(m, e, policy) };
 }
 
-/** A machine in `state` with no history (closing: draining), for tests and tools. */
+/** A machine in `state` with no history (reconnecting: a backoff retry; failed: fatal; closing: draining), for tests and tools. */
 export function machineIn(state: ClientState, retries = 0): Machine {
-  if (state === 'closing') return { state, retries, closing: { stage: 'draining' } };
-  return { state, retries };
+  switch (state) {
+    case 'reconnecting':
+      return { state, retries, retry: { immediate: false } };
+    case 'failed':
+      return { state, retries, giveUp: { why: 'fatal' } };
+    case 'closing':
+      return { state, retries, closing: { stage: 'draining' } };
+    default:
+      return { state, retries };
+  }
 }
 
 export const INITIAL_MACHINE: Machine = Object.freeze({ state: 'idle', retries: 0 });

@@ -28,6 +28,38 @@ describe('regressions', () => {
     expect(b.state).toBe('closed');
   });
 
+  it.each([
+    ['close', () => true],
+    ['error', () => true],
+    ['stateChange', (e: { to: string }) => e.to === 'reconnecting'],
+  ] as const)("close() called by a '%s' listener when the server goes away closes the client: no retry, no illegal transition", async (event, when) => {
+    const server = new HeartbeatServer({ host: '127.0.0.1' });
+    const { port } = await server.listen();
+    const client = new ResilientClient({ host: '127.0.0.1', port, reconnect: { initialDelayMs: 5 } });
+    cleanup.push(() => client.destroy(), () => server.close());
+    await client.connect();
+    const states = record<[{ from: string; to: string }]>(client, 'stateChange');
+    const retries = record(client, 'reconnecting');
+    client.on('error', () => {});
+    // One listener for the three events: their argument types differ, the test only reads stateChange's.
+    const emitter = client as unknown as { on(e: string, f: (arg: { to: string }) => void): void; off(e: string, f: (arg: { to: string }) => void): void };
+    const closing = new Promise<void>((resolve) => {
+      const on = (e: { to: string }): void => {
+        if (!when(e)) return;
+        emitter.off(event, on);
+        void client.close().then(resolve);
+      };
+      emitter.on(event, on);
+    });
+    await server.close();
+    await closing;
+    expect(client.state).toBe('closed');
+    expect(retries).toEqual([]);
+    const path = states.map(([e]) => `${e.from}->${e.to}`);
+    expect(path[path.length - 1]).toBe('closing->closed');
+    expect(path.filter((p) => p.startsWith('reconnecting->connecting'))).toEqual([]);
+  });
+
   it("destroy() of an open client emits 'close'", async () => {
     const server = new HeartbeatServer({ host: '127.0.0.1' });
     const { port } = await server.listen();

@@ -11,6 +11,7 @@ import {
   TRANSITIONS,
   canTransition,
   machineIn,
+  nextRetry,
   transition,
 } from '../../src/core/state';
 import type { ErrorKind } from '../../src/core/errors';
@@ -66,41 +67,57 @@ describe('state machine table', () => {
 
   it('a fatal loss fails at once, whatever the retries left', () => {
     const t = transition({ state: 'open', retries: 0 }, { type: 'lost', kind: 'fatal' }, policy);
-    expect(t.machine.state).toBe('failed');
-    expect(t.giveUp).toBe('fatal');
+    expect(t.machine).toEqual({ state: 'failed', retries: 0, giveUp: { why: 'fatal' } });
   });
 
   it('reconnect disabled: a loss fails', () => {
     const t = transition({ state: 'open', retries: 0 }, { type: 'lost', kind: 'transient' }, { enabled: false, maxRetries: 9 });
-    expect(t.giveUp).toBe('disabled');
+    expect(t.machine).toMatchObject({ state: 'failed', giveUp: { why: 'disabled' } });
   });
 
-  it('only the first retry after a transient loss is immediate', () => {
+  it('reconnecting carries its retry: only the first after a transient loss is immediate; the attempt is the retry count', () => {
     const first = transition({ state: 'open', retries: 0 }, { type: 'lost', kind: 'transient' }, policy);
-    expect(first.retry).toEqual({ attempt: 0, immediate: true });
+    expect(first.machine).toEqual({ state: 'reconnecting', retries: 1, retry: { immediate: true } });
     const second = transition({ state: 'connecting', retries: 1 }, { type: 'lost', kind: 'transient' }, policy);
-    expect(second.retry).toEqual({ attempt: 1, immediate: false });
+    expect(second.machine).toEqual({ state: 'reconnecting', retries: 2, retry: { immediate: false } });
     const refused = transition({ state: 'connecting', retries: 0 }, { type: 'lost', kind: 'unavailable' }, policy);
-    expect(refused.retry).toEqual({ attempt: 0, immediate: false });
+    expect(refused.machine).toEqual({ state: 'reconnecting', retries: 1, retry: { immediate: false } });
   });
 
-  it('lost { declined }: the retry hook said no, so failed (declined); maxRetries is checked first; fatal still wins', () => {
+  it("the hook's delay enters reconnecting as data, the immediate rule kept beside it", () => {
+    const t = transition({ state: 'open', retries: 0 }, { type: 'lost', kind: 'transient', hook: { delayMs: 70 } }, policy);
+    expect(t.machine).toEqual({ state: 'reconnecting', retries: 1, retry: { immediate: true, delayMs: 70 } });
+  });
+
+  it("the hook's refusal: failed (declined) with its cause; maxRetries is checked first; fatal still wins", () => {
     const m: Machine = { state: 'connecting', retries: 1 };
-    const declined = transition(m, { type: 'lost', kind: 'unavailable', declined: true }, policy);
-    expect(declined).toMatchObject({ machine: { state: 'failed', retries: 1 }, giveUp: 'declined' });
-    expect(declined.retry).toBeUndefined();
-    const atMax = transition({ state: 'open', retries: 3 }, { type: 'lost', kind: 'transient', declined: true }, policy);
-    expect(atMax.giveUp).toBe('exhausted');
-    expect(transition(m, { type: 'lost', kind: 'fatal', declined: true }, policy).giveUp).toBe('fatal');
+    const cause = new TypeError('reconnect.delay returned -1');
+    const declined = transition(m, { type: 'lost', kind: 'unavailable', hook: { giveUp: true, cause } }, policy);
+    expect(declined.machine).toEqual({ state: 'failed', retries: 1, giveUp: { why: 'declined', cause } });
+    const noCause = transition(m, { type: 'lost', kind: 'unavailable', hook: { giveUp: true } }, policy);
+    expect(noCause.machine).toEqual({ state: 'failed', retries: 1, giveUp: { why: 'declined', cause: undefined } });
+    const atMax = transition({ state: 'open', retries: 3 }, { type: 'lost', kind: 'transient', hook: { giveUp: true } }, policy);
+    expect(atMax.machine).toMatchObject({ giveUp: { why: 'exhausted' } });
+    expect(transition(m, { type: 'lost', kind: 'fatal', hook: { giveUp: true } }, policy).machine).toMatchObject({ giveUp: { why: 'fatal' } });
+  });
+
+  it('nextRetry: the 1-based attempt a loss would schedule (what the hook is asked about), undefined when it gives up or cannot retry', () => {
+    const lost = { type: 'lost', kind: 'unavailable' } as const;
+    expect(nextRetry({ state: 'open', retries: 0 }, lost, policy)).toBe(1);
+    expect(nextRetry({ state: 'connecting', retries: 2 }, lost, policy)).toBe(3);
+    expect(nextRetry({ state: 'connecting', retries: 3 }, lost, policy)).toBeUndefined();
+    expect(nextRetry({ state: 'open', retries: 0 }, { type: 'lost', kind: 'fatal' }, policy)).toBeUndefined();
+    expect(nextRetry({ state: 'open', retries: 0 }, lost, { enabled: false, maxRetries: 9 })).toBeUndefined();
+    for (const state of STATES.filter((s) => s !== 'open' && s !== 'connecting')) expect(nextRetry(machineIn(state), lost, policy)).toBeUndefined();
   });
 
   it('a loss whose code retries at once (ERR_NETWORK_CHANGED) gets an immediate first retry whatever its kind, and only the first', () => {
     const first = transition({ state: 'open', retries: 0 }, { type: 'lost', kind: 'network', retryAtOnce: true }, policy);
-    expect(first.retry).toEqual({ attempt: 0, immediate: true });
+    expect(first.machine).toMatchObject({ retry: { immediate: true } });
     const second = transition({ state: 'connecting', retries: 1 }, { type: 'lost', kind: 'network', retryAtOnce: true }, policy);
-    expect(second.retry).toEqual({ attempt: 1, immediate: false });
+    expect(second.machine).toMatchObject({ retry: { immediate: false } });
     const other = transition({ state: 'open', retries: 0 }, { type: 'lost', kind: 'network' }, policy);
-    expect(other.retry).toEqual({ attempt: 0, immediate: false });
+    expect(other.machine).toMatchObject({ retry: { immediate: false } });
   });
 
   it('maxRetries: 3 gives exactly 3 retries, then exhausted', () => {
@@ -109,7 +126,7 @@ describe('state machine table', () => {
     for (;;) {
       const t = transition(m, { type: 'lost', kind: 'unavailable' }, policy);
       if (t.machine.state === 'failed') {
-        expect(t.giveUp).toBe('exhausted');
+        expect(t.machine.giveUp).toEqual({ why: 'exhausted' });
         break;
       }
       retries++;
@@ -141,7 +158,11 @@ describe('state machine properties', () => {
             const t = transition(m, e, { enabled: true, maxRetries });
             m = t.machine;
             expect(m.retries).toBeLessThanOrEqual(maxRetries);
-            if (t.retry) expect(t.machine.state).toBe('reconnecting');
+            // Per-state data exists in its state only, and a retry's attempt is never past maxRetries.
+            expect('retry' in m).toBe(m.state === 'reconnecting');
+            expect('giveUp' in m).toBe(m.state === 'failed');
+            expect('closing' in m).toBe(m.state === 'closing');
+            if (m.state === 'reconnecting') expect(m.retries).toBeGreaterThanOrEqual(1);
           } else {
             expect(() => transition(m, e, { enabled: true, maxRetries })).toThrow(IllegalTransitionError);
           }

@@ -1,0 +1,51 @@
+/**
+ * The retry policy as the lifecycle (client/lifecycle.ts) applies it: the
+ * `lost` event a link's end raises (the user's `reconnect.delay` hook asked
+ * about the retry the table would schedule, before the one transition), the
+ * delay of the retry `reconnecting` waits for, and the error `giveUp`
+ * carries. The decisions themselves are the table's (core/state.ts).
+ */
+import { askRetryDelay, backoffDelay } from '../core/backoff';
+import { ResilientError, retriesAtOnce, sdkError } from '../core/errors';
+import { type LostEvent, type Machine, type RetryPolicy, nextRetry } from '../core/state';
+import type { ResolvedOptions } from './options';
+
+type In<S extends Machine['state']> = Extract<Machine, { state: S }>;
+
+export class RetryPlanner {
+  readonly policy: RetryPolicy;
+  /** The last delay waited: decorrelated jitter grows from it; a stable connection resets it. */
+  private lastDelay = 0;
+
+  constructor(private readonly opts: Pick<ResolvedOptions<unknown>, 'reconnect' | 'random'>) {
+    this.policy = { enabled: opts.reconnect.enabled, maxRetries: opts.reconnect.maxRetries };
+  }
+
+  /** The `lost` event for `err` in `machine`, with the user's hook's answer when a retry would follow. */
+  lost(machine: Machine, err: ResilientError): LostEvent {
+    const event: LostEvent = { type: 'lost', kind: err.kind, retryAtOnce: retriesAtOnce(err.code) };
+    const hook = this.opts.reconnect.delay;
+    const attempt = hook ? nextRetry(machine, event, this.policy) : undefined;
+    return hook && attempt !== undefined ? { ...event, hook: askRetryDelay(hook, attempt, err) } : event;
+  }
+
+  /** The wait before the retry `m` is in, in ms: the hook's, 0 when immediate, else the backoff's. */
+  delay(m: In<'reconnecting'>): number {
+    const delayMs = m.retry.delayMs ?? (m.retry.immediate ? 0 : backoffDelay(this.opts.reconnect, m.retries - 1, this.lastDelay, this.opts.random));
+    this.lastDelay = delayMs;
+    return delayMs;
+  }
+
+  /** The connection stayed open for resetAfterMs. */
+  stable(): void {
+    this.lastDelay = 0;
+  }
+
+  /** What `giveUp` carries for `m`: ERR_RETRIES_EXHAUSTED (cause: the hook's, else the last error) or the error itself. */
+  giveUpError(m: In<'failed'>, reason: ResilientError | undefined): ResilientError {
+    const { why, cause: hookCause } = m.giveUp;
+    if (why !== 'exhausted' && why !== 'declined') return reason ?? sdkError('ERR_CONNECTION_LOST', 'connection lost');
+    const by = why === 'declined' ? 'reconnect.delay gave up' : 'gave up';
+    return sdkError('ERR_RETRIES_EXHAUSTED', `${by} after ${m.retries} retries: ${reason?.code ?? 'unknown'}`, hookCause ?? reason);
+  }
+}

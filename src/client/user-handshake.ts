@@ -1,0 +1,76 @@
+/**
+ * The lifecycle's side of the user's handshake (`handshake(link)` option):
+ * starts one `HandshakeRun` (client/handshake.ts) per held link, writes its
+ * `link.send` messages (a codec's at once; the native protocol's ahead of the
+ * queue), offers it inbound messages, and ends it with the connection.
+ * client/lifecycle.ts owns it and decides when each happens.
+ */
+import type { OutboundWindow } from '../core/delivery';
+import type { ErrorKind, ResilientError } from '../core/errors';
+import type { CodecLink } from '../io/codec-link';
+import type { Link } from '../io/link';
+import { HandshakeRun } from './handshake';
+import type { ResolvedOptions } from './options';
+
+/** A handshake message's settlement: its result is the handshake's, not a caller's. */
+const noop = (): void => {};
+
+/** What the handshake's messages go through besides the options. */
+export interface HandshakeWiring<M> {
+  readonly outbound: OutboundWindow;
+  readonly classify: (err: unknown) => ErrorKind;
+  /** Native protocol: encodes a handshake message and checks the frame limit (throws like send() rejects). */
+  readonly encode: (message: M) => Buffer;
+  /** Writes what the window may write now. */
+  readonly pump: () => void;
+}
+
+export class UserHandshake<M> {
+  /** The running user handshake of the current link, if any. */
+  private run: HandshakeRun<M> | undefined;
+
+  constructor(
+    private readonly opts: ResolvedOptions<M>,
+    private readonly wiring: HandshakeWiring<M>,
+  ) {}
+
+  /**
+   * Starts the user's handshake on `link` if there is one and the link is held:
+   * `done` runs once it resolved (after `link.release()`), a rejection fails the link.
+   * False when there is nothing to run: the link is established at once.
+   */
+  start(link: Link<M> | undefined, info: { attempt: number; resumed: boolean }, done: () => void): boolean {
+    const fn = this.opts.handshake;
+    if (!fn || !link?.held) return false;
+    const send = this.opts.codec ? (m: M) => (link as CodecLink<M>).sendNow(m) : (m: M) => this.sendAhead(m);
+    const settled = (): void => {
+      this.run = undefined;
+      link.release();
+      done();
+    };
+    this.run = new HandshakeRun(fn, { ...info, send }, this.wiring.classify, settled, (err) => link.fail(err));
+    this.wiring.pump();
+    return true;
+  }
+
+  /** True when the running handshake took `message` (it owns the connection: what it does not take is never emitted; ERR_PROTOCOL past its bound). */
+  take(message: M): boolean {
+    return this.run?.inbox.push(message) ?? false;
+  }
+
+  /** The connection ended (lost, closed): the handshake's signal aborts with `err`. */
+  end(err: ResilientError): void {
+    this.run?.abort(err);
+    this.run = undefined;
+    // Handshake messages never written go with their connection (even when the
+    // handshake resolved while the socket was blocked): the next connection's handshake sends its own.
+    this.wiring.outbound.withdrawAhead(err);
+  }
+
+  /** Native protocol: a handshake message goes ahead of everything never written, in id order (OutboundWindow.enqueueAhead). */
+  private sendAhead(message: M): void {
+    const r = this.wiring.outbound.enqueueAhead(this.wiring.encode(message), noop, noop);
+    if (r.refused) throw r.refused;
+    this.wiring.pump();
+  }
+}
