@@ -12,7 +12,7 @@ import { InboundTracker, OutboundWindow } from '../core/delivery';
 import { ErrorKind, ResilientError, classifyError as defaultClassify, sdkError } from '../core/errors';
 import { ConfirmLedger } from '../core/confirm';
 import { PingLedger } from '../core/pong';
-import { INITIAL_MACHINE, Machine, MachineEvent, Transition, transition } from '../core/state';
+import { INITIAL_MACHINE, Machine, MachineEvent, MachineIn, Transition, transition } from '../core/state';
 import { channels, publish } from '../io/diagnostics';
 import type { Link, OpenInfo } from '../io/link';
 import type { UserTimeoutSetter } from '../io/user-timeout';
@@ -252,7 +252,7 @@ export class Lifecycle<M> {
     this.apply(t, err);
   }
 
-  private scheduleRetry(m: Extract<Machine, { state: 'reconnecting' }>, error: ResilientError): void {
+  private scheduleRetry(m: MachineIn<'reconnecting'>, error: ResilientError): void {
     const delayMs = this.retry.delay(m);
     this.events.emit('reconnecting', { attempt: m.retries, delayMs, error });
     this.timers.set('retry', delayMs, () => {
@@ -260,7 +260,7 @@ export class Lifecycle<M> {
     });
   }
 
-  private onFailed(m: Extract<Machine, { state: 'failed' }>, reason: ResilientError | undefined): void {
+  private onFailed(m: MachineIn<'failed'>, reason: ResilientError | undefined): void {
     this.timers.clearAll();
     const err = this.retry.giveUpError(m, reason);
     // pending() keeps showing what was never acknowledged, for the app to persist.

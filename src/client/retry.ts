@@ -7,10 +7,8 @@
  */
 import { askRetryDelay, backoffDelay } from '../core/backoff';
 import { ResilientError, retriesAtOnce, sdkError } from '../core/errors';
-import { type LostEvent, type Machine, type RetryPolicy, nextRetry } from '../core/state';
+import { type LostEvent, type Machine, type MachineIn, type RetryPolicy, nextRetry } from '../core/state';
 import type { ResolvedOptions } from './options';
-
-type In<S extends Machine['state']> = Extract<Machine, { state: S }>;
 
 export class RetryPlanner {
   readonly policy: RetryPolicy;
@@ -30,7 +28,7 @@ export class RetryPlanner {
   }
 
   /** The wait before the retry `m` is in, in ms: the hook's, 0 when immediate, else the backoff's. */
-  delay(m: In<'reconnecting'>): number {
+  delay(m: MachineIn<'reconnecting'>): number {
     const delayMs = m.retry.delayMs ?? (m.retry.immediate ? 0 : backoffDelay(this.opts.reconnect, m.retries - 1, this.lastDelay, this.opts.random));
     this.lastDelay = delayMs;
     return delayMs;
@@ -42,7 +40,7 @@ export class RetryPlanner {
   }
 
   /** What `giveUp` carries for `m`: ERR_RETRIES_EXHAUSTED (cause: the hook's, else the last error) or the error itself. */
-  giveUpError(m: In<'failed'>, reason: ResilientError | undefined): ResilientError {
+  giveUpError(m: MachineIn<'failed'>, reason: ResilientError | undefined): ResilientError {
     const { why, cause: hookCause } = m.giveUp;
     if (why !== 'exhausted' && why !== 'declined') return reason ?? sdkError('ERR_CONNECTION_LOST', 'connection lost');
     const by = why === 'declined' ? 'reconnect.delay gave up' : 'gave up';

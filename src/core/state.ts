@@ -88,6 +88,9 @@ export type Machine =
   | (Base & { readonly state: 'closing'; readonly closing: Closing })
   | (Base & { readonly state: 'closed'; readonly reason?: Error | undefined });
 
+/** The machine in state `S`, with that state's data. */
+export type MachineIn<S extends ClientState> = Extract<Machine, { readonly state: S }>;
+
 export interface RetryPolicy {
   /** False when reconnect is disabled: any loss ends in `failed`. */
   readonly enabled: boolean;
