@@ -1,67 +1,27 @@
 /**
  * ResilientClient options: the one interface, its DEFAULTS, and validation
- * that throws a TypeError naming the option and the value. Over 300 lines: most of it is the
- * interface, one JSDoc (unit, default) per option; the checks shared with the
- * server are in core/validate.ts. Over 300 lines: the interface's JSDoc is
- * the option reference, and splitting it would scatter one table.
+ * that throws a TypeError naming the option and the value. Each sub-object
+ * has its interface and check in a file of its own: `heartbeat`
+ * (heartbeat-options.ts), `reconnect` (reconnect-options.ts), `queue`
+ * (core/validate.ts, shared with the server).
  */
 import type { LookupFunction } from 'node:net';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { randomUUID } from 'node:crypto';
-import { BACKOFF_DEFAULTS, Jitter, RetryDelayHook } from '../core/backoff';
 import { QUEUE_DEFAULTS } from '../core/delivery';
 import type { ErrorKind } from '../core/errors';
 import { HEARTBEAT_DEFAULTS } from '../core/heartbeat';
 import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/frames';
 import type { Codec } from '../protocol/codec';
 import type { Logger } from '../core/logger';
-import { QueueConfig, checkNumber, fail, objectOrUndefined, resolveQueue } from '../core/validate';
-import type { CodecHeartbeat } from '../io/codec-link';
+import { QueueConfig, checkNumber, fail, resolveQueue } from '../core/validate';
 import { NETWORK_CHECK_MS } from '../io/network-watch';
 import type { Endpoint } from '../io/socket';
 import type { Delivery, HandshakeFn } from './handshake';
+import { HeartbeatConfig, ResolvedHeartbeat, resolveHeartbeat } from './heartbeat-options';
+import { RECONNECT_DEFAULTS, ReconnectOptions, ResolvedReconnect, resolveReconnect } from './reconnect-options';
 
-export type { Endpoint, Logger, QueueConfig };
-
-export interface ReconnectOptions {
-  /** Consecutive failed attempts retried before giving up; `Infinity` allowed. @default Infinity */
-  maxRetries?: number;
-  /** Base of the first backoff delay, in ms. @default 500 */
-  initialDelayMs?: number;
-  /** Upper bound of any backoff delay, in ms. @default 30000 */
-  maxDelayMs?: number;
-  /** Growth factor per attempt (>= 1). @default 2 */
-  multiplier?: number;
-  /** Jitter strategy. @default 'full' */
-  jitter?: Jitter;
-  /** A connection open this long resets the retry count, in ms. @default 5000 */
-  resetAfterMs?: number;
-  /** Your retry policy (ioredis `retryStrategy`): ms before retry `attempt` (1-based), instead of the backoff; `false` gives up. @default undefined */
-  delay?: RetryDelayHook;
-}
-
-export interface HeartbeatConfig<M = Buffer> {
-  /** Time between pings, in ms. @default 5000 */
-  intervalMs?: number;
-  /** Inbound silence after which the link is declared dead, in ms; must exceed intervalMs. @default 15000 */
-  timeoutMs?: number;
-  /**
-   * With a `codec` only: `'ping'` sends `createPing(seq)` every interval and
-   * treats messages passing `isPong` as answers; `'inbound'` sends nothing and
-   * counts any inbound bytes as liveness. @default 'ping'
-   */
-  mode?: 'ping' | 'inbound';
-  /** With a `codec`: builds the ping message for sequence number `seq`. */
-  createPing?: (seq: number) => M;
-  /**
-   * With a `codec`: `false`/`undefined` for "not a pong", `true` for a pong
-   * (answers the oldest ping), or the seq it answers (exact RTT; a numbered
-   * pong that answers none of our pings is emitted as a message). A pong is not emitted.
-   */
-  isPong?: (message: M) => boolean | number | undefined;
-  /** With a `codec`, any mode: the reply to the server's own ping (written at once; the ping is not emitted), or undefined. */
-  answer?: (message: M) => M | undefined | null;
-}
+export type { Endpoint, HeartbeatConfig, Logger, QueueConfig, ReconnectOptions, ResolvedHeartbeat };
 
 export interface ClientOptions<M = Buffer> {
   /** Server host (with `port`), or use `endpoints`. @default 'localhost' */
@@ -155,9 +115,6 @@ export interface ClientOptions<M = Buffer> {
   delivery?: Delivery;
 }
 
-/** The heartbeat after validation: the shape the links run (io/codec-link.ts). */
-export type ResolvedHeartbeat<M> = CodecHeartbeat<M>;
-
 export interface ResolvedOptions<M = Buffer> {
   endpoints: Endpoint[];
   randomize: boolean;
@@ -170,7 +127,7 @@ export interface ResolvedOptions<M = Buffer> {
   frameTimeoutMs: number | undefined;
   networkCheckMs: number | false;
   heartbeat: ResolvedHeartbeat<M> | false;
-  reconnect: Required<Omit<ReconnectOptions, 'delay'>> & { enabled: boolean; delay: RetryDelayHook | undefined };
+  reconnect: ResolvedReconnect;
   keepAliveMs: number | false;
   queue: Required<QueueConfig>;
   maxFrameBytes: number;
@@ -192,15 +149,13 @@ export const DEFAULTS = Object.freeze({
   frameTimeoutMs: 30_000,
   networkCheckMs: NETWORK_CHECK_MS,
   heartbeat: HEARTBEAT_DEFAULTS,
-  reconnect: Object.freeze({ maxRetries: Infinity, resetAfterMs: 5_000, ...BACKOFF_DEFAULTS }),
+  reconnect: RECONNECT_DEFAULTS,
   queue: QUEUE_DEFAULTS,
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
   closeTimeoutMs: 5_000,
   keepAlive: true,
   delivery: 'written' as Delivery,
 });
-
-const JITTERS: readonly Jitter[] = ['full', 'equal', 'decorrelated', 'none'];
 
 function checkEndpoint(name: string, e: unknown): Endpoint {
   if (typeof e !== 'object' || e === null) fail(name, e, 'an object { host, port }');
@@ -237,45 +192,8 @@ export function resolveOptions<M = Buffer>(input: ClientOptions<M>): ResolvedOpt
     deadAfterMs = checkNumber('deadAfterMs', input.deadAfterMs, 0, { exclusive: true });
     if (input.heartbeat === false) fail('deadAfterMs', deadAfterMs, 'used with heartbeats (it sets them); remove heartbeat: false');
   }
-
-  let heartbeat: ResolvedOptions<M>['heartbeat'] = false;
-  if (input.heartbeat !== false) {
-    const h = objectOrUndefined('heartbeat', input.heartbeat) as HeartbeatConfig<M>;
-    if (deadAfterMs !== undefined && (h.intervalMs !== undefined || h.timeoutMs !== undefined)) {
-      fail('heartbeat.intervalMs', h.intervalMs ?? h.timeoutMs, 'left unset when deadAfterMs is given (deadAfterMs sets it)');
-    }
-    const intervalMs = checkNumber('heartbeat.intervalMs', h.intervalMs ?? (deadAfterMs !== undefined ? deadAfterMs / 3 : DEFAULTS.heartbeat.intervalMs), 0, { exclusive: true });
-    const timeoutMs = checkNumber('heartbeat.timeoutMs', h.timeoutMs ?? deadAfterMs ?? Math.max(DEFAULTS.heartbeat.timeoutMs, 3 * intervalMs), 0, { exclusive: true });
-    if (timeoutMs <= intervalMs) fail('heartbeat.timeoutMs', timeoutMs, `greater than heartbeat.intervalMs (${intervalMs})`);
-    const mode = h.mode ?? 'ping';
-    if (mode !== 'ping' && mode !== 'inbound') fail('heartbeat.mode', mode, "'ping' or 'inbound'");
-    if (codec === undefined) {
-      if (h.createPing !== undefined || h.isPong !== undefined || h.mode !== undefined) {
-        fail('heartbeat.createPing', h.createPing ?? h.isPong ?? h.mode, 'used only with a codec (the native protocol has its own ping)');
-      }
-    } else if (mode === 'ping') {
-      if (typeof h.createPing !== 'function') fail('heartbeat.createPing', h.createPing, "a function with a codec (or set heartbeat.mode to 'inbound')");
-      if (typeof h.isPong !== 'function') fail('heartbeat.isPong', h.isPong, "a function with a codec (or set heartbeat.mode to 'inbound')");
-    }
-    if (h.answer !== undefined && (codec === undefined || typeof h.answer !== 'function')) fail('heartbeat.answer', h.answer, 'a function, with a codec');
-    heartbeat = { intervalMs, timeoutMs, mode, ...(h.createPing ? { createPing: h.createPing } : {}), ...(h.isPong ? { isPong: h.isPong } : {}), ...(h.answer ? { answer: h.answer } : {}) };
-  }
-
-  const r = input.reconnect === false ? {} : objectOrUndefined('reconnect', input.reconnect);
-  const d = DEFAULTS.reconnect;
-  const initialDelayMs = checkNumber('reconnect.initialDelayMs', r.initialDelayMs ?? d.initialDelayMs, 0);
-  const reconnect = {
-    enabled: input.reconnect !== false,
-    maxRetries: checkNumber('reconnect.maxRetries', r.maxRetries ?? d.maxRetries, 0, { integer: true, allowInfinity: true }),
-    initialDelayMs,
-    maxDelayMs: checkNumber('reconnect.maxDelayMs', r.maxDelayMs ?? Math.max(d.maxDelayMs, initialDelayMs), initialDelayMs),
-    multiplier: checkNumber('reconnect.multiplier', r.multiplier ?? d.multiplier, 1),
-    jitter: (r.jitter ?? d.jitter) as Jitter,
-    resetAfterMs: checkNumber('reconnect.resetAfterMs', r.resetAfterMs ?? d.resetAfterMs, 0),
-    delay: r.delay as RetryDelayHook | undefined,
-  };
-  if (reconnect.delay !== undefined && typeof reconnect.delay !== 'function') fail('reconnect.delay', reconnect.delay, 'a function (attempt, error) => number | false');
-  if (!JITTERS.includes(reconnect.jitter)) fail('reconnect.jitter', reconnect.jitter, `one of ${JITTERS.join(', ')}`);
+  const heartbeat = input.heartbeat === false ? false : resolveHeartbeat(input.heartbeat, codec !== undefined, deadAfterMs);
+  const reconnect = resolveReconnect(input.reconnect);
 
   let keepAliveMs: number | false;
   const ka = input.keepAlive ?? DEFAULTS.keepAlive;

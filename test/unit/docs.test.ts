@@ -153,7 +153,7 @@ describe('docs/state-machine.md', () => {
 
 describe('docs/client.md', () => {
   const doc = read('docs/client.md');
-  const source = read('src/client/options.ts') + read('src/core/validate.ts');
+  const source = ['src/client/options.ts', 'src/client/heartbeat-options.ts', 'src/client/reconnect-options.ts', 'src/core/validate.ts'].map(read).join('\n');
 
   const REQUIRED = [
     'host', 'port', 'endpoints', 'tls', 'connectTimeoutMs',
