@@ -15,9 +15,10 @@
  * callback gets `lateMs`, how long after the end of its tick the burst began:
  * 0 under a live loop give or take timer jitter, about the stall after one.
  * The tick's rounding is not in it, so it compares to STALL_THRESHOLD_MS and
- * the caller applies the project's one stall rule (src/heartbeat.ts, later
- * src/core/clock.ts): a periodic check credits it as stalled time; a one-shot
- * deadline over the threshold yields a poll phase so pending reads go first.
+ * the caller applies the project's one stall rule (src/core/clock.ts): the
+ * heartbeat (io/link.ts) credits it as stalled time; a one-shot deadline
+ * (io/deadline.ts) over the threshold yields a poll phase so pending reads go
+ * first.
  */
 
 /** The Node timer the wheel runs on (injectable for fake time): `set` calls `fn` once after `ms`, without holding the process open. */
@@ -34,7 +35,7 @@ export const nodeScheduler: WheelScheduler = {
 
 /**
  * Default tick, in ms. The SDK's deadlines are 100s of ms or more (the
- * heartbeat defaults to a 5 s interval, src/heartbeat.ts): 20 ms of rounding is
+ * heartbeat defaults to a 5 s interval, src/core/heartbeat.ts): 20 ms of rounding is
  * 0.4 % of it, and STALL_THRESHOLD_MS, the lateness already taken as jitter.
  * A shorter tick means more wake-ups and smaller bursts; Netty's default is 100 ms.
  */
