@@ -10,7 +10,7 @@
  * its own length, and a peer that really is silent is still timed out.
  */
 import { stallOf } from '../core/clock';
-import { TimerWheel, WheelEntry } from './timer-wheel';
+import { MAX_DELAY_MS, TimerWheel, WheelEntry } from './timer-wheel';
 
 export class Deadline {
   private readonly entry: WheelEntry;
@@ -43,7 +43,7 @@ export class Deadline {
     this.lengthMs = ms;
     this.dueAt = now + ms;
     this.cancelDeferred();
-    this.wheel.reschedule(this.entry, ms, now);
+    this.wheel.reschedule(this.entry, Math.min(ms, MAX_DELAY_MS), now);
   }
 
   /** Time left before it expires (Infinity when not armed). */
@@ -76,6 +76,9 @@ export class Deadline {
   /** The wheel never fires an entry early: on time, it expires; late past the stall threshold, the reads go first. */
   private readonly onFire = (lateMs: number): void => {
     if (this.dueAt === Infinity) return;
+    const now = this.wheel.now();
+    // Longer than the wheel's longest delay: the rest is still to wait.
+    if (now < this.dueAt) return this.wheel.reschedule(this.entry, Math.min(this.dueAt - now, MAX_DELAY_MS), now);
     if (stallOf(lateMs) > 0) {
       // Stalled: the reads that waited run in this turn's poll phase; decide after them.
       this.deferred = setImmediate(this.onDeferred);
@@ -88,9 +91,7 @@ export class Deadline {
   private readonly onDeferred = (): void => {
     this.deferred = undefined;
     if (this.dueAt === Infinity) return;
-    const now = this.wheel.now();
-    if (now < this.dueAt) return this.wheel.reschedule(this.entry, this.dueAt - now, now);
-    this.expire();
+    if (this.wheel.now() >= this.dueAt) this.expire();
   };
 
   private expire(): void {

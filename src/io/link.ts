@@ -19,7 +19,7 @@ import type { PartialFrame } from '../protocol/peer';
 import { Deadline } from './deadline';
 import { watchLocalAddress } from './network-watch';
 import { Endpoint, SocketHandlers, attach, configureSocket, detach, openSocket, resetSocket } from './socket';
-import { TimerWheel, WheelEntry, processWheel } from './timer-wheel';
+import { MAX_DELAY_MS, TimerWheel, WheelEntry, processWheel } from './timer-wheel';
 import { FrameWriter } from './writer';
 
 export interface LinkConfig {
@@ -270,7 +270,7 @@ export abstract class Link<M> {
   private scheduleHeartbeat(now: number): void {
     const m = this.monitor;
     if (!m || (this.phase !== 'open' && this.phase !== 'held')) return;
-    this.wheel.reschedule(this.heartbeatEntry, Math.max(0, m.wakeAt() - now), now);
+    this.wheel.reschedule(this.heartbeatEntry, Math.min(Math.max(0, m.wakeAt() - now), MAX_DELAY_MS), now);
   }
 
   private stopHeartbeat(): void {

@@ -43,6 +43,9 @@ export const DEFAULT_TICK_MS = 20;
 /** Default bucket count (a power of two, as Netty's 512): one revolution is 512 × 20 ms = 10.24 s, longer than the default heartbeat interval. */
 export const DEFAULT_BUCKETS = 512;
 
+/** The longest delay schedule() accepts, in ms (as setTimeout's, 2^31 - 1, about 24.8 days); a longer deadline re-arms when this one fires. */
+export const MAX_DELAY_MS = 2 ** 31 - 1;
+
 const IDLE = -1; // an entry's slot when not armed (else its bucket, or:)
 const FIRING = -2; // taken into the burst being fired, not run yet
 
@@ -141,7 +144,7 @@ export class TimerWheel {
   }
 
   private insert(entry: WheelEntry, delayMs: number, now: number): void {
-    if (!(delayMs >= 0 && delayMs <= 2 ** 31 - 1)) throw new TypeError(`delayMs must be a number of ms in [0, 2^31 - 1], got ${delayMs}`);
+    if (!(delayMs >= 0 && delayMs <= MAX_DELAY_MS)) throw new TypeError(`delayMs must be a number of ms in [0, 2^31 - 1], got ${delayMs}`);
     // Idle (nothing scheduled, no timer): catch up, rather than walk the empty buckets later.
     if (this.timer === undefined && !this.firing) this.done = Math.max(this.done, Math.floor((now - this.origin) / this.tickMs));
     const deadline = now + delayMs;

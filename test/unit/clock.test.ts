@@ -7,7 +7,7 @@
 import { STALL_THRESHOLD_MS, StalledTime, stallMs, stallOf } from '../../src/core/clock';
 import { HeartbeatMonitor } from '../../src/core/heartbeat';
 import { Deadline } from '../../src/io/deadline';
-import { TimerWheel } from '../../src/io/timer-wheel';
+import { MAX_DELAY_MS, TimerWheel } from '../../src/io/timer-wheel';
 
 describe('the stall rule', () => {
   it('a timer late by no more than the threshold was not stalled; later than that, its lateness is the stall', () => {
@@ -161,6 +161,15 @@ describe('Deadline (a timer wheel on fake timers, injected clock)', () => {
     run(1 + wheel.tickMs);
     expect(fired).toHaveBeenCalledTimes(1);
     expect(now - last).toBeLessThanOrEqual(1000 + wheel.tickMs);
+  });
+
+  it("a deadline longer than the wheel's longest delay fires at its own length, not early", () => {
+    const fired = jest.fn();
+    new Deadline(wheel, fired, false).arm(MAX_DELAY_MS + 1000);
+    run(MAX_DELAY_MS + 999);
+    expect(fired).not.toHaveBeenCalled();
+    run(1 + wheel.tickMs);
+    expect(fired).toHaveBeenCalledTimes(1);
   });
 
   it('clear() leaves nothing pending, even in the poll phase after a stall', () => {
