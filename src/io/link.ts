@@ -3,9 +3,9 @@
  * listeners, its named deadlines (connect, handshake, frame) and its
  * heartbeat schedule, each an entry of its own on the process's timer wheel
  * (io/timer-wheel.ts), owned and cleared here, and exactly one `onDown`
- * when it ends. Pongs are matched by the client's ping ledger (core/pong.ts). The native protocol (native-link.ts) and user codecs
- * (codec-link.ts) supply what happens when the socket is ready and when
- * bytes arrive. Every listener and timer is removed on teardown.
+ * when it ends. Pongs are matched by the client's ping ledger (core/pong.ts).
+ * The native protocol (native-link.ts) and user codecs (codec-link.ts)
+ * supply what happens when the socket is ready and when bytes arrive. Every listener and timer is removed on teardown.
  * Over 300 lines: the socket's phases and the deadline of each phase are one
  * state machine, kept in one file so every timer's owner is visible; each deadline is a few
  * lines here because they share one phase and one teardown.
@@ -289,7 +289,6 @@ export abstract class Link<M> {
     }
     // No pings of ours during the user's handshake: a server expecting a login first may drop us for one.
     if (r.kind === 'ping' && this.pingsEnabled && this.phase === 'open') this.sendPing(now);
-    // sendPing may have ended the link (a throwing createPing is the user's; a write error is async): re-check in schedule.
     this.scheduleHeartbeat(now);
   };
 
