@@ -69,7 +69,10 @@ export class HeartbeatMonitor {
     const silentMs = now - this.lastInboundAt;
     if (silentMs >= this.opts.timeoutMs) return { kind: 'dead', silentMs };
     if (now >= this.nextPingAt) {
-      this.nextPingAt = now + this.opts.intervalMs;
+      // On time (the timer wheel wakes up to one tick late): the next ping keeps
+      // the schedule, so the lateness does not add up into a longer interval.
+      // After a stall the schedule restarts from the wake-up.
+      this.nextPingAt = stalled > 0 ? now + this.opts.intervalMs : Math.max(this.nextPingAt + this.opts.intervalMs, now);
       return { kind: 'ping', wakeAt: this.wakeAt() };
     }
     return { kind: 'wait', wakeAt: this.wakeAt() };

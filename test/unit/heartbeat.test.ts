@@ -14,6 +14,17 @@ describe('HeartbeatMonitor (fake clock)', () => {
     expect(kinds).toHaveLength(10);
   });
 
+  it('wake-ups late by a tick keep the ping schedule: the lateness does not stretch the interval', () => {
+    const m = new HeartbeatMonitor({ intervalMs: 1000, timeoutMs: 3000 }, 0);
+    for (let i = 1; i <= 10; i++) {
+      const at = m.wakeAt() + 19; // the end of the wheel's tick, and a little timer lateness
+      m.onInbound(at - 1);
+      expect(m.tick(at, 4).kind).toBe('ping');
+    }
+    expect(m.wakeAt()).toBe(11_000);
+    expect(m.stalledMs).toBe(0);
+  });
+
   it('declares dead exactly timeoutMs after the last inbound frame', () => {
     const m = new HeartbeatMonitor({ intervalMs: 1000, timeoutMs: 3000 }, 0);
     m.onInbound(500);
