@@ -20,7 +20,7 @@ import { TimerWheel, WheelEntry } from '../src/io/timer-wheel';
 const N = 10_000;
 const ROUNDS = 100;
 const TRIALS = 5;
-/** A heartbeat-like delay (the default interval, src/heartbeat.ts): nothing fires during the benchmark. */
+/** A heartbeat-like delay (the default interval, src/core/heartbeat.ts): nothing fires during the benchmark. */
 const DELAY_MS = 5_000;
 
 setFlagsFromString('--expose-gc');

@@ -4,7 +4,6 @@
  * codec's. The lifecycle (lifecycle.ts) owns what it returns.
  */
 import type { Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import type { ConfirmLedger } from '../core/confirm';
 import type { InboundTracker } from '../core/delivery';
 import type { PingLedger } from '../core/pong';
@@ -45,10 +44,10 @@ export function openLink<M>(o: ResolvedOptions<M>, a: Attempt, hooks: LinkHooks<
     unref: o.unref,
     holdOpen: o.handshake !== undefined,
     classify: a.classify,
-    now: () => performance.now(),
+    pings: a.pings,
     ...(setUserTimeout && userTimeoutMs !== undefined ? { onSocketReady: (socket: Socket) => setUserTimeout(socket, userTimeoutMs) } : {}),
   };
-  if (o.codec) return new CodecLink<M>({ ...base, codec: o.codec, heartbeat: o.heartbeat, pings: a.pings, confirm: a.confirm }, hooks);
+  if (o.codec) return new CodecLink<M>({ ...base, codec: o.codec, heartbeat: o.heartbeat, confirm: a.confirm }, hooks);
   const hb = o.heartbeat;
   const inbound = a.inbound;
   const native = new NativeLink(

@@ -1,7 +1,8 @@
 /**
  * The stall rule, in one place. Used by the heartbeat (core/heartbeat.ts),
- * the socket deadlines (io/deadline.ts) and the server's sweep
- * (server/server.ts).
+ * the socket deadlines (io/deadline.ts), both on the process's timer wheel
+ * (io/timer-wheel.ts, which reports each entry's lateness), and the server's
+ * sweep (server/sweeper.ts).
  *
  * A timer that runs much later than it was due was held up by a stall of our
  * own process (GC, a long synchronous task, SIGSTOP, a suspended laptop), not
@@ -28,10 +29,14 @@
  */
 export const STALL_THRESHOLD_MS = 20;
 
+/** How long a timer that ran `lateMs` after it was due was stalled: its lateness, or 0 when that is jitter. */
+export function stallOf(lateMs: number): number {
+  return lateMs > STALL_THRESHOLD_MS ? lateMs : 0;
+}
+
 /** How long a timer due at `dueAt` and running at `now` was stalled: its lateness, or 0 when on time. */
 export function stallMs(dueAt: number, now: number): number {
-  const late = now - dueAt;
-  return late > STALL_THRESHOLD_MS ? late : 0;
+  return stallOf(now - dueAt);
 }
 
 /** Total time our process was stalled, as seen by one periodic check; the credited clock excludes it. */
@@ -41,7 +46,12 @@ export class StalledTime {
 
   /** Credits the stall of a periodic timer due at `dueAt` that ran at `now`; returns it (0 when on time). */
   note(dueAt: number, now: number): number {
-    const s = stallMs(dueAt, now);
+    return this.credit(now - dueAt);
+  }
+
+  /** Credits the stall of a periodic timer that ran `lateMs` late (as the timer wheel reports it); returns it (0 when on time). */
+  credit(lateMs: number): number {
+    const s = stallOf(lateMs);
     this.total += s;
     return s;
   }

@@ -9,7 +9,7 @@
  */
 import type { ConfirmLedger } from '../core/confirm';
 import { routeInbound } from '../core/inbound-route';
-import type { PingLedger } from '../core/pong';
+import type { PingMatch } from '../core/pong';
 import type { Codec, Decoder } from '../protocol/codec';
 import { Link, LinkConfig, LinkHooks } from './link';
 
@@ -29,8 +29,6 @@ export interface CodecHeartbeat<M> {
 export interface CodecLinkConfig<M> extends LinkConfig {
   codec: Codec<M>;
   heartbeat: CodecHeartbeat<M> | false;
-  /** The client's pings, across connections (seqs keep rising). */
-  pings: PingLedger;
   /** Set with `delivery: 'confirmed'`: messages written and not yet confirmed (ids), across connections. */
   confirm: ConfirmLedger<number> | undefined;
 }
@@ -81,42 +79,43 @@ export class CodecLink<M> extends Link<M> {
   }
 
   /** The monitor says a ping is due; the ledger gives its seq (and the confirm mark it carries). */
-  protected sendPing(): void {
-    this.writePing();
+  protected sendPing(now: number): void {
+    this.writePing(now);
   }
 
-  protected onChunk(chunk: Buffer): undefined {
+  /** Pongs are matched in the client's ledger by isPong's seq, or a bare pong to the oldest ping (core/pong.ts). */
+  protected onChunk(chunk: Buffer, now: number): undefined {
     for (const m of this.decoder.push(chunk)) {
       if (this.ended) return;
-      const route = routeInbound(m, this.hooksIn, this.config.pings, undefined, this.cfg.now());
+      const route = routeInbound(m, this.hooksIn, this.cfg.pings, undefined, now);
       if (route.kind === 'answer') this.sendNow(route.reply);
       else if (route.kind === 'pong') {
-        if (route.match) this.onMatched(route.match.rttMs, route.match.mark);
+        if (route.match) this.onMatched(route.match, now);
       } else this.hooks.onData(++this.received, m);
     }
     return undefined;
   }
 
-  private writePing(): void {
+  private writePing(now: number): void {
     const create = this.createPing;
     if (!create || this.ended) return;
-    const seq = this.config.pings.sent(this.cfg.now(), this.config.confirm?.pinged() ?? 0);
+    const seq = this.cfg.pings.sent(now, this.config.confirm?.pinged() ?? 0);
     this.sendNow(create(seq));
   }
 
-  private onMatched(rttMs: number, mark: number): void {
-    this.hooks.onPong(rttMs);
+  private onMatched(match: PingMatch, now: number): void {
+    this.answered(match);
     const confirm = this.config.confirm;
     if (!confirm) return;
-    const { confirmed, barrier } = confirm.answered(mark);
+    const { confirmed, barrier } = confirm.answered(match.mark);
     const last = confirmed[confirmed.length - 1];
     if (last !== undefined) this.hooks.onAck(last);
-    if (barrier && this.isOpen) this.writePing();
+    if (barrier && this.isOpen) this.writePing(now);
   }
 
   private readonly endBatch = (): void => {
     const batch = this.batch;
     this.batch = [];
-    if (!this.ended && this.config.confirm?.wrote(batch)) this.writePing();
+    if (!this.ended && this.config.confirm?.wrote(batch)) this.writePing(this.wheel.now());
   };
 }

@@ -1,51 +1,54 @@
 /**
- * One named deadline with one timer of its own (connect, handshake, frame):
- * armed, cleared and fired by its owner only. Stalls of our own process are
- * handled by the rule in core/clock.ts: a timer that runs late yields one
- * poll phase (setImmediate) so the socket reads that waited during the stall
- * are handled first, then fires, unless the owner reported progress in that
- * phase, which restarts the deadline's own length from the wake. So after a
- * wake a deadline fires no later than its own length, and a peer that really
- * is silent is still timed out.
+ * One named deadline (connect, handshake, frame): an entry on the process's
+ * timer wheel (io/timer-wheel.ts) that its owner creates once, arms, re-arms
+ * and clears; no Node timer of its own. Stalls of our own process are handled
+ * by the rule in core/clock.ts, applied to the lateness the wheel reports: a
+ * deadline that fires late yields one poll phase (setImmediate) so the socket
+ * reads that waited during the stall are handled first, then fires, unless
+ * the owner reported progress in that phase, which restarts the deadline's
+ * own length from the wake. So after a wake a deadline fires no later than
+ * its own length, and a peer that really is silent is still timed out.
  */
-import { stallMs } from '../core/clock';
+import { stallOf } from '../core/clock';
+import { MAX_DELAY_MS, TimerWheel, WheelEntry } from './timer-wheel';
 
 export class Deadline {
-  private timer: NodeJS.Timeout | undefined;
-  /** When the pending timer is due (it may be earlier than `dueAt`: see arm()). */
-  private timerAt = 0;
+  private readonly entry: WheelEntry;
   private dueAt = Infinity;
   private lengthMs = 0;
   /** Set while the deadline, late after a stall, waits one poll phase for the reads. */
   private deferred: NodeJS.Immediate | undefined;
 
+  /**
+   * @param wheel the timer wheel it runs on (the process's, io/timer-wheel.ts `processWheel()`); its clock is the deadline's.
+   * @param unref unref the poll-phase wait after a stall (the wheel's own timer is always unref'd).
+   */
   constructor(
-    private readonly now: () => number,
+    private readonly wheel: TimerWheel,
     private readonly onExpire: () => void,
     private readonly unref: boolean,
-  ) {}
+  ) {
+    this.entry = new WheelEntry(this.onFire);
+  }
 
   get armed(): boolean {
     return this.dueAt !== Infinity;
   }
 
   /**
-   * Expires `ms` from now, replacing any earlier due time. A pending timer due
-   * sooner is kept and re-checks on firing, so re-arming per chunk costs a
-   * clock read, not a timer.
+   * Expires `ms` after `now` (one read of the wheel's clock, e.g. per socket
+   * read), replacing any earlier due time. O(1), no allocation.
    */
-  arm(ms: number): void {
+  arm(ms: number, now = this.wheel.now()): void {
     this.lengthMs = ms;
-    this.dueAt = this.now() + ms;
+    this.dueAt = now + ms;
     this.cancelDeferred();
-    if (this.timer && this.timerAt <= this.dueAt) return;
-    this.clearTimer();
-    this.setTimer(ms);
+    this.wheel.reschedule(this.entry, Math.min(ms, MAX_DELAY_MS), now);
   }
 
   /** Time left before it expires (Infinity when not armed). */
   leftMs(): number {
-    return this.dueAt - this.now();
+    return this.dueAt - this.wheel.now();
   }
 
   /**
@@ -58,32 +61,11 @@ export class Deadline {
     if (this.deferred) this.arm(this.lengthMs);
   }
 
-  /**
-   * Disarms it on a hot path: a pending timer is kept and does nothing when it
-   * fires, so a frame completing per chunk costs no clearTimeout. Use clear()
-   * at teardown.
-   */
-  disarm(): void {
-    this.dueAt = Infinity;
-    this.cancelDeferred();
-  }
-
-  /** Disarms it; nothing of it is left pending. */
+  /** Disarms it; nothing of it is left pending. O(1). */
   clear(): void {
     this.dueAt = Infinity;
-    this.clearTimer();
+    this.wheel.cancel(this.entry);
     this.cancelDeferred();
-  }
-
-  private setTimer(ms: number): void {
-    this.timerAt = this.now() + ms;
-    this.timer = setTimeout(this.onTimer, Math.max(0, ms));
-    if (this.unref) this.timer.unref();
-  }
-
-  private clearTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
   }
 
   private cancelDeferred(): void {
@@ -91,29 +73,28 @@ export class Deadline {
     this.deferred = undefined;
   }
 
-  private readonly onTimer = (): void => {
-    this.timer = undefined;
+  /** The wheel never fires an entry early: on time, it expires; late past the stall threshold, the reads go first. */
+  private readonly onFire = (lateMs: number): void => {
     if (this.dueAt === Infinity) return;
-    const now = this.now();
-    if (stallMs(this.timerAt, now) > 0) {
+    const now = this.wheel.now();
+    // Longer than the wheel's longest delay: the rest is still to wait.
+    if (now < this.dueAt) return this.wheel.reschedule(this.entry, Math.min(this.dueAt - now, MAX_DELAY_MS), now);
+    if (stallOf(lateMs) > 0) {
       // Stalled: the reads that waited run in this turn's poll phase; decide after them.
       this.deferred = setImmediate(this.onDeferred);
       if (this.unref) this.deferred.unref();
       return;
     }
-    if (now < this.dueAt) return this.setTimer(this.dueAt - now);
     this.expire();
   };
 
   private readonly onDeferred = (): void => {
     this.deferred = undefined;
     if (this.dueAt === Infinity) return;
-    if (this.now() < this.dueAt) return this.setTimer(this.dueAt - this.now());
-    this.expire();
+    if (this.wheel.now() >= this.dueAt) this.expire();
   };
 
   private expire(): void {
-    if (this.dueAt === Infinity) return;
     this.dueAt = Infinity;
     this.onExpire();
   }

@@ -1,10 +1,11 @@
 /**
  * One client socket, whatever the protocol: opening (TCP or TLS), its
  * listeners, its named deadlines (connect, handshake, frame) and its
- * heartbeat timer, each owned and cleared here, and exactly one `onDown`
- * when it ends. The native protocol (native-link.ts) and user codecs
- * (codec-link.ts) supply what happens when the socket is ready and when
- * bytes arrive. Every listener and timer is removed on teardown.
+ * heartbeat schedule, each an entry of its own on the process's timer wheel
+ * (io/timer-wheel.ts), owned and cleared here, and exactly one `onDown`
+ * when it ends. Pongs are matched by the client's ping ledger (core/pong.ts).
+ * The native protocol (native-link.ts) and user codecs (codec-link.ts)
+ * supply what happens when the socket is ready and when bytes arrive. Every listener and timer is removed on teardown.
  * Over 300 lines: the socket's phases and the deadline of each phase are one
  * state machine, kept in one file so every timer's owner is visible; each deadline is a few
  * lines here because they share one phase and one teardown.
@@ -13,10 +14,12 @@ import type { LookupFunction, Socket } from 'node:net';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { ErrorKind, ResilientError, resetsSocket, sdkError } from '../core/errors';
 import { HeartbeatMonitor } from '../core/heartbeat';
+import type { PingLedger, PingMatch } from '../core/pong';
 import type { PartialFrame } from '../protocol/peer';
 import { Deadline } from './deadline';
 import { watchLocalAddress } from './network-watch';
 import { Endpoint, SocketHandlers, attach, configureSocket, detach, openSocket, resetSocket } from './socket';
+import { MAX_DELAY_MS, TimerWheel, WheelEntry, processWheel } from './timer-wheel';
 import { FrameWriter } from './writer';
 
 export interface LinkConfig {
@@ -31,11 +34,15 @@ export interface LinkConfig {
   networkCheckMs?: number | false;
   /** Called once the socket is connected, to set socket options (e.g. TCP_USER_TIMEOUT). */
   onSocketReady?: (socket: Socket) => void;
+  /** Unref the poll-phase wait of a deadline after a stall; the wheel's timer is always unref'd, the socket holds the process. */
   unref: boolean;
   /** A user handshake follows the protocol's: the link stays `held` (connect deadline armed, no pings) until release(). */
   holdOpen: boolean;
   classify: (err: unknown) => ErrorKind;
-  now: () => number;
+  /** The client's pings, across connections (seqs keep rising; cleared when a link ends): pongs of both kinds of link are matched here. */
+  pings: PingLedger;
+  /** The timer wheel every deadline and the heartbeat run on; its clock is the link's. @default processWheel() */
+  wheel?: TimerWheel;
 }
 
 /** What a link reports to its owner. `M` is the message type. */
@@ -74,7 +81,10 @@ export abstract class Link<M> {
   protected readonly writer: FrameWriter;
   private monitor: HeartbeatMonitor | undefined;
   private pingsEnabled = true;
-  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private lastRtt: number | undefined;
+  /** The heartbeat's wake-up, re-armed in place for the link's lifetime. */
+  private readonly heartbeatEntry: WheelEntry;
+  protected readonly wheel: TimerWheel;
   /** TCP (+TLS) connect plus handshake: connectTimeoutMs from the start. */
   private readonly connectDeadline: Deadline;
   /** Once TCP is up, a silent peer gets the heartbeat budget if that is shorter. */
@@ -99,9 +109,11 @@ export abstract class Link<M> {
     this.readyEvent = readyEvent;
     this.closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     this.writer = new FrameWriter(socket);
-    this.connectDeadline = new Deadline(cfg.now, this.onConnectTimeout, cfg.unref);
-    this.handshakeDeadline = new Deadline(cfg.now, this.onHandshakeSilence, cfg.unref);
-    this.frameDeadline = new Deadline(cfg.now, this.onFrameTimeout, cfg.unref);
+    const wheel = (this.wheel = cfg.wheel ?? processWheel());
+    this.heartbeatEntry = new WheelEntry(this.onHeartbeatTimer);
+    this.connectDeadline = new Deadline(wheel, this.onConnectTimeout, cfg.unref);
+    this.handshakeDeadline = new Deadline(wheel, this.onHandshakeSilence, cfg.unref);
+    this.frameDeadline = new Deadline(wheel, this.onFrameTimeout, cfg.unref);
     this.handlers = { data: this.onSocketData, error: this.onSocketError, end: this.onSocketEnd, close: this.onSocketClose, drain: this.onSocketDrain };
     socket.once(readyEvent, this.onReadyEvent);
     attach(socket, this.handlers);
@@ -125,8 +137,9 @@ export abstract class Link<M> {
   get bytesOut(): number {
     return this.writer.bytesWritten;
   }
+  /** The last round trip measured on this link, in ms. */
   get rttMs(): number | undefined {
-    return this.monitor?.rttMs;
+    return this.lastRtt;
   }
   get remote(): string {
     return `${this.cfg.endpoint.host}:${this.cfg.endpoint.port}`;
@@ -136,10 +149,10 @@ export abstract class Link<M> {
   abstract sendMessage(id: number, payload: Buffer): void;
   /** The socket is connected (and TLS done): start the protocol. */
   protected abstract onReady(): void;
-  /** Bytes arrived: decode and handle them; throw a ResilientError on bad input. Returns the partial-frame state, where known. */
-  protected abstract onChunk(chunk: Buffer): PartialFrame | undefined;
-  /** Writes a heartbeat ping. */
-  protected abstract sendPing(seq: number, rttMs: number | undefined): void;
+  /** Bytes arrived at `now` (the one clock read of this socket read): decode and handle them; throw a ResilientError on bad input. Returns the partial-frame state, where known. */
+  protected abstract onChunk(chunk: Buffer, now: number): PartialFrame | undefined;
+  /** The heartbeat says a ping is due at `now`: record it in `cfg.pings` and write it. */
+  protected abstract sendPing(now: number): void;
   /** Writes what the protocol says before a graceful end (a BYE), if anything. */
   protected abstract goodbye(reason: string): void;
 
@@ -198,9 +211,10 @@ export abstract class Link<M> {
     this.phase = this.cfg.holdOpen ? 'held' : 'open';
     if (!this.cfg.holdOpen) this.connectDeadline.clear();
     if (heartbeat) {
-      this.monitor = new HeartbeatMonitor(heartbeat, this.cfg.now());
+      const now = this.wheel.now();
+      this.monitor = new HeartbeatMonitor(heartbeat, now);
       this.pingsEnabled = sendsPings;
-      this.scheduleHeartbeat();
+      this.scheduleHeartbeat(now);
     }
     this.hooks.onOpen(info);
   }
@@ -212,13 +226,16 @@ export abstract class Link<M> {
     this.phase = 'open';
   }
 
-  /** A pong for ping `seq` arrived (no seq: the oldest outstanding ping). */
-  protected pong(seq: number | undefined): void {
-    const m = this.monitor;
-    if (!m) return;
-    const now = this.cfg.now();
-    const rtt = seq === undefined ? m.onPongOldest(now) : m.onPong(seq, now);
-    if (rtt !== undefined) this.hooks.onPong(rtt);
+  /** A pong for ping `seq` arrived at `now`; one that answers none of ours (unknown or settled seq) is ignored. */
+  protected pong(seq: number, now: number): void {
+    const match = this.cfg.pings.match(seq, now);
+    if (match !== undefined) this.answered(match);
+  }
+
+  /** The ledger matched a pong to a ping of ours: report its RTT. */
+  protected answered(match: PingMatch): void {
+    this.lastRtt = match.rttMs;
+    this.hooks.onPong(match.rttMs);
   }
 
   private teardown(reset: boolean): void {
@@ -240,40 +257,39 @@ export abstract class Link<M> {
    * After each chunk: a frame still being assembled must complete within
    * frameTimeoutMs of its first byte. A peer that trickles a frame keeps the
    * heartbeat's byte counter happy but delivers nothing (a PONG queued behind
-   * the frame never arrives either). Costs a clock read per chunk ending
-   * mid-frame and one timer per partial stretch.
+   * the frame never arrives either). Costs an O(1) wheel re-arm per chunk
+   * that starts a frame it does not finish.
    */
-  private notePartialFrame(p: PartialFrame): void {
+  private notePartialFrame(p: PartialFrame, now: number): void {
     if (this.cfg.frameTimeoutMs === undefined) return;
     // More bytes of the same frame are no progress: a trickling peer sends just that.
-    if (p === 'started') this.frameDeadline.arm(this.cfg.frameTimeoutMs);
-    else if (p === 'done') this.frameDeadline.disarm();
+    if (p === 'started') this.frameDeadline.arm(this.cfg.frameTimeoutMs, now);
+    else if (p === 'done') this.frameDeadline.clear();
   }
 
-  private scheduleHeartbeat(): void {
+  private scheduleHeartbeat(now: number): void {
     const m = this.monitor;
     if (!m || (this.phase !== 'open' && this.phase !== 'held')) return;
-    this.heartbeatTimer = setTimeout(this.onHeartbeatTimer, Math.max(0, m.wakeAt() - this.cfg.now()));
-    if (this.cfg.unref) this.heartbeatTimer.unref();
+    this.wheel.reschedule(this.heartbeatEntry, Math.min(Math.max(0, m.wakeAt() - now), MAX_DELAY_MS), now);
   }
 
   private stopHeartbeat(): void {
-    if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
-    this.heartbeatTimer = undefined;
+    this.wheel.cancel(this.heartbeatEntry);
   }
 
-  private readonly onHeartbeatTimer = (): void => {
-    this.heartbeatTimer = undefined;
+  /** The wheel's wake-up (`lateMs`: how late it ran, which the monitor credits as our own stall past the threshold). */
+  private readonly onHeartbeatTimer = (lateMs: number): void => {
     const m = this.monitor;
     if (!m || (this.phase !== 'open' && this.phase !== 'held')) return;
-    const r = m.tick(this.cfg.now());
+    const now = this.wheel.now();
+    const r = m.tick(now, lateMs);
     if (r.kind === 'dead') {
       this.down(sdkError('ERR_HEARTBEAT_TIMEOUT', `no data from ${this.remote} for ${Math.round(r.silentMs)} ms`));
       return;
     }
     // No pings of ours during the user's handshake: a server expecting a login first may drop us for one.
-    if (r.kind === 'ping' && this.pingsEnabled && this.phase === 'open') this.sendPing(r.ping.seq, m.rttMs);
-    this.scheduleHeartbeat();
+    if (r.kind === 'ping' && this.pingsEnabled && this.phase === 'open') this.sendPing(now);
+    this.scheduleHeartbeat(now);
   };
 
   private readonly onConnectTimeout = (): void => {
@@ -307,15 +323,17 @@ export abstract class Link<M> {
 
   private readonly onSocketData = (chunk: Buffer): void => {
     this.bytesIn += chunk.length;
-    this.monitor?.onInbound(this.cfg.now());
+    // One clock read per socket read, for the heartbeat, the pongs and the frame deadline.
+    const now = this.wheel.now();
+    this.monitor?.onInbound(now);
     let partial: PartialFrame | undefined;
     try {
-      partial = this.onChunk(chunk);
+      partial = this.onChunk(chunk, now);
     } catch (err) {
       this.down(ResilientError.from(err, this.cfg.classify));
       return;
     }
-    if (partial !== undefined && this.phase !== 'done') this.notePartialFrame(partial);
+    if (partial !== undefined && this.phase !== 'done') this.notePartialFrame(partial, now);
   };
 
   private readonly onSocketError = (err: Error): void => {

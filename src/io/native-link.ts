@@ -19,6 +19,8 @@ export interface NativeLinkConfig extends LinkConfig {
 
 export class NativeLink extends Link<Buffer> {
   private readonly peer: NativePeer;
+  /** When the chunk being pushed was read (the link's one clock read per socket read): times its PONGs. */
+  private readAt = 0;
 
   constructor(
     private readonly config: NativeLinkConfig,
@@ -29,7 +31,7 @@ export class NativeLink extends Link<Buffer> {
       welcome: (w) => this.onWelcome(w),
       data: (id, payload) => this.hooks.onData(id, payload),
       ack: (id) => this.hooks.onAck(id),
-      ping: (p) => this.pong(p.seq),
+      ping: (p) => this.pong(p.seq, this.readAt),
       bye: (reason) => this.down(sdkError('ERR_SERVER_BYE', `server said goodbye: ${reason || 'no reason'}`)),
       error: (code = 'ERR_PROTOCOL', message) => this.down(new ResilientError(code, `server: ${message}`, this.cfg.classify(code))),
     });
@@ -48,11 +50,15 @@ export class NativeLink extends Link<Buffer> {
     this.beginHandshake(this.config.heartbeat ? this.config.heartbeat.timeoutMs : undefined);
   }
 
-  protected sendPing(seq: number, rttMs: number | undefined): void {
+  /** The PING carries its seq from the client's ledger (the server's PONG echoes it) and our last RTT. */
+  protected sendPing(now: number): void {
+    const seq = this.cfg.pings.sent(now);
+    const rttMs = this.rttMs;
     this.peer.sendPing({ seq, sentAt: Date.now(), ...(rttMs === undefined ? {} : { rttMs }) });
   }
 
-  protected onChunk(chunk: Buffer): PartialFrame {
+  protected onChunk(chunk: Buffer, now: number): PartialFrame {
+    this.readAt = now;
     return this.peer.push(chunk);
   }
 

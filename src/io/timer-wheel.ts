@@ -15,9 +15,10 @@
  * callback gets `lateMs`, how long after the end of its tick the burst began:
  * 0 under a live loop give or take timer jitter, about the stall after one.
  * The tick's rounding is not in it, so it compares to STALL_THRESHOLD_MS and
- * the caller applies the project's one stall rule (src/heartbeat.ts, later
- * src/core/clock.ts): a periodic check credits it as stalled time; a one-shot
- * deadline over the threshold yields a poll phase so pending reads go first.
+ * the caller applies the project's one stall rule (src/core/clock.ts): the
+ * heartbeat (io/link.ts) credits it as stalled time; a one-shot deadline
+ * (io/deadline.ts) over the threshold yields a poll phase so pending reads go
+ * first.
  */
 
 /** The Node timer the wheel runs on (injectable for fake time): `set` calls `fn` once after `ms`, without holding the process open. */
@@ -34,13 +35,16 @@ export const nodeScheduler: WheelScheduler = {
 
 /**
  * Default tick, in ms. The SDK's deadlines are 100s of ms or more (the
- * heartbeat defaults to a 5 s interval, src/heartbeat.ts): 20 ms of rounding is
+ * heartbeat defaults to a 5 s interval, src/core/heartbeat.ts): 20 ms of rounding is
  * 0.4 % of it, and STALL_THRESHOLD_MS, the lateness already taken as jitter.
  * A shorter tick means more wake-ups and smaller bursts; Netty's default is 100 ms.
  */
 export const DEFAULT_TICK_MS = 20;
 /** Default bucket count (a power of two, as Netty's 512): one revolution is 512 × 20 ms = 10.24 s, longer than the default heartbeat interval. */
 export const DEFAULT_BUCKETS = 512;
+
+/** The longest delay schedule() accepts, in ms (as setTimeout's, 2^31 - 1, about 24.8 days); a longer deadline re-arms when this one fires. */
+export const MAX_DELAY_MS = 2 ** 31 - 1;
 
 const IDLE = -1; // an entry's slot when not armed (else its bucket, or:)
 const FIRING = -2; // taken into the burst being fired, not run yet
@@ -140,7 +144,7 @@ export class TimerWheel {
   }
 
   private insert(entry: WheelEntry, delayMs: number, now: number): void {
-    if (!(delayMs >= 0 && delayMs <= 2 ** 31 - 1)) throw new TypeError(`delayMs must be a number of ms in [0, 2^31 - 1], got ${delayMs}`);
+    if (!(delayMs >= 0 && delayMs <= MAX_DELAY_MS)) throw new TypeError(`delayMs must be a number of ms in [0, 2^31 - 1], got ${delayMs}`);
     // Idle (nothing scheduled, no timer): catch up, rather than walk the empty buckets later.
     if (this.timer === undefined && !this.firing) this.done = Math.max(this.done, Math.floor((now - this.origin) / this.tickMs));
     const deadline = now + delayMs;

@@ -1,12 +1,13 @@
 /**
  * The stall rule (src/core/clock.ts) and the deadline built on it
- * (src/io/deadline.ts), with a fake clock: a stall is the clock jumping
+ * (src/io/deadline.ts, an entry on a timer wheel), with a fake clock: a stall is the clock jumping
  * while no timer runs, as when the process is stopped (SIGSTOP), a laptop
  * sleeps or a synchronous task blocks the loop.
  */
-import { STALL_THRESHOLD_MS, StalledTime, stallMs } from '../../src/core/clock';
+import { STALL_THRESHOLD_MS, StalledTime, stallMs, stallOf } from '../../src/core/clock';
 import { HeartbeatMonitor } from '../../src/core/heartbeat';
 import { Deadline } from '../../src/io/deadline';
+import { MAX_DELAY_MS, TimerWheel } from '../../src/io/timer-wheel';
 
 describe('the stall rule', () => {
   it('a timer late by no more than the threshold was not stalled; later than that, its lateness is the stall', () => {
@@ -14,6 +15,9 @@ describe('the stall rule', () => {
     expect(stallMs(1000, 1000 + STALL_THRESHOLD_MS)).toBe(0);
     expect(stallMs(1000, 1000 + STALL_THRESHOLD_MS + 1)).toBe(STALL_THRESHOLD_MS + 1);
     expect(stallMs(1000, 21_000)).toBe(20_000);
+    // The same rule on a lateness the timer wheel reports.
+    expect(stallOf(STALL_THRESHOLD_MS)).toBe(0);
+    expect(stallOf(STALL_THRESHOLD_MS + 1)).toBe(STALL_THRESHOLD_MS + 1);
   });
 
   it("a periodic check's credited clock excludes every stall it saw (the server's sweep)", () => {
@@ -22,12 +26,15 @@ describe('the stall rule', () => {
     expect(s.note(2000, 22_000)).toBe(20_000);
     expect(s.note(23_000, 23_500)).toBe(500);
     expect(s.credited(30_000)).toBe(30_000 - 20_500);
+    expect(s.credit(STALL_THRESHOLD_MS)).toBe(0);
+    expect(s.credit(1000)).toBe(1000);
+    expect(s.total).toBe(21_500);
   });
 });
 
-describe('Deadline (fake timers, injected clock)', () => {
+describe('Deadline (a timer wheel on fake timers, injected clock)', () => {
   let now = 0;
-  const clock = (): number => now;
+  let wheel: TimerWheel;
   /** Moves the clock and runs the timers due by then, as the event loop would. */
   const run = (ms: number): void => {
     now += ms;
@@ -47,6 +54,7 @@ describe('Deadline (fake timers, injected clock)', () => {
   beforeEach(() => {
     now = 0;
     jest.useFakeTimers({ doNotFake: ['performance', 'Date'] });
+    wheel = new TimerWheel({ now: () => now });
   });
   afterEach(() => {
     jest.clearAllTimers();
@@ -55,7 +63,7 @@ describe('Deadline (fake timers, injected clock)', () => {
 
   it('without a stall it fires at its length, and not before', () => {
     const fired = jest.fn();
-    const d = new Deadline(clock, fired, false);
+    const d = new Deadline(wheel, fired, false);
     d.arm(2000);
     run(1999);
     expect(fired).not.toHaveBeenCalled();
@@ -66,7 +74,7 @@ describe('Deadline (fake timers, injected clock)', () => {
 
   it('a short stall (ordinary lateness) fires it at once, in the timers phase', () => {
     const fired = jest.fn();
-    new Deadline(clock, fired, false).arm(2000);
+    new Deadline(wheel, fired, false).arm(2000);
     now += 1990;
     stall(STALL_THRESHOLD_MS);
     expect(fired).toHaveBeenCalledTimes(1);
@@ -76,7 +84,7 @@ describe('Deadline (fake timers, injected clock)', () => {
     'after a %i ms stall it waits one poll phase for the reads, then fires: not the stall length again',
     (stallLength) => {
       const fired = jest.fn();
-      new Deadline(clock, fired, false).arm(2000);
+      new Deadline(wheel, fired, false).arm(2000);
       stall(stallLength);
       // The late timer ran, but the bytes that arrived meanwhile are still unread.
       expect(fired).not.toHaveBeenCalled();
@@ -89,7 +97,7 @@ describe('Deadline (fake timers, injected clock)', () => {
 
   it('a reply read in the poll phase after the stall is handled before the deadline can fire', () => {
     const fired = jest.fn();
-    const d = new Deadline(clock, fired, false);
+    const d = new Deadline(wheel, fired, false);
     d.arm(2000);
     stall(20_000);
     pollThenCheck(() => d.clear()); // the WELCOME (or the rest of the frame) was in the kernel's buffer
@@ -99,7 +107,7 @@ describe('Deadline (fake timers, injected clock)', () => {
 
   it('a stage reached in the poll phase after a stall restarts its own length from the wake, no more', () => {
     const fired = jest.fn();
-    const d = new Deadline(clock, fired, false);
+    const d = new Deadline(wheel, fired, false);
     d.arm(2000);
     stall(20_000);
     const wake = now;
@@ -114,7 +122,7 @@ describe('Deadline (fake timers, injected clock)', () => {
 
   it('progress without a stall changes nothing', () => {
     const fired = jest.fn();
-    const d = new Deadline(clock, fired, false);
+    const d = new Deadline(wheel, fired, false);
     d.arm(2000);
     run(1500);
     d.progress();
@@ -122,25 +130,50 @@ describe('Deadline (fake timers, injected clock)', () => {
     expect(fired).toHaveBeenCalledTimes(1);
   });
 
-  it('re-arming keeps one timer and moves the due time; disarm leaves a timer that fires harmlessly', () => {
+  it('re-arming keeps one Node timer (the wheel\'s) and moves the due time; clear() stops it', () => {
     const fired = jest.fn();
-    const d = new Deadline(clock, fired, false);
+    const d = new Deadline(wheel, fired, false);
     d.arm(1000);
     run(600);
-    d.arm(1000); // due at 1600; the timer due at 1000 re-checks
+    d.arm(1000); // due at 1600; the wheel's timer due at 1000 finds nothing and re-arms
     expect(jest.getTimerCount()).toBe(1);
     run(400);
     expect(fired).not.toHaveBeenCalled();
     run(600);
     expect(fired).toHaveBeenCalledTimes(1);
     d.arm(1000);
-    d.disarm();
+    d.clear();
+    expect(jest.getTimerCount()).toBe(0);
     run(5000);
     expect(fired).toHaveBeenCalledTimes(1);
   });
 
+  it('a deadline re-armed every read keeps its place in the wheel and fires its length after the last one', () => {
+    const fired = jest.fn();
+    const d = new Deadline(wheel, fired, false);
+    for (let i = 0; i < 100; i++) {
+      d.arm(1000, now); // one clock read per socket read, passed in
+      run(7);
+    }
+    const last = now - 7;
+    run(1000 - 7 - 1);
+    expect(fired).not.toHaveBeenCalled();
+    run(1 + wheel.tickMs);
+    expect(fired).toHaveBeenCalledTimes(1);
+    expect(now - last).toBeLessThanOrEqual(1000 + wheel.tickMs);
+  });
+
+  it("a deadline longer than the wheel's longest delay fires at its own length, not early", () => {
+    const fired = jest.fn();
+    new Deadline(wheel, fired, false).arm(MAX_DELAY_MS + 1000);
+    run(MAX_DELAY_MS + 999);
+    expect(fired).not.toHaveBeenCalled();
+    run(1 + wheel.tickMs);
+    expect(fired).toHaveBeenCalledTimes(1);
+  });
+
   it('clear() leaves nothing pending, even in the poll phase after a stall', () => {
-    const d = new Deadline(clock, () => {}, false);
+    const d = new Deadline(wheel, () => {}, false);
     d.arm(1000);
     stall(5000);
     expect(jest.getTimerCount()).toBe(1); // the deferred check
