@@ -208,15 +208,15 @@ export class NativePeer {
     this.decoder.maxFrameBytes = this.maxFrameBytes;
   }
 
-  /** One decoded frame; `body` is the type byte, then the payload. False stops decoding. */
-  private readonly onFrame = (type: FrameType, body: Buffer): boolean => {
+  /** One decoded frame, its body (type byte, then payload) at `buf[start, end)`. False stops decoding. */
+  private readonly onFrame = (type: FrameType, buf: Buffer, start: number, end: number): boolean => {
     if (this.stopped()) return false;
     this.framesInChunk++;
     if (type === FrameType.DATA && this.phaseNow === 'open') {
-      // The hot path: one view for the payload, the id read in place.
-      this.events.data(readIdAt(body, 1), body.subarray(DATA_BODY_OFFSET));
+      // The hot path: the id read in place, one view (the payload handed to the owner).
+      this.events.data(readIdAt(buf, start + 1, end), buf.subarray(start + DATA_BODY_OFFSET, end));
     } else {
-      this.handle(type, body.subarray(1));
+      this.handle(type, buf.subarray(start + 1, end));
     }
     return !this.stopped();
   };

@@ -129,6 +129,15 @@ describe('the server endpoint', () => {
     expect(readId(sink.frames[2]!.payload)).toBe(2);
   });
 
+  it('a DATA frame too short for its id is ERR_PROTOCOL even with more frames behind it in the chunk', () => {
+    const { peer, seen } = opened();
+    seen.length = 0;
+    // Type + 3 bytes of id, then a whole DATA frame: the short id must not be read into the next frame.
+    const short = encodeFrame(FrameType.DATA, Buffer.from([0, 0, 0]));
+    expect(codeOf(() => peer.push(Buffer.concat([short, encodeData(1, Buffer.from('next'))])))).toBe('ERR_PROTOCOL');
+    expect(seen).toEqual([]);
+  });
+
   it("a client's BYE and ERROR are reported; a PONG or WELCOME from a client is ERR_PROTOCOL", () => {
     const a = opened();
     a.seen.length = 0;
