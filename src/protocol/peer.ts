@@ -119,6 +119,13 @@ export class NativePeer {
   /** The delivery state of the open connection: acks are taken from `inbound` after each chunk. */
   private inbound: InboundTracker | undefined;
 
+  /**
+   * True (the default): push() writes the ACK after each chunk. False: the
+   * owner calls flushAck() when it chooses (the server: once per event-loop
+   * turn, however many reads that turn made; server/server-link.ts).
+   */
+  ackEachChunk = true;
+
   constructor(
     readonly role: Role,
     private readonly maxFrameBytes: number,
@@ -182,8 +189,8 @@ export class NativePeer {
   }
 
   /**
-   * Decodes and handles a chunk; then, if still open, acknowledges what it
-   * delivered (one ACK per chunk). Throws a ResilientError (ERR_PROTOCOL,
+   * Decodes and handles a chunk; then, if still open and `ackEachChunk`,
+   * acknowledges what it delivered (one ACK per chunk). Throws a ResilientError (ERR_PROTOCOL,
    * ERR_FRAME_TOO_LARGE, ...) on a frame that breaks the protocol.
    */
   push(chunk: Buffer): PartialFrame {
@@ -192,13 +199,17 @@ export class NativePeer {
     // Frames are handled as they are decoded: no Frame objects, no array.
     this.decoder.pushEach(chunk, this.onFrame);
     if (this.stopped()) return 'none';
-    if (this.phaseNow === 'open') {
-      const ack = this.inbound?.takeAck();
-      if (ack !== undefined) this.sink.write(encodeAck(ack));
-    }
+    if (this.ackEachChunk) this.flushAck();
     if (!this.decoder.midFrame) return wasPartial ? 'done' : 'none';
     // A new frame if any completed in this chunk or none was pending.
     return this.framesInChunk > 0 || !wasPartial ? 'started' : 'continuing';
+  }
+
+  /** Writes one ACK for the highest id delivered, if it advanced since the last ACK (open only). */
+  flushAck(): void {
+    if (this.phaseNow !== 'open') return;
+    const ack = this.inbound?.takeAck();
+    if (ack !== undefined) this.sink.write(encodeAck(ack));
   }
 
   private open(inbound: InboundTracker | undefined, peerMaxFrameBytes: number | undefined): void {

@@ -129,6 +129,27 @@ describe('the server endpoint', () => {
     expect(readId(sink.frames[2]!.payload)).toBe(2);
   });
 
+  it('with ackEachChunk off, acknowledges only on flushAck(): one ACK for every chunk before it', () => {
+    const inbound = new InboundTracker();
+    const { peer, sink } = endpoint('server', 1 << 16, { data: (id) => void inbound.accept(id) });
+    peer.ackEachChunk = false;
+    peer.push(encodeJson(FrameType.HELLO, HELLO));
+    peer.accept(WELCOME, inbound, HELLO.maxFrameBytes);
+    for (let id = 1; id <= 3; id++) peer.push(encodeData(id, Buffer.from('x')));
+    expect(sink.types()).toEqual([FrameType.WELCOME]);
+    expect(inbound.ackDue).toBe(true);
+    peer.flushAck();
+    peer.flushAck();
+    expect(sink.types()).toEqual([FrameType.WELCOME, FrameType.ACK]);
+    expect(readId(sink.frames[1]!.payload)).toBe(3);
+    expect(inbound.ackDue).toBe(false);
+    // Nothing is written once stopped.
+    peer.push(encodeData(4, Buffer.from('y')));
+    peer.stop();
+    peer.flushAck();
+    expect(sink.frames).toHaveLength(2);
+  });
+
   it('a DATA frame too short for its id is ERR_PROTOCOL even with more frames behind it in the chunk', () => {
     const { peer, seen } = opened();
     seen.length = 0;
