@@ -121,8 +121,8 @@ export class NativePeer {
 
   /**
    * True (the default): push() writes the ACK after each chunk. False: the
-   * owner calls flushAck() when it chooses (the server: once per event-loop
-   * turn, however many reads that turn made; server/server-link.ts).
+   * owner calls flushAck() when it chooses (the server: after a turn's first
+   * read, then once for its later reads; server/server-link.ts).
    */
   ackEachChunk = true;
 

@@ -54,7 +54,7 @@ export class ServerLink {
   readonly connectedAt = Date.now();
   rttMs: number | undefined;
   private said: 'bye' | undefined;
-  /** The pending ACK's turn: one ACK per event-loop turn, however many reads it made (see onSocketData). */
+  /** Set from this turn's first ACK to its check phase, which acknowledges the turn's later reads (see onSocketData). */
   private ackTurn: NodeJS.Immediate | undefined;
   /** Resolves when the socket has fully closed. */
   readonly closed: Promise<void>;
@@ -181,9 +181,13 @@ export class ServerLink {
     if (this.isDone) return;
     // libuv reads a busy socket up to 32 times per poll phase, and each read
     // ends in a flush of the writer (process.nextTick): an ACK per read would
-    // be a write() per 64 KiB. Acked once in the check phase that follows
-    // instead: one write for every read of this turn.
-    if (this.ackTurn === undefined && this.session?.inbound.ackDue === true) this.ackTurn = setImmediate(this.sendAck);
+    // be a write() per 64 KiB. The turn's first read is acknowledged at once
+    // (a sender waiting on its window hears of it without delay); the later
+    // reads of the same turn together, in the check phase that follows.
+    if (this.ackTurn === undefined && this.session?.inbound.ackDue === true) {
+      this.peer.flushAck();
+      this.ackTurn = setImmediate(this.sendAck);
+    }
     this.hooks.onPartialFrame(this, partial);
     // A peer that sends (pings, data) but does not read our answers must not
     // grow our output buffer: stop reading until it drains.
