@@ -60,6 +60,11 @@ function report(file: string, top: number, grep: string | undefined): void {
 }
 
 if (require.main === module) {
+  // `| head` closes the pipe early: stop quietly.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   const args = process.argv.slice(2);
   const target = args.find((a) => !a.startsWith('--'));
   const top = Number(args.find((a) => a.startsWith('--top='))?.slice(6) ?? 10);
