@@ -366,6 +366,11 @@ export class InboundTracker {
     return this.delivered;
   }
 
+  /** True when something was delivered since the last ACK taken. */
+  get ackDue(): boolean {
+    return this.delivered !== this.acked;
+  }
+
   /** The id to acknowledge now, or undefined when the last ACK covers everything. */
   takeAck(): number | undefined {
     if (this.delivered === this.acked) return undefined;

@@ -14,10 +14,19 @@
  * bytes are in: an oversize frame throws before anything is allocated for it.
  */
 import { sdkError } from '../core/errors';
-import { FRAME_TYPE_NAMES, Frame, FrameType } from './frames';
+import { Frame, FrameType, isFrameType, u32At } from './frames';
 import { PartialBuffer } from './partial-buffer';
 
 const LENGTH_BYTES = 4;
+
+/**
+ * Takes one decoded frame: its body (the type byte, then the payload) is
+ * `buf[start, end)`. For a frame that lay inside one chunk `buf` is that
+ * chunk, so no view is made for a frame its handler does not need one of;
+ * for one assembled across chunks it is the assembled body. Return `false`
+ * to stop decoding.
+ */
+export type FrameHandler = (type: FrameType, buf: Buffer, start: number, end: number) => boolean | void;
 
 /** Turns a byte stream into frames, whatever its cuts; one per connection. */
 export class FrameDecoder {
@@ -52,20 +61,19 @@ export class FrameDecoder {
    */
   push(chunk: Buffer): Frame[] {
     const frames: Frame[] = [];
-    this.pushEach(chunk, (type, body) => {
-      frames.push({ type, payload: body.subarray(1) });
+    this.pushEach(chunk, (type, buf, start, end) => {
+      frames.push({ type, payload: buf.subarray(start + 1, end) });
     });
     return frames;
   }
 
   /**
    * Adds a chunk and hands each completed frame to `onFrame` as it is decoded
-   * (no Frame objects, no array): `body` is the type byte followed by the
-   * payload. A frame limit changed inside `onFrame` applies to the next frame.
-   * Return `false` from `onFrame` to stop (the rest stays buffered). Throws
-   * like push().
+   * (no Frame objects, no array, no view: see FrameHandler). A frame limit
+   * changed inside `onFrame` applies to the next frame. Return `false` from
+   * `onFrame` to stop (the rest stays buffered). Throws like push().
    */
-  pushEach(chunk: Buffer, onFrame: (type: FrameType, body: Buffer) => boolean | void): void {
+  pushEach(chunk: Buffer, onFrame: FrameHandler): void {
     if (this.rest !== undefined) {
       chunk = chunk.length === 0 ? this.rest : Buffer.concat([this.rest, chunk]);
       this.rest = undefined;
@@ -75,7 +83,7 @@ export class FrameDecoder {
     while (pos < end) {
       if (this.length < 0) {
         if (this.headerRead === 0 && end - pos >= LENGTH_BYTES) {
-          this.setLength(chunk.readUInt32BE(pos));
+          this.setLength(u32At(chunk, pos));
           pos += LENGTH_BYTES;
         } else {
           pos = this.readSplitLength(chunk, pos);
@@ -83,24 +91,28 @@ export class FrameDecoder {
         }
       }
       const len = this.length;
-      let body: Buffer;
+      let buf: Buffer;
+      let start: number;
       if (this.body.length === 0 && end - pos >= len) {
-        body = chunk.subarray(pos, pos + len); // the fast path: a view, no copy
+        // The fast path: the frame lies in this chunk; handed out in place, no copy, no view.
+        buf = chunk;
+        start = pos;
         pos += len;
       } else {
         const n = Math.min(len - this.body.length, end - pos);
         this.body.append(chunk, pos, pos + n, len);
         pos += n;
         if (this.body.length < len) return;
-        body = this.body.take();
+        buf = this.body.take();
+        start = 0;
       }
       this.length = -1;
-      const type = body[0] as number;
-      if (FRAME_TYPE_NAMES[type] === undefined) {
+      const type = buf[start] as number;
+      if (!isFrameType(type)) {
         this.reset();
         throw sdkError('ERR_PROTOCOL', `unknown frame type ${type}`);
       }
-      if (onFrame(type as FrameType, body) === false) {
+      if (onFrame(type, buf, start, start + len) === false) {
         if (pos < end) this.rest = chunk.subarray(pos);
         return;
       }

@@ -25,6 +25,15 @@ export const FRAME_TYPE_NAMES: Readonly<Record<number, string>> = Object.freeze(
   Object.fromEntries(Object.entries(FrameType).map(([name, num]) => [num, name])),
 );
 
+/** 1 at each known type byte: the decoder checks every frame's type with one indexed read. */
+const KNOWN_TYPES = new Uint8Array(256);
+for (const t of Object.values(FrameType)) KNOWN_TYPES[t] = 1;
+
+/** True when the byte `t` is a known frame type. */
+export function isFrameType(t: number): t is FrameType {
+  return KNOWN_TYPES[t] === 1;
+}
+
 /** Bytes before the payload: u32 length + u8 type. */
 export const HEADER_BYTES = 5;
 /** Bytes of a DATA frame's id (u64). */
@@ -155,13 +164,22 @@ export function readId(payload: Buffer): number {
   return readIdAt(payload, 0);
 }
 
-/** The u64 id at `offset` (1 in a frame body, after the type byte). */
-export function readIdAt(buf: Buffer, offset: number): number {
-  if (buf.length - offset < ID_BYTES) throw sdkError('ERR_PROTOCOL', 'DATA/ACK payload shorter than its 8-byte id');
-  const hi = buf.readUInt32BE(offset);
+/**
+ * The u64 id at `offset` of `buf`, whose frame ends at `end` (1 in a frame
+ * body, after the type byte). Read byte by byte: one DATA frame each, on the
+ * receive path (Buffer#readUInt32BE validates its argument on every call).
+ */
+export function readIdAt(buf: Buffer, offset: number, end = buf.length): number {
+  if (end - offset < ID_BYTES) throw sdkError('ERR_PROTOCOL', 'DATA/ACK payload shorter than its 8-byte id');
+  const hi = u32At(buf, offset);
   // Ids are JS numbers in memory: refuse what would lose precision.
   if (hi > 0x1fffff) throw sdkError('ERR_PROTOCOL', 'id exceeds 2^53');
-  return hi * 0x1_0000_0000 + buf.readUInt32BE(offset + 4);
+  return hi * 0x1_0000_0000 + u32At(buf, offset + 4);
+}
+
+/** The big-endian u32 at `o` of `buf`, which the caller knows holds 4 bytes there (no argument checks: read per frame). */
+export function u32At(buf: Buffer, o: number): number {
+  return (buf[o] as number) * 0x100_0000 + (((buf[o + 1] as number) << 16) | ((buf[o + 2] as number) << 8) | (buf[o + 3] as number));
 }
 
 /** Where a DATA frame's payload starts in its body (type byte + id). */

@@ -119,6 +119,13 @@ export class NativePeer {
   /** The delivery state of the open connection: acks are taken from `inbound` after each chunk. */
   private inbound: InboundTracker | undefined;
 
+  /**
+   * True (the default): push() writes the ACK after each chunk. False: the
+   * owner calls flushAck() when it chooses (the server: after a turn's first
+   * read, then once for its later reads; server/server-link.ts).
+   */
+  ackEachChunk = true;
+
   constructor(
     readonly role: Role,
     private readonly maxFrameBytes: number,
@@ -182,8 +189,8 @@ export class NativePeer {
   }
 
   /**
-   * Decodes and handles a chunk; then, if still open, acknowledges what it
-   * delivered (one ACK per chunk). Throws a ResilientError (ERR_PROTOCOL,
+   * Decodes and handles a chunk; then, if still open and `ackEachChunk`,
+   * acknowledges what it delivered (one ACK per chunk). Throws a ResilientError (ERR_PROTOCOL,
    * ERR_FRAME_TOO_LARGE, ...) on a frame that breaks the protocol.
    */
   push(chunk: Buffer): PartialFrame {
@@ -192,13 +199,17 @@ export class NativePeer {
     // Frames are handled as they are decoded: no Frame objects, no array.
     this.decoder.pushEach(chunk, this.onFrame);
     if (this.stopped()) return 'none';
-    if (this.phaseNow === 'open') {
-      const ack = this.inbound?.takeAck();
-      if (ack !== undefined) this.sink.write(encodeAck(ack));
-    }
+    if (this.ackEachChunk) this.flushAck();
     if (!this.decoder.midFrame) return wasPartial ? 'done' : 'none';
     // A new frame if any completed in this chunk or none was pending.
     return this.framesInChunk > 0 || !wasPartial ? 'started' : 'continuing';
+  }
+
+  /** Writes one ACK for the highest id delivered, if it advanced since the last ACK (open only). */
+  flushAck(): void {
+    if (this.phaseNow !== 'open') return;
+    const ack = this.inbound?.takeAck();
+    if (ack !== undefined) this.sink.write(encodeAck(ack));
   }
 
   private open(inbound: InboundTracker | undefined, peerMaxFrameBytes: number | undefined): void {
@@ -208,15 +219,15 @@ export class NativePeer {
     this.decoder.maxFrameBytes = this.maxFrameBytes;
   }
 
-  /** One decoded frame; `body` is the type byte, then the payload. False stops decoding. */
-  private readonly onFrame = (type: FrameType, body: Buffer): boolean => {
+  /** One decoded frame, its body (type byte, then payload) at `buf[start, end)`. False stops decoding. */
+  private readonly onFrame = (type: FrameType, buf: Buffer, start: number, end: number): boolean => {
     if (this.stopped()) return false;
     this.framesInChunk++;
     if (type === FrameType.DATA && this.phaseNow === 'open') {
-      // The hot path: one view for the payload, the id read in place.
-      this.events.data(readIdAt(body, 1), body.subarray(DATA_BODY_OFFSET));
+      // The hot path: the id read in place, one view (the payload handed to the owner).
+      this.events.data(readIdAt(buf, start + 1, end), buf.subarray(start + DATA_BODY_OFFSET, end));
     } else {
-      this.handle(type, body.subarray(1));
+      this.handle(type, buf.subarray(start + 1, end));
     }
     return !this.stopped();
   };

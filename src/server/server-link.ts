@@ -54,6 +54,8 @@ export class ServerLink {
   readonly connectedAt = Date.now();
   rttMs: number | undefined;
   private said: 'bye' | undefined;
+  /** Set from this turn's first ACK to its check phase, which acknowledges the turn's later reads (see onSocketData). */
+  private ackTurn: NodeJS.Immediate | undefined;
   /** Resolves when the socket has fully closed. */
   readonly closed: Promise<void>;
 
@@ -81,6 +83,7 @@ export class ServerLink {
       },
       error: (_code, message) => this.finish(sdkError('ERR_CONNECTION_LOST', `client reported an error: ${message}`), false, 'destroy'),
     });
+    this.peer.ackEachChunk = false;
     this.idle = expiryNode<ServerLink>(this);
     this.partial = expiryNode<ServerLink>(this);
     this.blockedSince = expiryNode<ServerLink>(this);
@@ -141,6 +144,12 @@ export class ServerLink {
 
   private finish(err: ResilientError | undefined, graceful: boolean, release: Release): void {
     if (this.isDone) return;
+    if (this.ackTurn !== undefined) {
+      clearImmediate(this.ackTurn);
+      this.ackTurn = undefined;
+      // What was delivered is acknowledged on the way out when the socket is flushed.
+      if (release === 'flush') this.peer.flushAck();
+    }
     this.peer.stop();
     const s = this.socket;
     detach(s, this.handlers);
@@ -170,6 +179,15 @@ export class ServerLink {
       return;
     }
     if (this.isDone) return;
+    // libuv reads a busy socket up to 32 times per poll phase, and each read
+    // ends in a flush of the writer (process.nextTick): an ACK per read would
+    // be a write() per 64 KiB. The turn's first read is acknowledged at once
+    // (a sender waiting on its window hears of it without delay); the later
+    // reads of the same turn together, in the check phase that follows.
+    if (this.ackTurn === undefined && this.session?.inbound.ackDue === true) {
+      this.peer.flushAck();
+      this.ackTurn = setImmediate(this.sendAck);
+    }
     this.hooks.onPartialFrame(this, partial);
     // A peer that sends (pings, data) but does not read our answers must not
     // grow our output buffer: stop reading until it drains.
@@ -177,6 +195,12 @@ export class ServerLink {
       this.socket.pause();
       this.readingPaused = true;
     }
+    this.noteOutput();
+  };
+
+  private readonly sendAck = (): void => {
+    this.ackTurn = undefined;
+    this.peer.flushAck();
     this.noteOutput();
   };
 

@@ -9,7 +9,9 @@ import {
   encodeFrame,
   encodeJson,
   encodePing,
+  isFrameType,
   readId,
+  readIdAt,
 } from '../../src/protocol/frames';
 import { ResilientError } from '../../src/core/errors';
 import { splitAt } from '../support/split';
@@ -60,6 +62,22 @@ describe('frames and FrameDecoder', () => {
     expect(() => new FrameDecoder(1024).push(Buffer.from([0, 0, 0, 0]))).toThrow(/length 0/);
     expect(() => new FrameDecoder(1024).push(Buffer.from([0, 0, 0, 1, 99]))).toThrow(/unknown frame type 99/);
     expect(() => new FrameDecoder(1 << 20).push(Buffer.from('GET / HTTP/1.1\r\n'))).toThrow(/exceeds maxFrameBytes/);
+  });
+
+  it('knows exactly the frame types of FrameType, for every byte', () => {
+    const known = new Set<number>(Object.values(FrameType));
+    for (let t = 0; t < 256; t++) expect([t, isFrameType(t)]).toEqual([t, known.has(t)]);
+  });
+
+  it('reads ids byte by byte, bounded by the end of their frame, not of the buffer', () => {
+    for (const id of [0, 1, 0xff, 0x1_0000, 0xffff_ffff, 0x1_0000_0000, 0x1f_ffff_ffff_ffff]) {
+      expect(readIdAt(Buffer.concat([Buffer.from([9]), encodeAck(id).subarray(5)]), 1)).toBe(id);
+    }
+    // A frame of 1 + 7 bytes inside a larger buffer: its id is short, whatever follows it.
+    const buf = Buffer.alloc(32, 0);
+    buf[8] = 5;
+    expect(() => readIdAt(buf, 1, 8)).toThrow(/shorter than its 8-byte id/);
+    expect(readIdAt(buf, 1, 9)).toBe(5);
   });
 
   it('encodes DATA and ACK ids as u64 and refuses ids past 2^53', () => {

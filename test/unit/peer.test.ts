@@ -129,6 +129,36 @@ describe('the server endpoint', () => {
     expect(readId(sink.frames[2]!.payload)).toBe(2);
   });
 
+  it('with ackEachChunk off, acknowledges only on flushAck(): one ACK for every chunk before it', () => {
+    const inbound = new InboundTracker();
+    const { peer, sink } = endpoint('server', 1 << 16, { data: (id) => void inbound.accept(id) });
+    peer.ackEachChunk = false;
+    peer.push(encodeJson(FrameType.HELLO, HELLO));
+    peer.accept(WELCOME, inbound, HELLO.maxFrameBytes);
+    for (let id = 1; id <= 3; id++) peer.push(encodeData(id, Buffer.from('x')));
+    expect(sink.types()).toEqual([FrameType.WELCOME]);
+    expect(inbound.ackDue).toBe(true);
+    peer.flushAck();
+    peer.flushAck();
+    expect(sink.types()).toEqual([FrameType.WELCOME, FrameType.ACK]);
+    expect(readId(sink.frames[1]!.payload)).toBe(3);
+    expect(inbound.ackDue).toBe(false);
+    // Nothing is written once stopped.
+    peer.push(encodeData(4, Buffer.from('y')));
+    peer.stop();
+    peer.flushAck();
+    expect(sink.frames).toHaveLength(2);
+  });
+
+  it('a DATA frame too short for its id is ERR_PROTOCOL even with more frames behind it in the chunk', () => {
+    const { peer, seen } = opened();
+    seen.length = 0;
+    // Type + 3 bytes of id, then a whole DATA frame: the short id must not be read into the next frame.
+    const short = encodeFrame(FrameType.DATA, Buffer.from([0, 0, 0]));
+    expect(codeOf(() => peer.push(Buffer.concat([short, encodeData(1, Buffer.from('next'))])))).toBe('ERR_PROTOCOL');
+    expect(seen).toEqual([]);
+  });
+
   it("a client's BYE and ERROR are reported; a PONG or WELCOME from a client is ERR_PROTOCOL", () => {
     const a = opened();
     a.seen.length = 0;
