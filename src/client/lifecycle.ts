@@ -18,7 +18,7 @@ import { PingLedger } from '../core/pong';
 import { INITIAL_MACHINE, Machine, MachineEvent, RetryPolicy, Transition, transition } from '../core/state';
 import type { CodecLink } from '../io/codec-link';
 import { channels, publish } from '../io/diagnostics';
-import type { Link, OpenInfo } from '../io/link';
+import type { Link, LinkHooks, OpenInfo } from '../io/link';
 import type { UserTimeoutSetter } from '../io/user-timeout';
 import { payloadLimit, pump } from '../protocol/peer';
 import { EndpointRotation } from './endpoints';
@@ -30,6 +30,9 @@ import type { ClientEvents } from './types';
 
 /** A handshake message's settlement: its result is the handshake's, not a caller's. */
 const noop = (): void => {};
+/** Until the client sets them: one function for every client, not a closure each. */
+const encodeNothing = (): Buffer => Buffer.alloc(0);
+const NO_PAYLOADS: Buffer[] = [];
 
 /** A connect() caller waiting for open (resolved) or for failure or close (rejected). */
 export interface Waiter {
@@ -40,7 +43,8 @@ export interface Waiter {
 /** retry: the backoff wait; stable: resetAfterMs of an open link; ttl: the next send ttl; close: the drain bound. */
 type TimerName = 'retry' | 'stable' | 'ttl' | 'close';
 
-export class Lifecycle<M> {
+/** It is its links' hooks itself (LinkHooks): one object, no closures per connection. */
+export class Lifecycle<M> implements LinkHooks<M> {
   machine: Machine = INITIAL_MACHINE;
   private link: Link<M> | undefined;
   /** The link that ended last; closing waits for its socket to be released. */
@@ -61,10 +65,10 @@ export class Lifecycle<M> {
   lastRtt: number | undefined;
   private lastError: ResilientError | undefined;
   /** Payloads rejected by the last giveUp or close, still reported by pending(). */
-  abandoned: Buffer[] = [];
+  abandoned: Buffer[] = NO_PAYLOADS;
   connectWaiters: Waiter[] = [];
   /** Set by the client: runs once the client is closed. */
-  onClosed: () => void = () => {};
+  onClosed: () => void = noop;
   userTimeout: UserTimeoutSetter | undefined;
   private readonly policy: RetryPolicy;
   /** Connection attempts so far (`link.attempt`). */
@@ -75,8 +79,8 @@ export class Lifecycle<M> {
   private readonly pings = new PingLedger();
   private readonly confirm: ConfirmLedger<number> | undefined;
   /** Set by the client: encodes a native-protocol handshake's message and checks the frame limit (throws like send() rejects). */
-  encodeAhead: (message: M) => Buffer = () => Buffer.alloc(0);
-  private readonly classify = (err: unknown): ErrorKind => this.opts.classifyError?.(err) ?? defaultClassify(err);
+  encodeAhead: (message: M) => Buffer = encodeNothing;
+  private readonly classify: (err: unknown) => ErrorKind;
 
   constructor(
     private readonly opts: ResolvedOptions<M>,
@@ -85,7 +89,9 @@ export class Lifecycle<M> {
     this.outbound = new OutboundWindow(opts.queue);
     this.endpoints = new EndpointRotation(opts.endpoints, opts.randomize, opts.random);
     this.maxPayload = opts.codec ? Infinity : payloadLimit(opts.maxFrameBytes);
-    this.policy = { enabled: opts.reconnect.enabled, maxRetries: opts.reconnect.maxRetries };
+    this.policy = opts.reconnect;
+    const own = opts.classifyError;
+    this.classify = own ? (err) => own(err) ?? defaultClassify(err) : defaultClassify;
     this.timers = new NamedTimers<TimerName>(opts.unref);
     this.confirm = opts.delivery === 'confirmed' ? new ConfirmLedger<number>() : undefined;
   }
@@ -165,21 +171,23 @@ export class Lifecycle<M> {
       confirm: this.confirm,
     };
     this.attempts++;
-    this.link = openLink(this.opts, attempt, {
-      onOpen: (info) => this.onOpen(info),
-      onData: (id, message) => this.onData(id, message),
-      onAck: (id) => this.onAck(id),
-      onPong: (rttMs) => {
-        this.lastRtt = rttMs;
-        this.events.emit('heartbeat', { rttMs });
-        publish(channels.clientHeartbeat, () => ({ client: this.events, rttMs }));
-      },
-      onDrain: () => this.pump(),
-      onDown: (err) => this.onDown(err),
-    });
+    this.link = openLink(this.opts, attempt, this);
   }
 
-  private onOpen(info: OpenInfo): void {
+  /** LinkHooks: a pong gave the round trip. */
+  onPong(rttMs: number): void {
+    this.lastRtt = rttMs;
+    this.events.emit('heartbeat', { rttMs });
+    publish(channels.clientHeartbeat, () => ({ client: this.events, rttMs }));
+  }
+
+  /** LinkHooks: the socket drained; write what waits. */
+  onDrain(): void {
+    this.pump();
+  }
+
+  /** LinkHooks: the link is up (protocol handshake done). */
+  onOpen(info: OpenInfo): void {
     // First, before anything changes: WELCOME's acked beyond what we ever wrote is ERR_PROTOCOL (the link drops).
     const acked = this.outbound.resume(info.acked);
     const resumed = info.resumed && info.sessionId === this.sessionId;
@@ -224,7 +232,8 @@ export class Lifecycle<M> {
     this.pump();
   }
 
-  private onData(id: number, message: M): void {
+  /** LinkHooks: a message arrived. */
+  onData(id: number, message: M): void {
     if (!this.inbound.accept(id)) {
       this.counters.duplicatesDropped++;
       return;
@@ -237,12 +246,14 @@ export class Lifecycle<M> {
     if (channels.clientMessage.hasSubscribers) publish(channels.clientMessage, () => ({ client: this.events, direction: 'in' as const, id, bytes: Buffer.isBuffer(message) ? message.length : undefined }));
   }
 
-  private onAck(id: number): void {
+  /** LinkHooks: the peer has everything up to `id`. */
+  onAck(id: number): void {
     this.counters.messagesOut += this.outbound.ack(id);
     if (this.machine.state === 'closing' && this.outbound.size === 0) this.link?.end('client closing');
   }
 
-  private onDown(err: ResilientError): void {
+  /** LinkHooks: the link ended. */
+  onDown(err: ResilientError): void {
     const c = this.link;
     this.link = undefined;
     this.lastLink = c;

@@ -31,6 +31,9 @@ export interface Attempt {
   confirm: ConfirmLedger<number> | undefined;
 }
 
+/** The links' clock: one function for every link, not a closure each. */
+const now = (): number => performance.now();
+
 export function openLink<M>(o: ResolvedOptions<M>, a: Attempt, hooks: LinkHooks<M>): Link<M> {
   const setUserTimeout = a.userTimeout;
   const userTimeoutMs = o.userTimeoutMs;
@@ -45,7 +48,7 @@ export function openLink<M>(o: ResolvedOptions<M>, a: Attempt, hooks: LinkHooks<
     unref: o.unref,
     holdOpen: o.handshake !== undefined,
     classify: a.classify,
-    now: () => performance.now(),
+    now,
     ...(setUserTimeout && userTimeoutMs !== undefined ? { onSocketReady: (socket: Socket) => setUserTimeout(socket, userTimeoutMs) } : {}),
   };
   if (o.codec) return new CodecLink<M>({ ...base, codec: o.codec, heartbeat: o.heartbeat, pings: a.pings, confirm: a.confirm }, hooks);

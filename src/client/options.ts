@@ -15,7 +15,7 @@ import { HEARTBEAT_DEFAULTS } from '../core/heartbeat';
 import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/frames';
 import type { Codec } from '../protocol/codec';
 import type { Logger } from '../core/logger';
-import { QueueConfig, checkNumber, fail, objectOrUndefined, resolveQueue } from '../core/validate';
+import { QueueConfig, checkNumber, fail, objectOrUndefined, resolveQueue, sharedIfEqual } from '../core/validate';
 import type { CodecHeartbeat } from '../io/codec-link';
 import { NETWORK_CHECK_MS } from '../io/network-watch';
 import type { Endpoint } from '../io/socket';
@@ -200,6 +200,10 @@ export const DEFAULTS = Object.freeze({
   delivery: 'written' as Delivery,
 });
 
+/** The resolved heartbeat and reconnect of a client that leaves them at their defaults: one frozen object each, shared. */
+const SHARED_HEARTBEAT: ResolvedHeartbeat<unknown> = Object.freeze({ intervalMs: DEFAULTS.heartbeat.intervalMs, timeoutMs: DEFAULTS.heartbeat.timeoutMs, mode: 'ping' as const });
+const SHARED_RECONNECT: ResolvedOptions['reconnect'] = Object.freeze({ enabled: true, ...DEFAULTS.reconnect, delay: undefined });
+
 const JITTERS: readonly Jitter[] = ['full', 'equal', 'decorrelated', 'none'];
 
 function checkEndpoint(name: string, e: unknown): Endpoint {
@@ -258,13 +262,17 @@ export function resolveOptions<M = Buffer>(input: ClientOptions<M>): ResolvedOpt
       if (typeof h.isPong !== 'function') fail('heartbeat.isPong', h.isPong, "a function with a codec (or set heartbeat.mode to 'inbound')");
     }
     if (h.answer !== undefined && (codec === undefined || typeof h.answer !== 'function')) fail('heartbeat.answer', h.answer, 'a function, with a codec');
-    heartbeat = { intervalMs, timeoutMs, mode, ...(h.createPing ? { createPing: h.createPing } : {}), ...(h.isPong ? { isPong: h.isPong } : {}), ...(h.answer ? { answer: h.answer } : {}) };
+    heartbeat = sharedIfEqual<ResolvedHeartbeat<M>>(
+      { intervalMs, timeoutMs, mode, ...(h.createPing ? { createPing: h.createPing } : {}), ...(h.isPong ? { isPong: h.isPong } : {}), ...(h.answer ? { answer: h.answer } : {}) },
+      // It holds no function of M: the same object serves every message type.
+      SHARED_HEARTBEAT as ResolvedHeartbeat<M>,
+    );
   }
 
   const r = input.reconnect === false ? {} : objectOrUndefined('reconnect', input.reconnect);
   const d = DEFAULTS.reconnect;
   const initialDelayMs = checkNumber('reconnect.initialDelayMs', r.initialDelayMs ?? d.initialDelayMs, 0);
-  const reconnect = {
+  const reconnect = sharedIfEqual<ResolvedOptions['reconnect']>({
     enabled: input.reconnect !== false,
     maxRetries: checkNumber('reconnect.maxRetries', r.maxRetries ?? d.maxRetries, 0, { integer: true, allowInfinity: true }),
     initialDelayMs,
@@ -273,7 +281,7 @@ export function resolveOptions<M = Buffer>(input: ClientOptions<M>): ResolvedOpt
     jitter: (r.jitter ?? d.jitter) as Jitter,
     resetAfterMs: checkNumber('reconnect.resetAfterMs', r.resetAfterMs ?? d.resetAfterMs, 0),
     delay: r.delay as RetryDelayHook | undefined,
-  };
+  }, SHARED_RECONNECT);
   if (reconnect.delay !== undefined && typeof reconnect.delay !== 'function') fail('reconnect.delay', reconnect.delay, 'a function (attempt, error) => number | false');
   if (!JITTERS.includes(reconnect.jitter)) fail('reconnect.jitter', reconnect.jitter, `one of ${JITTERS.join(', ')}`);
 
