@@ -19,6 +19,9 @@ import type { ClientEvents, ClientStats, SendOptions, StateChangeEvent } from '.
 
 export type * from './types';
 
+/** The options of a send() given none: one object, not one per call. */
+const NO_OPTIONS: SendOptions = Object.freeze({});
+
 /** What send() accepts: bytes or text for the native protocol, the codec's message type otherwise. */
 export type Sendable<M> = [M] extends [Buffer] ? Buffer | Uint8Array | string : M;
 
@@ -87,9 +90,9 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
    * `delivery`). Rejects with ERR_QUEUE_FULL, ERR_FRAME_TOO_LARGE,
    * ERR_MESSAGE_EXPIRED, ERR_ABORTED, ERR_CLOSED or ERR_RETRIES_EXHAUSTED.
    * Accepted while idle, connecting or reconnecting (queued). Written on the
-   * next turn of the event loop (one setImmediate for every send of the turn).
+   * next tick (one pump for a synchronous run of sends, client/flush.ts).
    */
-  send(data: Sendable<M>, options: SendOptions = {}): Promise<void> {
+  send(data: Sendable<M>, options: SendOptions = NO_OPTIONS): Promise<void> {
     const refusal = this.refusal();
     if (refusal) return Promise.reject(refusal);
     let payload: Buffer;
@@ -125,7 +128,7 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
    * limit refuses the batch with ERR_FRAME_TOO_LARGE. `options` apply to
    * every message; aborting `signal` withdraws those not yet written.
    */
-  sendMany(payloads: readonly Sendable<M>[], options: SendOptions = {}): Promise<void> {
+  sendMany(payloads: readonly Sendable<M>[], options: SendOptions = NO_OPTIONS): Promise<void> {
     const refusal = this.refusal();
     if (refusal) return Promise.reject(refusal);
     if (!Array.isArray(payloads)) return Promise.reject(new TypeError(`sendMany() takes an array of messages, got ${typeof payloads}`));
