@@ -1,7 +1,9 @@
 /**
  * ResilientClient: the public API (promises, abort signals, events, stats).
  * The lifecycle (lifecycle.ts) applies the state machine's transitions and
- * owns every connection and timer.
+ * owns every connection and timer. Over 300 lines: the public API is one
+ * class, each method a few lines of argument checks and promise plumbing
+ * with its JSDoc; the work is in lifecycle.ts and core/delivery.ts.
  */
 import { EventEmitter } from 'eventemitter3';
 import { performance } from 'node:perf_hooks';
@@ -10,11 +12,15 @@ import type { ClientState } from '../core/state';
 import { channels, publish } from '../io/diagnostics';
 import { loadUserTimeout } from '../io/user-timeout';
 import { withAbort } from './abort';
+import { pumpSoon } from './flush';
 import { Lifecycle } from './lifecycle';
 import { ClientOptions, ResolvedOptions, resolveOptions } from './options';
 import type { ClientEvents, ClientStats, SendOptions, StateChangeEvent } from './types';
 
 export type * from './types';
+
+/** The options of a send() given none: one object, not one per call. */
+const NO_OPTIONS: SendOptions = Object.freeze({});
 
 /** What send() accepts: bytes or text for the native protocol, the codec's message type otherwise. */
 export type Sendable<M> = [M] extends [Buffer] ? Buffer | Uint8Array | string : M;
@@ -23,15 +29,22 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
   private readonly opts: ResolvedOptions<M>;
   private readonly life: Lifecycle<M>;
   private closePromise: Promise<void> | undefined;
-  private readonly onAbort = (): void => void this.close();
+  /** The `signal` option's listener; only a client given one has it. */
+  private readonly onAbort: (() => void) | undefined;
 
   constructor(options: ClientOptions<M>) {
     super();
     this.opts = resolveOptions(options);
     this.life = new Lifecycle(this.opts, this);
     // Native protocol: a handshake's link.send is encoded and bounded like a send().
-    this.life.encodeAhead = (m) => this.checkedPayload(m as Sendable<M>);
-    this.opts.signal?.addEventListener('abort', this.onAbort, { once: true });
+    if (this.opts.handshake && !this.opts.codec) this.life.encodeAhead = (m) => this.checkedPayload(m as Sendable<M>);
+    if (this.opts.queue.overflow === 'drop-oldest') {
+      this.life.outbound.onDropped = (d) => this.emit('dropped', { payload: d.payload, error: sdkError('ERR_QUEUE_FULL', `message ${d.id} dropped`) });
+    }
+    if (this.opts.signal) {
+      this.onAbort = (): void => void this.close();
+      this.opts.signal.addEventListener('abort', this.onAbort, { once: true });
+    }
   }
 
   /** Current state of the reconnect state machine. */
@@ -73,46 +86,83 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
 
   /**
    * Sends a message. Native protocol: resolves when the server acknowledged
-   * it. With a codec: resolves once written to the kernel. Rejects with
-   * ERR_QUEUE_FULL, ERR_FRAME_TOO_LARGE, ERR_MESSAGE_EXPIRED, ERR_ABORTED,
-   * ERR_CLOSED or ERR_RETRIES_EXHAUSTED. Accepted while idle, connecting or
-   * reconnecting (queued).
+   * it. With a codec: resolves once written to the kernel (or confirmed, per
+   * `delivery`). Rejects with ERR_QUEUE_FULL, ERR_FRAME_TOO_LARGE,
+   * ERR_MESSAGE_EXPIRED, ERR_ABORTED, ERR_CLOSED or ERR_RETRIES_EXHAUSTED.
+   * Accepted while idle, connecting or reconnecting (queued). Written on the
+   * next tick (one pump for a synchronous run of sends, client/flush.ts).
    */
-  send(data: Sendable<M>, options: SendOptions = {}): Promise<void> {
-    const s = this.life.machine.state;
-    if (s === 'closing' || s === 'closed' || s === 'failed') {
-      return Promise.reject(sdkError('ERR_CLOSED', `cannot send in state '${s}'`));
-    }
+  send(data: Sendable<M>, options: SendOptions = NO_OPTIONS): Promise<void> {
+    const refusal = this.refusal();
+    if (refusal) return Promise.reject(refusal);
     let payload: Buffer;
+    let expiresAt: number;
     try {
+      expiresAt = expiryOf(options);
       payload = this.checkedPayload(data);
     } catch (err) {
       return Promise.reject(err);
     }
-    let expiresAt = Infinity;
-    if (options.ttlMs !== undefined) {
-      if (typeof options.ttlMs !== 'number' || !(options.ttlMs > 0)) {
-        return Promise.reject(new TypeError(`options.ttlMs must be a number > 0, got ${String(options.ttlMs)}`));
-      }
-      expiresAt = performance.now() + options.ttlMs;
-    }
     if (options.signal?.aborted) return Promise.reject(sdkError('ERR_ABORTED', 'signal was aborted'));
     return new Promise<void>((resolve, reject) => {
-      const r = this.life.outbound.enqueue(payload, expiresAt, resolve, reject);
-      for (const d of r.dropped) this.emit('dropped', { payload: d.payload, error: sdkError('ERR_QUEUE_FULL', `message ${d.id} dropped`) });
-      const entry = r.entry;
+      const entry = this.life.outbound.enqueue(payload, expiresAt, resolve, reject);
       if (!entry) return;
       // Per message: gated here so no closure is built when nobody subscribes.
-      if (channels.clientMessage.hasSubscribers) publish(channels.clientMessage, () => ({ client: this, direction: 'out' as const, id: entry.id, bytes: payload.length }));
-      if (expiresAt !== Infinity) this.life.armTtl();
+      if (channels.clientMessage.hasSubscribers) this.publishOut(entry.id, payload);
       if (options.signal) {
         const signal = options.signal;
         const onAbort = (): void => void this.life.outbound.withdraw(entry, sdkError('ERR_ABORTED', 'send aborted before it was written'));
         signal.addEventListener('abort', onAbort, { once: true });
-        const cleanup = (): void => signal.removeEventListener('abort', onAbort);
-        entry.onSettle = cleanup;
+        entry.onSettle = () => signal.removeEventListener('abort', onAbort);
       }
-      this.life.pump();
+      this.accepted(expiresAt, payload.length);
+    });
+  }
+
+  /**
+   * Sends several messages in order with one promise: it resolves once every
+   * one is acknowledged (native protocol) or written / confirmed (codec, per
+   * `delivery`), and rejects with the first error. The batch is accepted
+   * whole or not at all: one that does not fit the queue bounds is refused
+   * with ERR_QUEUE_FULL and none of it is queued; one message over the frame
+   * limit refuses the batch with ERR_FRAME_TOO_LARGE. `options` apply to
+   * every message; aborting `signal` withdraws those not yet written.
+   */
+  sendMany(payloads: readonly Sendable<M>[], options: SendOptions = NO_OPTIONS): Promise<void> {
+    const refusal = this.refusal();
+    if (refusal) return Promise.reject(refusal);
+    if (!Array.isArray(payloads)) return Promise.reject(new TypeError(`sendMany() takes an array of messages, got ${typeof payloads}`));
+    let encoded: Buffer[];
+    let expiresAt: number;
+    try {
+      expiresAt = expiryOf(options);
+      encoded = payloads.map((p) => this.checkedPayload(p));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (options.signal?.aborted) return Promise.reject(sdkError('ERR_ABORTED', 'signal was aborted'));
+    if (encoded.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const outbound = this.life.outbound;
+      const signal = options.signal;
+      let left = encoded.length;
+      let settled = false;
+      const onAbort = (): void => void outbound.withdrawGroup(rejectOne, sdkError('ERR_ABORTED', 'sendMany aborted before its messages were written'));
+      const settle = (): boolean => {
+        if (settled) return false;
+        settled = true;
+        signal?.removeEventListener('abort', onAbort);
+        return true;
+      };
+      // Every entry of the batch shares these two: the batch settles on the last ack or the first error.
+      const resolveOne = (): void => void (--left === 0 && settle() && resolve());
+      const rejectOne = (err: ResilientError): void => void (settle() && reject(err));
+      const firstId = outbound.peekNextId;
+      const bytesBefore = outbound.sizeBytes;
+      if (outbound.enqueueAll(encoded, expiresAt, resolveOne, rejectOne) === 0) return;
+      if (channels.clientMessage.hasSubscribers) encoded.forEach((p, i) => this.publishOut(firstId + i, p));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.accepted(expiresAt, outbound.sizeBytes - bytesBefore);
     });
   }
 
@@ -197,7 +247,7 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
     if (this.closePromise) return this.closePromise;
     this.closePromise = new Promise<void>((resolve) => {
       this.life.onClosed = () => {
-        this.opts.signal?.removeEventListener('abort', this.onAbort);
+        if (this.onAbort) this.opts.signal?.removeEventListener('abort', this.onAbort);
         resolve();
       };
     });
@@ -281,6 +331,22 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
     }
   }
 
+  /** ERR_CLOSED when the client takes no more messages in its state. */
+  private refusal(): ResilientError | undefined {
+    const s = this.life.machine.state;
+    return s === 'closing' || s === 'closed' || s === 'failed' ? sdkError('ERR_CLOSED', `cannot send in state '${s}'`) : undefined;
+  }
+
+  /** After `bytes` of messages were queued: the ttl timer if they expire, and one write for this turn of the loop. */
+  private accepted(expiresAt: number, bytes: number): void {
+    if (expiresAt !== Infinity) this.life.armTtl();
+    pumpSoon(this.life, bytes);
+  }
+
+  private publishOut(id: number, payload: Buffer): void {
+    publish(channels.clientMessage, () => ({ client: this, direction: 'out' as const, id, bytes: payload.length }));
+  }
+
   /** The payload of `data`; throws ERR_FRAME_TOO_LARGE past the frame limit. */
   private checkedPayload(data: Sendable<M>): Buffer {
     const payload = this.encode(data);
@@ -299,4 +365,13 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
     if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     throw new TypeError(`send() takes a Buffer, Uint8Array or string, got ${typeof data}`);
   }
+}
+
+/** The absolute expiry of a send's `ttlMs` (Infinity without one); throws a TypeError naming a bad option. */
+function expiryOf(options: SendOptions): number {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object, got ${String(options)}`);
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new TypeError(`options.signal must be an AbortSignal, got ${String(options.signal)}`);
+  if (options.ttlMs === undefined) return Infinity;
+  if (typeof options.ttlMs !== 'number' || !(options.ttlMs > 0)) throw new TypeError(`options.ttlMs must be a number > 0, got ${String(options.ttlMs)}`);
+  return performance.now() + options.ttlMs;
 }

@@ -7,7 +7,7 @@
 import type { Endpoint } from './options';
 
 export class EndpointRotation {
-  private order: Endpoint[];
+  private order: readonly Endpoint[];
   private index = 0;
 
   constructor(
@@ -34,9 +34,10 @@ export class EndpointRotation {
     this.order = this.round();
   }
 
-  private round(): Endpoint[] {
+  /** The order of one round: the list itself unless shuffled (no copy per client). */
+  private round(): readonly Endpoint[] {
+    if (!this.randomize) return this.endpoints;
     const list = [...this.endpoints];
-    if (!this.randomize) return list;
     // Fisher-Yates with the injected random source.
     for (let i = list.length - 1; i > 0; i--) {
       const j = Math.floor(this.random() * (i + 1));

@@ -4,7 +4,7 @@
  * naming the option), which depends on `codec` and `deadAfterMs`.
  */
 import { HEARTBEAT_DEFAULTS } from '../core/heartbeat';
-import { checkNumber, fail, objectOrUndefined } from '../core/validate';
+import { checkNumber, fail, objectOrUndefined, sharedIfEqual } from '../core/validate';
 import type { CodecHeartbeat } from '../io/codec-link';
 
 export interface HeartbeatConfig<M = Buffer> {
@@ -33,6 +33,9 @@ export interface HeartbeatConfig<M = Buffer> {
 /** The heartbeat after validation: the shape the links run (io/codec-link.ts). */
 export type ResolvedHeartbeat<M> = CodecHeartbeat<M>;
 
+/** The resolved heartbeat of every client that leaves it at its defaults: one frozen object, shared (memory per client). */
+const SHARED_HEARTBEAT: ResolvedHeartbeat<unknown> = Object.freeze({ intervalMs: HEARTBEAT_DEFAULTS.intervalMs, timeoutMs: HEARTBEAT_DEFAULTS.timeoutMs, mode: 'ping' as const });
+
 /**
  * Validates `heartbeat` (an object or undefined; `false` is the caller's) and fills in HEARTBEAT_DEFAULTS;
  * `deadAfterMs`, when given, sets the interval (a third of it) and the timeout. `withCodec`: a user codec is set.
@@ -56,5 +59,7 @@ export function resolveHeartbeat<M>(input: HeartbeatConfig<M> | undefined, withC
     if (typeof h.isPong !== 'function') fail('heartbeat.isPong', h.isPong, "a function with a codec (or set heartbeat.mode to 'inbound')");
   }
   if (h.answer !== undefined && (!withCodec || typeof h.answer !== 'function')) fail('heartbeat.answer', h.answer, 'a function, with a codec');
-  return { intervalMs, timeoutMs, mode, ...(h.createPing ? { createPing: h.createPing } : {}), ...(h.isPong ? { isPong: h.isPong } : {}), ...(h.answer ? { answer: h.answer } : {}) };
+  const resolved: ResolvedHeartbeat<M> = { intervalMs, timeoutMs, mode, ...(h.createPing ? { createPing: h.createPing } : {}), ...(h.isPong ? { isPong: h.isPong } : {}), ...(h.answer ? { answer: h.answer } : {}) };
+  // The shared default holds no function of M: the same object serves every message type.
+  return sharedIfEqual(resolved, SHARED_HEARTBEAT as ResolvedHeartbeat<M>);
 }

@@ -14,7 +14,7 @@ import { ConfirmLedger } from '../core/confirm';
 import { PingLedger } from '../core/pong';
 import { INITIAL_MACHINE, Machine, MachineEvent, MachineIn, Transition, transition } from '../core/state';
 import { channels, publish } from '../io/diagnostics';
-import type { Link, OpenInfo } from '../io/link';
+import type { Link, LinkHooks, OpenInfo } from '../io/link';
 import type { UserTimeoutSetter } from '../io/user-timeout';
 import { payloadLimit, pump } from '../protocol/peer';
 import { drain, emitClose, finishClose, release } from './closing';
@@ -26,6 +26,11 @@ import type { ResolvedOptions } from './options';
 import type { ClientEvents } from './types';
 import { UserHandshake } from './user-handshake';
 
+/** Until the client sets them: one function or array for every client, not one each. */
+const noop = (): void => {};
+const encodeNothing = (): Buffer => Buffer.alloc(0);
+const NO_PAYLOADS: Buffer[] = [];
+
 /** A connect() caller waiting for open (resolved) or for failure or close (rejected). */
 export interface Waiter {
   resolve(): void;
@@ -34,9 +39,10 @@ export interface Waiter {
 
 /**
  * Members the close stages (closing.ts) act on are not private: `link`,
- * `lastLink`, `timers`, `handshake`, `opts`, `events` (`CloseHost`).
+ * `lastLink`, `timers`, `handshake`, `opts`, `events` (`CloseHost`). It is its
+ * links' hooks itself (LinkHooks): one object, no closures per connection.
  */
-export class Lifecycle<M> {
+export class Lifecycle<M> implements LinkHooks<M> {
   machine: Machine = INITIAL_MACHINE;
   link: Link<M> | undefined;
   /** The link that ended last; closing waits for its socket to be released. */
@@ -53,20 +59,20 @@ export class Lifecycle<M> {
   readonly counters = { reconnects: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, duplicatesDropped: 0 };
   lastRtt: number | undefined;
   /** Payloads rejected by the last giveUp or close, still reported by pending(). */
-  abandoned: Buffer[] = [];
+  abandoned: Buffer[] = NO_PAYLOADS;
   connectWaiters: Waiter[] = [];
   /** Set by the client: runs once the client is closed. */
-  onClosed: () => void = () => {};
+  onClosed: () => void = noop;
   userTimeout: UserTimeoutSetter | undefined;
   /** Connection attempts so far (`link.attempt`). */
   private attempts = 0;
   readonly handshake: UserHandshake<M>;
-  /** Pings of a codec heartbeat, across connections; with confirmed delivery, what they confirm. */
+  /** The client's pings (both links), across connections; with confirmed delivery, what they confirm. */
   private readonly pings = new PingLedger();
   private readonly confirm: ConfirmLedger<number> | undefined;
   /** Set by the client: encodes a native-protocol handshake's message and checks the frame limit (throws like send() rejects). */
-  encodeAhead: (message: M) => Buffer = () => Buffer.alloc(0);
-  private readonly classify = (err: unknown): ErrorKind => this.opts.classifyError?.(err) ?? defaultClassify(err);
+  encodeAhead: (message: M) => Buffer = encodeNothing;
+  private readonly classify: (err: unknown) => ErrorKind;
 
   constructor(
     readonly opts: ResolvedOptions<M>,
@@ -76,6 +82,8 @@ export class Lifecycle<M> {
     this.endpoints = new EndpointRotation(opts.endpoints, opts.randomize, opts.random);
     this.maxPayload = opts.codec ? Infinity : payloadLimit(opts.maxFrameBytes);
     this.retry = new RetryPlanner(opts);
+    const own = opts.classifyError;
+    this.classify = own ? (err) => own(err) ?? defaultClassify(err) : defaultClassify;
     this.timers = new NamedTimers(opts.unref);
     this.confirm = opts.delivery === 'confirmed' ? new ConfirmLedger<number>() : undefined;
     const wiring = { outbound: this.outbound, classify: this.classify, encode: (m: M) => this.encodeAhead(m), pump: () => this.pump() };
@@ -159,21 +167,23 @@ export class Lifecycle<M> {
       confirm: this.confirm,
     };
     this.attempts++;
-    this.link = openLink(this.opts, attempt, {
-      onOpen: (info) => this.onOpen(info),
-      onData: (id, message) => this.onData(id, message),
-      onAck: (id) => this.onAck(id),
-      onPong: (rttMs) => {
-        this.lastRtt = rttMs;
-        this.events.emit('heartbeat', { rttMs });
-        publish(channels.clientHeartbeat, () => ({ client: this.events, rttMs }));
-      },
-      onDrain: () => this.pump(),
-      onDown: (err) => this.onDown(err),
-    });
+    this.link = openLink(this.opts, attempt, this);
   }
 
-  private onOpen(info: OpenInfo): void {
+  /** LinkHooks: a pong gave the round trip. */
+  onPong(rttMs: number): void {
+    this.lastRtt = rttMs;
+    this.events.emit('heartbeat', { rttMs });
+    publish(channels.clientHeartbeat, () => ({ client: this.events, rttMs }));
+  }
+
+  /** LinkHooks: the socket drained; write what waits. */
+  onDrain(): void {
+    this.pump();
+  }
+
+  /** LinkHooks: the link is up (protocol handshake done). */
+  onOpen(info: OpenInfo): void {
     // First, before anything changes: WELCOME's acked beyond what we ever wrote is ERR_PROTOCOL (the link drops).
     const acked = this.outbound.resume(info.acked);
     const resumed = info.resumed && info.sessionId === this.sessionId;
@@ -202,7 +212,8 @@ export class Lifecycle<M> {
     this.pump();
   }
 
-  private onData(id: number, message: M): void {
+  /** LinkHooks: a message arrived. */
+  onData(id: number, message: M): void {
     if (!this.inbound.accept(id)) {
       this.counters.duplicatesDropped++;
       return;
@@ -214,12 +225,14 @@ export class Lifecycle<M> {
     if (channels.clientMessage.hasSubscribers) publish(channels.clientMessage, () => ({ client: this.events, direction: 'in' as const, id, bytes: Buffer.isBuffer(message) ? message.length : undefined }));
   }
 
-  private onAck(id: number): void {
+  /** LinkHooks: the peer has everything up to `id`. */
+  onAck(id: number): void {
     this.counters.messagesOut += this.outbound.ack(id);
     if (this.machine.state === 'closing' && this.outbound.size === 0) this.link?.end('client closing');
   }
 
-  private onDown(err: ResilientError): void {
+  /** LinkHooks: the link ended. */
+  onDown(err: ResilientError): void {
     const c = this.link;
     this.link = undefined;
     this.lastLink = c;

@@ -30,6 +30,9 @@ export interface Attempt {
   confirm: ConfirmLedger<number> | undefined;
 }
 
+/** The links' clock: one function for every link, not a closure each. */
+const now = (): number => performance.now();
+
 export function openLink<M>(o: ResolvedOptions<M>, a: Attempt, hooks: LinkHooks<M>): Link<M> {
   const setUserTimeout = a.userTimeout;
   const userTimeoutMs = o.userTimeoutMs;

@@ -4,7 +4,7 @@
  * (a TypeError naming the option), like `queue` in core/validate.ts.
  */
 import { BACKOFF_DEFAULTS, Jitter, RetryDelayHook } from '../core/backoff';
-import { checkNumber, fail, objectOrUndefined } from '../core/validate';
+import { checkNumber, fail, objectOrUndefined, sharedIfEqual } from '../core/validate';
 
 export interface ReconnectOptions {
   /** Consecutive failed attempts retried before giving up; `Infinity` allowed. @default Infinity */
@@ -31,7 +31,10 @@ export const RECONNECT_DEFAULTS = Object.freeze({ maxRetries: Infinity, resetAft
 
 const JITTERS: readonly Jitter[] = ['full', 'equal', 'decorrelated', 'none'];
 
-/** Validates `reconnect` (an object, `false` or undefined) and fills in RECONNECT_DEFAULTS. */
+/** The resolved `reconnect` of every client that leaves it at its defaults: one frozen object, shared (memory per client). */
+const SHARED_RECONNECT: ResolvedReconnect = Object.freeze({ enabled: true, ...RECONNECT_DEFAULTS, delay: undefined });
+
+/** Validates `reconnect` (an object, `false` or undefined) and fills in RECONNECT_DEFAULTS (the shared object when equal). */
 export function resolveReconnect(input: ReconnectOptions | false | undefined): ResolvedReconnect {
   const r = input === false ? {} : objectOrUndefined('reconnect', input);
   const d = RECONNECT_DEFAULTS;
@@ -48,5 +51,5 @@ export function resolveReconnect(input: ReconnectOptions | false | undefined): R
   };
   if (reconnect.delay !== undefined && typeof reconnect.delay !== 'function') fail('reconnect.delay', reconnect.delay, 'a function (attempt, error) => number | false');
   if (!JITTERS.includes(reconnect.jitter)) fail('reconnect.jitter', reconnect.jitter, `one of ${JITTERS.join(', ')}`);
-  return reconnect;
+  return sharedIfEqual(reconnect, SHARED_RECONNECT);
 }

@@ -16,7 +16,8 @@ export class RetryPlanner {
   private lastDelay = 0;
 
   constructor(private readonly opts: Pick<ResolvedOptions<unknown>, 'reconnect' | 'random'>) {
-    this.policy = { enabled: opts.reconnect.enabled, maxRetries: opts.reconnect.maxRetries };
+    // The resolved reconnect options are a RetryPolicy already (often the one shared default object).
+    this.policy = opts.reconnect;
   }
 
   /** The `lost` event for `err` in `machine`, with the user's hook's answer when a retry would follow. */

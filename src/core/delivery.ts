@@ -61,11 +61,9 @@ function settleErr(e: OutboundEntry, err: ResilientError): void {
   e.reject(err);
 }
 
+/** What enqueueAhead() returns: the entry, or why it was refused (already rejected). */
 export interface Enqueued {
   readonly entry?: OutboundEntry;
-  /** Entries pushed out by the drop-oldest policy (already rejected). */
-  readonly dropped: readonly OutboundEntry[];
-  /** Set when the new message itself was refused (already rejected). */
   readonly refused?: ResilientError;
 }
 
@@ -82,6 +80,8 @@ export class OutboundWindow {
   private nextId: number;
   /** Highest id ever written, on any connection: no peer can hold more (see checkAcked). */
   private maxWritten: number;
+  /** Told of each entry the 'drop-oldest' policy pushed out (already rejected with ERR_QUEUE_FULL). */
+  onDropped: ((entry: OutboundEntry) => void) | undefined = undefined;
 
   constructor(
     private readonly opts: QueueOptions,
@@ -129,45 +129,52 @@ export class OutboundWindow {
   }
 
   /**
-   * Accepts a message, or refuses it by the overflow policy. The returned
-   * entry's promise callbacks are the caller's; refused and dropped entries
-   * are rejected here with ERR_QUEUE_FULL.
+   * Accepts a message, or refuses it by the overflow policy: returns the
+   * entry (its promise callbacks are the caller's), or undefined after
+   * rejecting it with ERR_QUEUE_FULL. Entries pushed out by 'drop-oldest' are
+   * rejected with ERR_QUEUE_FULL and handed to `onDropped`. Allocates nothing
+   * but the entry (no closure, no result object: it runs once per send()).
    */
   enqueue(
     payload: Buffer,
     expiresAt: number,
     resolve: () => void,
     reject: (err: ResilientError) => void,
-  ): Enqueued {
-    const dropped: OutboundEntry[] = [];
-    const fits = (): boolean =>
-      this.size + 1 <= this.opts.maxMessages && this.bytes + payload.length <= this.opts.maxBytes;
-    if (payload.length > this.opts.maxBytes) {
-      const refused = sdkError('ERR_QUEUE_FULL', `message of ${payload.length} bytes exceeds queue.maxBytes (${this.opts.maxBytes})`);
+  ): OutboundEntry | undefined {
+    const refused = this.makeRoom(1, payload.length);
+    if (refused) {
       reject(refused);
-      return { dropped, refused };
-    }
-    while (!fits() && this.opts.overflow === 'drop-oldest') {
-      // Only a message never written may be dropped: one that was on the wire
-      // may already have arrived, and rejecting it would be a lie.
-      const at = this.firstNeverWritten();
-      if (at < 0) break;
-      const victim = this.removeAt(at);
-      settleErr(victim, sdkError('ERR_QUEUE_FULL', `message ${victim.id} dropped by queue.overflow 'drop-oldest'`));
-      dropped.push(victim);
-    }
-    if (!fits()) {
-      const refused = sdkError(
-        'ERR_QUEUE_FULL',
-        `queue full (${this.size} messages, ${this.bytes} bytes; limits ${this.opts.maxMessages} / ${this.opts.maxBytes})`,
-      );
-      reject(refused);
-      return { dropped, refused };
+      return undefined;
     }
     const entry: OutboundEntry = { id: this.nextId++, payload, expiresAt, resolve, reject };
     this.entries.push(entry);
     this.bytes += payload.length;
-    return { entry, dropped };
+    return entry;
+  }
+
+  /**
+   * Accepts all of `payloads` or none (one sendMany() batch): if the batch as
+   * a whole does not fit the bounds (after 'drop-oldest' made what room it
+   * can), nothing is accepted and `reject` is called once with
+   * ERR_QUEUE_FULL. Every entry of the batch shares `resolve` and `reject`.
+   * Returns how many were accepted (0 or payloads.length).
+   */
+  enqueueAll(
+    payloads: readonly Buffer[],
+    expiresAt: number,
+    resolve: () => void,
+    reject: (err: ResilientError) => void,
+  ): number {
+    let bytes = 0;
+    for (const p of payloads) bytes += p.length;
+    const refused = this.makeRoom(payloads.length, bytes);
+    if (refused) {
+      reject(refused);
+      return 0;
+    }
+    for (const payload of payloads) this.entries.push({ id: this.nextId++, payload, expiresAt, resolve, reject });
+    this.bytes += bytes;
+    return payloads.length;
   }
 
   /**
@@ -180,20 +187,22 @@ export class OutboundWindow {
    * queue"). O(messages queued), once per handshake message.
    */
   enqueueAhead(payload: Buffer, resolve: () => void, reject: (err: ResilientError) => void): Enqueued {
-    const r = this.enqueue(payload, Infinity, resolve, reject);
-    const entry = r.entry;
-    if (!entry) return r;
-    this.entries.pop();
+    const refused = this.makeRoom(1, payload.length);
+    if (refused) {
+      reject(refused);
+      return { refused };
+    }
     let at = this.head + this.sent;
     while (at < this.entries.length && (this.entries[at] as OutboundEntry).written) at++;
     while (at < this.entries.length && (this.entries[at] as OutboundEntry).ahead) at++;
-    entry.ahead = true;
+    const entry: OutboundEntry = { id: this.nextId++, payload, expiresAt: Infinity, resolve, reject, ahead: true };
     if (at < this.entries.length) {
       entry.id = (this.entries[at] as OutboundEntry).id;
       for (let i = at; i < this.entries.length; i++) (this.entries[i] as OutboundEntry).id++;
     }
     this.entries.splice(at, 0, entry);
-    return r;
+    this.bytes += payload.length;
+    return { entry };
   }
 
   /**
@@ -276,6 +285,23 @@ export class OutboundWindow {
     return false;
   }
 
+  /**
+   * Withdraws every entry not yet written that settles through `reject` (the
+   * entries of one sendMany() batch share it), rejecting each with `err`.
+   * Returns how many. O(messages held), once per aborted batch.
+   */
+  withdrawGroup(reject: (err: ResilientError) => void, err: ResilientError): number {
+    let n = 0;
+    for (let i = this.head + this.sent; i < this.entries.length; ) {
+      const e = this.entries[i] as OutboundEntry;
+      if (e.reject === reject && !e.written) {
+        settleErr(this.removeAt(i), err);
+        n++;
+      } else i++;
+    }
+    return n;
+  }
+
   /** The earliest expiry among unsent entries (Infinity if none). */
   nextExpiry(): number {
     let min = Infinity;
@@ -313,6 +339,31 @@ export class OutboundWindow {
         settleErr(this.removeAt(i), err);
       } else i++;
     }
+  }
+
+  /**
+   * Room for `count` more messages of `bytes` in all: under 'drop-oldest',
+   * drops the oldest messages never written until they fit. Returns the
+   * refusal (not yet delivered to anyone) when they still do not fit.
+   */
+  private makeRoom(count: number, bytes: number): ResilientError | undefined {
+    const { maxMessages, maxBytes } = this.opts;
+    if (count === 1 && bytes > maxBytes) return sdkError('ERR_QUEUE_FULL', `message of ${bytes} bytes exceeds queue.maxBytes (${maxBytes})`);
+    if (count > maxMessages || bytes > maxBytes) {
+      return sdkError('ERR_QUEUE_FULL', `a batch of ${count} messages (${bytes} bytes) exceeds queue.maxMessages / queue.maxBytes (${maxMessages} / ${maxBytes})`);
+    }
+    while (this.size + count > maxMessages || this.bytes + bytes > maxBytes) {
+      // Only a message never written may be dropped: one that was on the wire
+      // may already have arrived, and rejecting it would be a lie.
+      const at = this.opts.overflow === 'drop-oldest' ? this.firstNeverWritten() : -1;
+      if (at < 0) {
+        return sdkError('ERR_QUEUE_FULL', `queue full (${this.size} messages, ${this.bytes} bytes; limits ${maxMessages} / ${maxBytes})`);
+      }
+      const victim = this.removeAt(at);
+      settleErr(victim, sdkError('ERR_QUEUE_FULL', `message ${victim.id} dropped by queue.overflow 'drop-oldest'`));
+      this.onDropped?.(victim);
+    }
+    return undefined;
   }
 
   /** Index of the oldest user message never written (handshake messages are not dropped), or -1. */

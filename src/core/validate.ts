@@ -53,7 +53,19 @@ export function objectOrUndefined(name: string, v: unknown): Record<string, unkn
   return v as Record<string, unknown>;
 }
 
-/** The `queue` option, checked and filled in from QUEUE_DEFAULTS. */
+/**
+ * `shared` when `value` has the same own properties with the same values
+ * (Object.is), else `value`: resolved options equal to the defaults become one
+ * frozen object for every client or server that uses them, not a copy each.
+ */
+export function sharedIfEqual<T extends object>(value: T, shared: T): T {
+  const keys = Object.keys(value) as Array<keyof T>;
+  if (keys.length !== Object.keys(shared).length) return value;
+  for (const k of keys) if (!Object.is(value[k], shared[k])) return value;
+  return shared;
+}
+
+/** The `queue` option, checked and filled in from QUEUE_DEFAULTS (QUEUE_DEFAULTS itself when equal). */
 export function resolveQueue(input: unknown): QueueOptions {
   const q = objectOrUndefined('queue', input);
   const queue = {
@@ -62,5 +74,5 @@ export function resolveQueue(input: unknown): QueueOptions {
     overflow: (q.overflow ?? QUEUE_DEFAULTS.overflow) as OverflowPolicy,
   };
   if (!OVERFLOWS.includes(queue.overflow)) fail('queue.overflow', queue.overflow, `one of ${OVERFLOWS.join(', ')}`);
-  return queue;
+  return sharedIfEqual<QueueOptions>(queue, QUEUE_DEFAULTS);
 }

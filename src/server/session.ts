@@ -51,8 +51,7 @@ export class Session {
     if (this.ended) return Promise.reject(sdkError('ERR_CLOSED', `session ${this.id} has ended`));
     const payload = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     return new Promise<void>((resolve, reject) => {
-      const r = this.outbound.enqueue(payload, Infinity, resolve, reject);
-      if (r.entry) this.wake?.();
+      if (this.outbound.enqueue(payload, Infinity, resolve, reject)) this.wake?.();
     });
   }
 

@@ -52,19 +52,21 @@ describe('OutboundWindow', () => {
     const r = new OutboundWindow(q({ maxMessages: 2 }));
     add(r, 'a', log);
     add(r, 'b', log);
-    expect(add(r, 'c', log).refused?.code).toBe('ERR_QUEUE_FULL');
+    expect(add(r, 'c', log)).toBeUndefined();
     expect(log).toEqual(['ERR_QUEUE_FULL:c']);
 
     const log2: string[] = [];
     const d = new OutboundWindow(q({ maxMessages: 2, overflow: 'drop-oldest' }));
+    const dropped: string[] = [];
+    d.onDropped = (e) => dropped.push(e.payload.toString());
     add(d, 'a', log2);
     add(d, 'b', log2);
     d.takeNext(); // 'a' is on the wire
-    const res = add(d, 'c', log2);
-    expect(res.dropped.map((e) => e.payload.toString())).toEqual(['b']);
+    expect(add(d, 'c', log2)?.payload.toString()).toBe('c');
+    expect(dropped).toEqual(['b']);
     expect(d.pending().map(String)).toEqual(['a', 'c']);
     d.takeNext(); // 'c' too: nothing droppable left
-    expect(add(d, 'e', log2).refused?.code).toBe('ERR_QUEUE_FULL');
+    expect(add(d, 'e', log2)).toBeUndefined();
     expect(log2).toEqual(['ERR_QUEUE_FULL:b', 'ERR_QUEUE_FULL:e']);
   });
 
@@ -72,7 +74,8 @@ describe('OutboundWindow', () => {
     const w = new OutboundWindow(q({ maxBytes: 5 }));
     const log: string[] = [];
     add(w, 'abc', log);
-    expect(add(w, 'def', log).refused?.code).toBe('ERR_QUEUE_FULL');
+    expect(add(w, 'def', log)).toBeUndefined();
+    expect(log).toEqual(['ERR_QUEUE_FULL:def']);
     expect(w.sizeBytes).toBe(3);
   });
 
@@ -229,16 +232,85 @@ describe('OutboundWindow never expires, drops or withdraws a message once writte
     const log: string[] = [];
     const w = new OutboundWindow(q({ maxMessages: 2, overflow: 'drop-oldest' }));
     add(w, 'a', log, 10);
-    const b = add(w, 'b', log, 10).entry!;
+    const dropped: string[] = [];
+    w.onDropped = (e) => dropped.push(e.payload.toString());
+    const b = add(w, 'b', log, 10)!;
     w.takeNext(); // 'a' written
     w.rewind(); // connection lost: 'a' will be resent, but it may have arrived
     expect(w.expire(100).map((e) => e.payload.toString())).toEqual(['b']);
     expect(w.withdraw(b, { code: 'ERR_ABORTED' } as ResilientError)).toBe(false); // already settled
     add(w, 'c', log);
-    const d = add(w, 'd', log); // full: the only droppable one is 'c'
-    expect(d.dropped.map((e) => e.payload.toString())).toEqual(['c']);
+    add(w, 'd', log); // full: the only droppable one is 'c'
+    expect(dropped).toEqual(['c']);
     expect(w.pending().map(String)).toEqual(['a', 'd']);
     const a = w.takeNext()!;
     expect(w.withdraw(a, { code: 'ERR_ABORTED' } as ResilientError)).toBe(false);
+  });
+});
+
+describe('OutboundWindow.enqueueAll (one sendMany batch)', () => {
+  const bufs = (...t: string[]): Buffer[] => t.map((x) => Buffer.from(x));
+
+  it('accepts the whole batch in order with consecutive ids, sharing one resolve and one reject', () => {
+    const w = new OutboundWindow(q());
+    const log: string[] = [];
+    add(w, 'a', log);
+    let resolved = 0;
+    const rejected: string[] = [];
+    expect(w.enqueueAll(bufs('b', 'c', 'd'), Infinity, () => resolved++, (e) => rejected.push(e.code))).toBe(3);
+    const ids: number[] = [];
+    for (let e = w.takeNext(); e; e = w.takeNext()) ids.push(e.id);
+    expect(ids).toEqual([1, 2, 3, 4]);
+    expect(w.ack(3)).toBe(3);
+    expect(resolved).toBe(2);
+    expect(w.ack(4)).toBe(1);
+    expect(resolved).toBe(3);
+    expect(rejected).toEqual([]);
+  });
+
+  it("refuses a batch that does not fit as a whole, queueing none of it, under 'reject'", () => {
+    const w = new OutboundWindow(q({ maxMessages: 4 }));
+    const log: string[] = [];
+    add(w, 'a', log);
+    add(w, 'b', log);
+    const rejected: string[] = [];
+    expect(w.enqueueAll(bufs('c', 'd', 'e'), Infinity, () => {}, (e) => rejected.push(e.code))).toBe(0);
+    expect(rejected).toEqual(['ERR_QUEUE_FULL']);
+    expect(w.pending().map(String)).toEqual(['a', 'b']);
+    const bytes = new OutboundWindow(q({ maxBytes: 4 }));
+    expect(bytes.enqueueAll(bufs('ab', 'cde'), Infinity, () => {}, (e) => rejected.push(e.message))).toBe(0);
+    expect(rejected[1]).toMatch(/batch of 2 messages \(5 bytes\)/);
+    expect(bytes.size).toBe(0);
+  });
+
+  it("under 'drop-oldest' drops older unwritten messages to make room for the whole batch, never part of it", () => {
+    const w = new OutboundWindow(q({ maxMessages: 3, overflow: 'drop-oldest' }));
+    const log: string[] = [];
+    const dropped: string[] = [];
+    w.onDropped = (e) => dropped.push(e.payload.toString());
+    add(w, 'a', log);
+    add(w, 'b', log);
+    w.takeNext(); // 'a' is on the wire: never dropped
+    expect(w.enqueueAll(bufs('c', 'd'), Infinity, () => {}, () => {})).toBe(2);
+    expect(dropped).toEqual(['b']);
+    expect(w.pending().map(String)).toEqual(['a', 'c', 'd']);
+    const rejected: string[] = [];
+    expect(w.enqueueAll(bufs('e', 'f', 'g', 'h'), Infinity, () => {}, (e) => rejected.push(e.code))).toBe(0);
+    expect(rejected).toEqual(['ERR_QUEUE_FULL']);
+    expect(w.pending().map(String)).toEqual(['a', 'c', 'd']); // a batch larger than the bound drops nothing
+  });
+
+  it('withdrawGroup withdraws the unwritten entries of one batch only', () => {
+    const w = new OutboundWindow(q());
+    const log: string[] = [];
+    const batchLog: string[] = [];
+    const reject = (e: ResilientError): void => void batchLog.push(e.code);
+    expect(w.enqueueAll(bufs('a', 'b', 'c'), Infinity, () => {}, reject)).toBe(3);
+    add(w, 'x', log);
+    w.takeNext(); // 'a' written
+    expect(w.withdrawGroup(reject, { code: 'ERR_ABORTED' } as ResilientError)).toBe(2);
+    expect(batchLog).toEqual(['ERR_ABORTED', 'ERR_ABORTED']);
+    expect(w.pending().map(String)).toEqual(['a', 'x']);
+    expect(log).toEqual([]);
   });
 });

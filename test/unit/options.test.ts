@@ -90,3 +90,22 @@ describe('server options', () => {
     expect(() => new HeartbeatServer(opts as never)).toThrow(message);
   });
 });
+
+describe('resolved options equal to the defaults are shared (memory per client)', () => {
+  it('two clients with default heartbeat, reconnect and queue get the same frozen objects; a changed one gets its own', () => {
+    const a = resolveOptions({ port: 1 });
+    const b = resolveOptions({ port: 2, heartbeat: {}, reconnect: { maxRetries: Infinity }, queue: { overflow: 'reject' } });
+    expect(b.heartbeat).toBe(a.heartbeat);
+    expect(b.reconnect).toBe(a.reconnect);
+    expect(b.queue).toBe(a.queue);
+    for (const o of [a.heartbeat, a.reconnect, a.queue]) expect(Object.isFrozen(o)).toBe(true);
+    const c = resolveOptions({ port: 3, heartbeat: { intervalMs: 1000 }, reconnect: { initialDelayMs: 10 }, queue: { maxMessages: 5 } });
+    expect(c.heartbeat).not.toBe(a.heartbeat);
+    expect(c.reconnect).not.toBe(a.reconnect);
+    expect(c.queue).not.toBe(a.queue);
+    expect(c.heartbeat).toMatchObject({ intervalMs: 1000, timeoutMs: 15_000 });
+    expect(c.reconnect).toMatchObject({ initialDelayMs: 10, enabled: true });
+    expect(c.queue).toMatchObject({ maxMessages: 5, overflow: 'reject' });
+    expect(resolveOptions({ port: 4, reconnect: false }).reconnect).toMatchObject({ enabled: false });
+  });
+});
