@@ -4,7 +4,9 @@
  * The monitor answers three questions for its owner (the client's link):
  * when to wake next, whether to send a ping on waking, and whether the link is
  * dead. Any inbound frame counts as proof of life (a busy link needs no pong to
- * stay alive). Which pong answers which ping, and the round-trip time, are the
+ * stay alive), and a ping falls due only when frames did not go both ways
+ * since the last one was due: traffic in both directions already keeps both
+ * ends' timers fresh (as Netty's IdleStateHandler fires only on idleness). Which pong answers which ping, and the round-trip time, are the
  * ping ledger's (core/pong.ts), one for both kinds of link. No socket, no
  * timer. A late wake-up is a stall of our own process, credited by the rule in
  * core/clock.ts.
@@ -35,6 +37,9 @@ export class HeartbeatMonitor {
   /** The wake-up time last handed out, to measure how late the timer fired. */
   private expectedWake: number;
   private readonly stalls = new StalledTime();
+  /** Since the last ping fell due: a frame came in / went out. */
+  private heard = false;
+  private wrote = false;
 
   constructor(
     private readonly opts: HeartbeatOptions,
@@ -47,7 +52,13 @@ export class HeartbeatMonitor {
 
   /** Any inbound frame arrived: the peer is alive. O(1), no allocation. */
   onInbound(now: number): void {
+    this.heard = true;
     if (now > this.lastInboundAt) this.lastInboundAt = now;
+  }
+
+  /** A frame went out. O(1), no clock read. */
+  onOutbound(): void {
+    this.wrote = true;
   }
 
   /** When the owner's timer should fire next. */
@@ -73,7 +84,10 @@ export class HeartbeatMonitor {
       // the schedule, so the lateness does not add up into a longer interval.
       // After a stall the schedule restarts from the wake-up.
       this.nextPingAt = stalled > 0 ? now + this.opts.intervalMs : Math.max(this.nextPingAt + this.opts.intervalMs, now);
-      return { kind: 'ping', wakeAt: this.wakeAt() };
+      // Frames went both ways within the interval: no ping needed. After a stall, one goes out anyway.
+      const busy = this.heard && this.wrote && stalled === 0;
+      this.heard = this.wrote = false;
+      return { kind: busy ? 'wait' : 'ping', wakeAt: this.wakeAt() };
     }
     return { kind: 'wait', wakeAt: this.wakeAt() };
   }

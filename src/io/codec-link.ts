@@ -58,6 +58,7 @@ export class CodecLink<M> extends Link<M> {
   /** `payload` is already encoded by the codec (the client encodes on send()). */
   sendMessage(id: number, payload: Buffer): void {
     this.writer.write(payload);
+    this.wrote();
     if (this.config.confirm === undefined) {
       // No acks in a foreign protocol: a message counts as sent once the kernel has it.
       this.writer.afterFlush(() => this.hooks.onAck(id));

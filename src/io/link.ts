@@ -226,6 +226,11 @@ export abstract class Link<M> {
     this.phase = 'open';
   }
 
+  /** A message went out (the heartbeat skips a ping while frames flow both ways). */
+  protected wrote(): void {
+    this.monitor?.onOutbound();
+  }
+
   /** A pong for ping `seq` arrived at `now`; one that answers none of ours (unknown or settled seq) is ignored. */
   protected pong(seq: number, now: number): void {
     const match = this.cfg.pings.match(seq, now);

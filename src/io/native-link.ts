@@ -39,6 +39,7 @@ export class NativeLink extends Link<Buffer> {
 
   sendMessage(id: number, payload: Buffer): void {
     this.peer.sendMessage(id, payload);
+    this.wrote();
   }
 
   protected goodbye(reason: string): void {

@@ -47,6 +47,39 @@ describe('HeartbeatMonitor (fake clock)', () => {
   });
 });
 
+describe('HeartbeatMonitor skips a ping while frames flow both ways', () => {
+  it('no ping is due when frames came in and went out since the last one was due; one either way alone is not enough', () => {
+    const m = new HeartbeatMonitor({ intervalMs: 1000, timeoutMs: 3000 }, 0);
+    m.onInbound(400);
+    m.onOutbound();
+    expect(m.tick(1000)).toEqual({ kind: 'wait', wakeAt: 2000 });
+    m.onOutbound(); // sending only: the peer may be gone, ask it
+    expect(m.tick(2000).kind).toBe('ping');
+    m.onInbound(2500); // receiving only: the peer's idle timer needs a frame from us
+    expect(m.tick(3000).kind).toBe('ping');
+    expect(m.tick(4000).kind).toBe('ping');
+  });
+
+  it('traffic both ways never hides a dead peer: silence still ends in the verdict', () => {
+    const m = new HeartbeatMonitor({ intervalMs: 1000, timeoutMs: 3000 }, 0);
+    m.onInbound(100);
+    m.onOutbound();
+    expect(m.tick(1000).kind).toBe('wait');
+    for (const t of [2000, 3000]) {
+      m.onOutbound();
+      expect(m.tick(t).kind).toBe('ping');
+    }
+    expect(m.tick(3100)).toEqual({ kind: 'dead', silentMs: 3000 });
+  });
+
+  it('after a stall of our own process a ping goes out even if frames flowed both ways', () => {
+    const m = new HeartbeatMonitor({ intervalMs: 1000, timeoutMs: 3000 }, 0);
+    m.onInbound(500);
+    m.onOutbound();
+    expect(m.tick(6000, 5000).kind).toBe('ping');
+  });
+});
+
 describe('HeartbeatMonitor and our own stalls', () => {
   it('a timer that fires late after a stall of the process does not blame the peer for the stalled time', () => {
     const m = new HeartbeatMonitor({ intervalMs: 1000, timeoutMs: 3000 }, 0);
