@@ -162,6 +162,7 @@ function produce(client: ResilientClient, count: number, everyMs: number, prefix
   let timer: NodeJS.Timeout | undefined;
   let resolveStarted: () => void = () => undefined;
   const allStarted = new Promise<void>((r) => (resolveStarted = r));
+  const ackWaiters: Array<{ n: number; resolve: () => void }> = [];
   const tick = (): void => {
     timer = undefined;
     const payload = `${prefix}-${sent.length}`;
@@ -171,6 +172,13 @@ function produce(client: ResilientClient, count: number, everyMs: number, prefix
         () => {
           acked.push(payload);
           onAck();
+          for (let i = ackWaiters.length - 1; i >= 0; i--) {
+            const w = ackWaiters[i] as { n: number; resolve: () => void };
+            if (acked.length >= w.n) {
+              ackWaiters.splice(i, 1);
+              w.resolve();
+            }
+          }
         },
         (err: ResilientError) => void failed.push({ payload, code: err.code }),
       ),
@@ -183,6 +191,11 @@ function produce(client: ResilientClient, count: number, everyMs: number, prefix
     sent,
     acked,
     failed,
+    /**
+     * Resolves once `n` messages are acked. (Not on 'heartbeat': no ping goes
+     * out while frames flow both ways, src/core/heartbeat.ts.)
+     */
+    ackedAtLeast: (n: number): Promise<void> => (acked.length >= n ? Promise.resolve() : new Promise<void>((resolve) => ackWaiters.push({ n, resolve }))),
     /** Resolves when every message was sent and has been acked or rejected. */
     done: async (): Promise<void> => {
       await allStarted;
@@ -310,6 +323,11 @@ describeNetns('cable pull (network namespace, veth link set down)', () => {
       heartbeat: HEARTBEAT,
       reconnect: RECONNECT,
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      // These tests measure the heartbeat. The network watch would race it: a
+      // downed veth end leaves the client's address off os.networkInterfaces()
+      // (libuv lists running interfaces only), reported within networkCheckMs
+      // as ERR_NETWORK_CHANGED; test/netns/network-change.test.ts covers that.
+      networkCheckMs: false,
       ...overrides,
     });
     clients.push(client);
@@ -413,7 +431,7 @@ describeNetns('cable pull (network namespace, veth link set down)', () => {
     // Acks are inbound frames too: a send() resolves in the same turn as the ACK that covers it.
     const stream = produce(client, 600, 5, 'm', () => (lastInboundAt = performance.now()));
     stoppers.push(stream.stop);
-    await waitFor(client, 'heartbeat', () => stream.acked.length >= 100, 15_000);
+    await stream.ackedAtLeast(100);
 
     let sentAtPull = 0;
     let sentAtClose = 0;
@@ -463,7 +481,8 @@ describeNetns('cable pull (network namespace, veth link set down)', () => {
   test('deadAfterMs: one budget; with data in flight a pulled link is detected at the budget (+ one interval)', async () => {
     const { pair: p, server: srv } = await setup({ idleTimeoutMs: 30_000 });
     const DEAD_AFTER_MS = 900;
-    const client = new ResilientClient({ host: p.nsAddr, port: srv.port, deadAfterMs: DEAD_AFTER_MS, reconnect: RECONNECT, connectTimeoutMs: CONNECT_TIMEOUT_MS });
+    // Network watch off, as in newClient(): this test is about the deadAfterMs budget.
+    const client = new ResilientClient({ host: p.nsAddr, port: srv.port, deadAfterMs: DEAD_AFTER_MS, reconnect: RECONNECT, connectTimeoutMs: CONNECT_TIMEOUT_MS, networkCheckMs: false });
     clients.push(client);
     let lastInboundAt = 0;
     client.on('heartbeat', () => (lastInboundAt = performance.now()));
@@ -472,7 +491,7 @@ describeNetns('cable pull (network namespace, veth link set down)', () => {
     expect(layers).toMatchObject({ heartbeat: true, keepAliveMs: DEAD_AFTER_MS });
     const stream = produce(client, 400, 5, 'd', () => (lastInboundAt = performance.now()));
     stoppers.push(stream.stop);
-    await waitFor(client, 'heartbeat', () => stream.acked.length >= 50, 15_000);
+    await stream.ackedAtLeast(50);
     const closed = waitFor<[CloseEvent]>(client, 'close', undefined, 10_000);
     const pullAt = performance.now();
     await p.linkDown();
