@@ -164,11 +164,16 @@ describe('Deadline (a timer wheel on fake timers, injected clock)', () => {
   });
 
   it("a deadline longer than the wheel's longest delay fires at its own length, not early", () => {
+    // A coarse wheel (ticks of 2^16 ms, one revolution 2^31 ms) so fake time
+    // crosses 2^31 ms in a few wake-ups: the default wheel wakes once a
+    // revolution (10.24 s), some 210,000 fake wake-ups here, which took 4.6
+    // minutes of CPU.
+    const coarse = new TimerWheel({ now: () => now, tickMs: 2 ** 16, buckets: 2 ** 15 });
     const fired = jest.fn();
-    new Deadline(wheel, fired, false).arm(MAX_DELAY_MS + 1000);
+    new Deadline(coarse, fired, false).arm(MAX_DELAY_MS + 1000);
     run(MAX_DELAY_MS + 999);
     expect(fired).not.toHaveBeenCalled();
-    run(1 + wheel.tickMs);
+    run(1 + coarse.tickMs);
     expect(fired).toHaveBeenCalledTimes(1);
   });
 
