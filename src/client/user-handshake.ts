@@ -64,7 +64,8 @@ export class UserHandshake<M> {
     this.run = undefined;
     // Handshake messages never written go with their connection (even when the
     // handshake resolved while the socket was blocked): the next connection's handshake sends its own.
-    this.wiring.outbound.withdrawAhead(err);
+    // Only a native-protocol handshake puts any in the window: no scan of the queue otherwise.
+    if (this.opts.handshake && !this.opts.codec) this.wiring.outbound.withdrawAhead(err);
   }
 
   /** Native protocol: a handshake message goes ahead of everything never written, in id order (OutboundWindow.enqueueAhead). */

@@ -63,7 +63,7 @@ if (!hasScript && process.env.CI === 'true') throw new Error('cli.test.ts: CI=tr
 if (!hasScript) console.warn('cli.test.ts: the pseudo-terminal tests need util-linux `script` on Linux: skipped');
 // Skipped only outside CI on a machine without util-linux `script` (the reason is printed above);
 // under CI=true the suite fails instead.
-const itTty = hasScript ? it : it.skip;
+const itTty = hasScript ? it : it.skip; // skip reason: no util-linux `script` outside CI (warned above; CI=true throws instead)
 
 /** The command on a pseudo-terminal of `columns`×`rows` cells. */
 function runTty(args: string[], columns: number, rows: number): Watched {

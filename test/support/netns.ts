@@ -254,5 +254,5 @@ export function describeNetns(name: string, fn: () => void): void {
   process.stderr.write(`\n!!! SKIPPING "${name}": ${probed.reason}\n!!! (network-namespace tests run as root on Linux; under CI=true they fail instead)\n\n`);
   // Skipped only outside CI on a machine that cannot create namespaces (not root, or
   // no iproute2), with the loud reason above; under CI=true the suite fails instead.
-  describe.skip(name, fn);
+  describe.skip(name, fn); // skip reason: no network namespaces here outside CI (printed above; CI=true fails instead)
 }

@@ -87,7 +87,7 @@ export function describeRealServers(name: string, kinds: readonly ServerKind[], 
   }
   console.warn(`SKIPPING "${name}": missing ${absent.join(', ')}; under CI=true this suite fails instead`);
   // Skipped only outside CI on a machine without the server, with the reason above.
-  describe.skip(name, fn);
+  describe.skip(name, fn); // skip reason: the server binary is missing outside CI (warned above; CI=true fails instead)
 }
 
 /** Servers started and not yet disposed, in this process: the 'exit' hook's list. */
