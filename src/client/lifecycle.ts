@@ -57,7 +57,10 @@ export class Lifecycle<M> implements LinkHooks<M> {
   /** Largest payload of one message: the frame limit until the server tells its own. */
   maxPayload: number;
   readonly counters = { reconnects: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, duplicatesDropped: 0 };
-  lastRtt: number | undefined;
+  /** The last round trip measured (any connection): every matched pong is reported here, so it is the ledger's. */
+  get lastRtt(): number | undefined {
+    return this.pings.rttMs;
+  }
   /** Payloads rejected by the last giveUp or close, still reported by pending(). */
   abandoned: Buffer[] = NO_PAYLOADS;
   connectWaiters: Waiter[] = [];
@@ -172,8 +175,7 @@ export class Lifecycle<M> implements LinkHooks<M> {
 
   /** LinkHooks: a pong gave the round trip. */
   onPong(rttMs: number): void {
-    this.lastRtt = rttMs;
-    this.events.emit('heartbeat', { rttMs });
+    if (this.events.listenerCount('heartbeat') > 0) this.events.emit('heartbeat', { rttMs });
     publish(channels.clientHeartbeat, () => ({ client: this.events, rttMs }));
   }
 

@@ -45,18 +45,34 @@ interface Outstanding {
   readonly mark: number;
 }
 
+/** headSeq when no ping is outstanding (seqs are u32, never negative). */
+const NONE = -1;
+
 /**
- * Pings written and not yet answered, keyed by seq, in write order. One per
- * client, not per connection: seqs keep rising across reconnects, so a pong
- * that belongs to an earlier connection can never match a ping of this one.
+ * Pings written and not yet answered, in write order. One per client, not per
+ * connection: seqs keep rising across reconnects, so a pong that belongs to
+ * an earlier connection can never match a ping of this one.
+ *
+ * A heartbeat has one ping out at a time: the oldest outstanding ping lives in
+ * three number fields, and a Map holds the later ones only while there are
+ * any. So a ping and its pong allocate nothing that outlives them: a Map that
+ * empties on every pong reallocates its table each time (V8's
+ * OrderedHashTable shrinks on delete), and with 10,000 clients those tables
+ * and boxed RTTs were the survivors of most young-generation collections
+ * (perf profile of bench/scale.ts, docs/benchmarks.md section 3).
  */
 export class PingLedger {
-  /** Insertion order is write order. */
-  private readonly pings = new Map<number, Outstanding>();
+  /** The oldest outstanding ping (NONE: none), when it was written and its mark. */
+  private headSeq = NONE;
+  private headSentAt = NaN;
+  private headMark = 0;
+  /** The pings written after it, in write order; undefined while there are none. */
+  private later: Map<number, Outstanding> | undefined = undefined;
   private nextSeq: number;
   /** Pings forgotten past the bound and not known to be answered: bare pongs pay these first. */
   private forgotten = 0;
-  private lastRtt: number | undefined;
+  /** NaN until a pong matched: a number field, never a box per pong. */
+  private lastRtt = NaN;
 
   constructor(
     private readonly max = MAX_OUTSTANDING_PINGS,
@@ -69,9 +85,15 @@ export class PingLedger {
   sent(now: number, mark = 0): number {
     const seq = this.nextSeq;
     this.nextSeq = (this.nextSeq + 1) % SEQ_MODULO;
-    this.pings.set(seq, { sentAt: now, mark });
-    if (this.pings.size > this.max) {
-      this.pings.delete(this.pings.keys().next().value as number);
+    if (this.headSeq === NONE) {
+      this.headSeq = seq;
+      this.headSentAt = now;
+      this.headMark = mark;
+    } else {
+      (this.later ??= new Map()).set(seq, { sentAt: now, mark });
+    }
+    if (this.outstanding > this.max) {
+      this.settleHead();
       this.forgotten++;
     }
     return seq;
@@ -85,43 +107,71 @@ export class PingLedger {
    * answered or will never be.
    */
   match(pong: Pong, now: number): PingMatch | undefined {
-    let seq: number;
-    if (pong === true) {
-      if (this.forgotten > 0) {
-        this.forgotten--;
-        return undefined;
-      }
-      const oldest = this.pings.keys().next();
-      if (oldest.done) return undefined;
-      seq = oldest.value;
+    if (pong === true && this.forgotten > 0) {
+      this.forgotten--;
+      return undefined;
+    }
+    if (this.headSeq === NONE) return undefined;
+    let sentAt: number;
+    let mark: number;
+    const seq = pong === true ? this.headSeq : pong;
+    if (seq === this.headSeq) {
+      sentAt = this.headSentAt;
+      mark = this.headMark;
+      this.settleHead();
     } else {
-      if (!this.pings.has(pong)) return undefined;
-      seq = pong;
-      this.forgotten = 0;
+      const later = this.later;
+      const ping = later?.get(seq);
+      if (later === undefined || ping === undefined) return undefined;
+      sentAt = ping.sentAt;
+      mark = ping.mark;
+      for (const key of later.keys()) {
+        later.delete(key);
+        if (key === seq) break;
+      }
+      this.headSeq = NONE;
+      this.promote();
     }
-    const ping = this.pings.get(seq) as Outstanding;
-    for (const key of this.pings.keys()) {
-      this.pings.delete(key);
-      if (key === seq) break;
-    }
-    this.lastRtt = Math.max(0, now - ping.sentAt);
-    return { seq, rttMs: this.lastRtt, mark: ping.mark };
+    if (pong !== true) this.forgotten = 0;
+    this.lastRtt = Math.max(0, now - sentAt);
+    return { seq, rttMs: this.lastRtt, mark };
   }
 
   /** The connection is gone: its pings can never be answered. Seqs continue. */
   clear(): void {
-    this.pings.clear();
+    this.headSeq = NONE;
+    this.later = undefined;
     this.forgotten = 0;
   }
 
   /** Pings awaiting a pong. */
   get outstanding(): number {
-    return this.pings.size;
+    return this.headSeq === NONE ? 0 : 1 + (this.later?.size ?? 0);
   }
 
   /** The last measured RTT in ms, if any pong matched. */
   get rttMs(): number | undefined {
-    return this.lastRtt;
+    return Number.isNaN(this.lastRtt) ? undefined : this.lastRtt;
+  }
+
+  /** Drops the oldest outstanding ping; the next one, if any, becomes the oldest. */
+  private settleHead(): void {
+    this.headSeq = NONE;
+    this.promote();
+  }
+
+  /** Moves the first of the later pings into the head fields (the head is empty). */
+  private promote(): void {
+    const later = this.later;
+    if (later === undefined) return;
+    for (const [seq, ping] of later) {
+      later.delete(seq);
+      this.headSeq = seq;
+      this.headSentAt = ping.sentAt;
+      this.headMark = ping.mark;
+      break;
+    }
+    if (later.size === 0) this.later = undefined;
   }
 }
 

@@ -81,7 +81,8 @@ export abstract class Link<M> {
   protected readonly writer: FrameWriter;
   private monitor: HeartbeatMonitor | undefined;
   private pingsEnabled = true;
-  private lastRtt: number | undefined;
+  /** NaN until a pong matched: a number field, never a box per pong. */
+  private lastRtt = NaN;
   /** The heartbeat's wake-up, re-armed in place for the link's lifetime. */
   private readonly heartbeatEntry: WheelEntry;
   protected readonly wheel: TimerWheel;
@@ -139,7 +140,7 @@ export abstract class Link<M> {
   }
   /** The last round trip measured on this link, in ms. */
   get rttMs(): number | undefined {
-    return this.lastRtt;
+    return Number.isNaN(this.lastRtt) ? undefined : this.lastRtt;
   }
   get remote(): string {
     return `${this.cfg.endpoint.host}:${this.cfg.endpoint.port}`;

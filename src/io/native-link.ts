@@ -53,9 +53,7 @@ export class NativeLink extends Link<Buffer> {
 
   /** The PING carries its seq from the client's ledger (the server's PONG echoes it) and our last RTT. */
   protected sendPing(now: number): void {
-    const seq = this.cfg.pings.sent(now);
-    const rttMs = this.rttMs;
-    this.peer.sendPing({ seq, sentAt: Date.now(), ...(rttMs === undefined ? {} : { rttMs }) });
+    this.peer.sendPing(this.cfg.pings.sent(now), Date.now(), this.rttMs);
   }
 
   protected onChunk(chunk: Buffer, now: number): PartialFrame {

@@ -138,25 +138,46 @@ export function encodeAck(id: number): Buffer {
   return buf;
 }
 
+/** Bytes of a PING/PONG payload: u32 seq and f64 sentAt, then the optional f64 rttMs (docs/protocol.md). */
+export const PING_BYTES = 12;
+export const PING_RTT_BYTES = 20;
+
+/**
+ * Writes a whole PING or PONG frame (header and payload) at `offset` of `buf`,
+ * which has HEADER_BYTES + PING_RTT_BYTES free there; returns the frame's length.
+ */
+export function writePing(buf: Buffer, offset: number, type: typeof FrameType.PING | typeof FrameType.PONG, seq: number, sentAt: number, rttMs: number | undefined): number {
+  const payloadBytes = rttMs === undefined ? PING_BYTES : PING_RTT_BYTES;
+  buf.writeUInt32BE(1 + payloadBytes, offset);
+  buf[offset + 4] = type;
+  buf.writeUInt32BE(seq >>> 0, offset + HEADER_BYTES);
+  buf.writeDoubleBE(sentAt, offset + HEADER_BYTES + 4);
+  if (rttMs !== undefined) buf.writeDoubleBE(rttMs, offset + HEADER_BYTES + PING_BYTES);
+  return HEADER_BYTES + payloadBytes;
+}
+
 export function encodePing(type: typeof FrameType.PING | typeof FrameType.PONG, p: PingPayload): Buffer {
-  const withRtt = p.rttMs !== undefined;
-  const payload = Buffer.allocUnsafe(withRtt ? 20 : 12);
-  payload.writeUInt32BE(p.seq >>> 0, 0);
-  payload.writeDoubleBE(p.sentAt, 4);
-  if (withRtt) payload.writeDoubleBE(p.rttMs as number, 12);
-  return encodeFrame(type, payload);
+  const buf = Buffer.allocUnsafe(HEADER_BYTES + (p.rttMs === undefined ? PING_BYTES : PING_RTT_BYTES));
+  writePing(buf, 0, type, p.seq, p.sentAt, p.rttMs);
+  return buf;
+}
+
+/** Reads the PING/PONG payload at `buf[start, end)` into `out` (reused by the receive path); `rttMs` only when finite and >= 0. */
+export function readPing(buf: Buffer, start: number, end: number, out: PingPayload): PingPayload {
+  const len = end - start;
+  if (len !== PING_BYTES && len !== PING_RTT_BYTES) {
+    throw sdkError('ERR_PROTOCOL', `PING/PONG payload must be ${PING_BYTES} or ${PING_RTT_BYTES} bytes, got ${len}`);
+  }
+  out.seq = u32At(buf, start);
+  out.sentAt = buf.readDoubleBE(start + 4);
+  const rtt = len === PING_RTT_BYTES ? buf.readDoubleBE(start + PING_BYTES) : NaN;
+  out.rttMs = Number.isFinite(rtt) && rtt >= 0 ? rtt : undefined;
+  return out;
 }
 
 export function decodePing(payload: Buffer): PingPayload {
-  if (payload.length !== 12 && payload.length !== 20) {
-    throw sdkError('ERR_PROTOCOL', `PING/PONG payload must be 12 or 20 bytes, got ${payload.length}`);
-  }
-  const p: PingPayload = { seq: payload.readUInt32BE(0), sentAt: payload.readDoubleBE(4) };
-  if (payload.length === 20) {
-    const rtt = payload.readDoubleBE(12);
-    if (Number.isFinite(rtt) && rtt >= 0) p.rttMs = rtt;
-  }
-  return p;
+  const p = readPing(payload, 0, payload.length, { seq: 0, sentAt: 0, rttMs: undefined });
+  return p.rttMs === undefined ? { seq: p.seq, sentAt: p.sentAt } : p;
 }
 
 /** The u64 id at the start of a DATA or ACK payload. */

@@ -21,14 +21,13 @@ import {
   Welcome,
   decodeErrorPayload,
   decodeHello,
-  decodePing,
   decodeWelcome,
   encodeAck,
   encodeFrame,
   encodeJson,
-  encodePing,
   readIdAt,
 } from './frames';
+import { pingFrame, pongFrame, readHeartbeat } from './heartbeat-frame';
 
 /** Which end this is: the client sends HELLO and pings; the server answers. */
 export type Role = 'client' | 'server';
@@ -41,6 +40,7 @@ export type PartialFrame = 'none' | 'started' | 'continuing' | 'done';
 
 /** Where frames go; io/writer.ts's FrameWriter is one. */
 export interface FrameSink {
+  /** Takes one frame; one shorter than COPY_PAYLOAD_BELOW (frames.ts) it copies before it returns (PING and PONG reuse a buffer, heartbeat-frame.ts). */
   write(frame: Buffer): void;
   writeData(id: number, payload: Buffer): void;
   readonly blocked: boolean;
@@ -54,7 +54,7 @@ export interface PeerEvents {
   welcome?(welcome: Welcome): void;
   data(id: number, payload: Buffer): void;
   ack(id: number): void;
-  /** Client: a PONG. Server: a PING, already answered with a PONG. */
+  /** Client: a PONG. Server: a PING, already answered with a PONG. `p` is reused: read it during the call, do not keep it. */
   ping(p: PingPayload): void;
   /** The peer said BYE, with its reason. */
   bye(reason: string): void;
@@ -118,6 +118,8 @@ export class NativePeer {
   private peerMaxFrameBytes = Infinity;
   /** The delivery state of the open connection: acks are taken from `inbound` after each chunk. */
   private inbound: InboundTracker | undefined;
+  /** The heartbeat frame this end receives: PING on the server, PONG on the client. */
+  private readonly heartbeatIn: FrameType;
 
   /**
    * True (the default): push() writes the ACK after each chunk. False: the
@@ -136,6 +138,7 @@ export class NativePeer {
     // WELCOME and the frames queued behind it in one chunk, so they must all
     // be judged by the same limit.
     this.decoder = new FrameDecoder(role === 'server' ? Math.min(maxFrameBytes, MAX_HANDSHAKE_FRAME_BYTES) : maxFrameBytes);
+    this.heartbeatIn = role === 'server' ? FrameType.PING : FrameType.PONG;
   }
 
   get phase(): PeerPhase {
@@ -174,8 +177,9 @@ export class NativePeer {
     this.sink.writeData(id, payload);
   }
 
-  sendPing(p: PingPayload): void {
-    this.sink.write(encodePing(FrameType.PING, p));
+  /** Client: writes a PING (`rttMs`: our last measured round trip, if any). */
+  sendPing(seq: number, sentAt: number, rttMs: number | undefined): void {
+    this.sink.write(pingFrame(seq, sentAt, rttMs));
   }
 
   sendBye(reason: string): void {
@@ -226,11 +230,20 @@ export class NativePeer {
     if (type === FrameType.DATA && this.phaseNow === 'open') {
       // The hot path: the id read in place, one view (the payload handed to the owner).
       this.events.data(readIdAt(buf, start + 1, end), buf.subarray(start + DATA_BODY_OFFSET, end));
+    } else if (type === this.heartbeatIn && this.phaseNow === 'open') {
+      this.onHeartbeat(buf, start + 1, end);
     } else {
       this.handle(type, buf.subarray(start + 1, end));
     }
     return !this.stopped();
   };
+
+  /** The server's PING (answered at once with its PONG) or the client's PONG, its payload at `buf[start, end)`: read in place. */
+  private onHeartbeat(buf: Buffer, start: number, end: number): void {
+    const p = readHeartbeat(buf, start, end);
+    if (this.role === 'server') this.sink.write(pongFrame(buf, start, end));
+    this.events.ping(p);
+  }
 
   /** A method, not a field read: a handler called just before may have stopped us, which TypeScript cannot see. */
   private stopped(): boolean {
@@ -267,15 +280,7 @@ export class NativePeer {
         const { code, message } = decodeErrorPayload(payload);
         return this.events.error(code, message);
       }
-      case FrameType.PING: {
-        if (this.role !== 'server') break;
-        const ping = decodePing(payload);
-        this.sink.write(encodeFrame(FrameType.PONG, payload));
-        return this.events.ping(ping);
-      }
-      case FrameType.PONG:
-        if (this.role !== 'client') break;
-        return this.events.ping(decodePing(payload));
+      // PING (server) and PONG (client) are handled in onHeartbeat; the other end's is an error.
       case FrameType.WELCOME:
         throw sdkError('ERR_PROTOCOL', 'unexpected WELCOME');
     }

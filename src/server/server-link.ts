@@ -52,7 +52,8 @@ export class ServerLink {
   readonly remoteAddress: string | undefined;
   readonly remotePort: number | undefined;
   readonly connectedAt = Date.now();
-  rttMs: number | undefined;
+  /** The RTT the client last reported in a PING; NaN until one did (a number field: no box per ping). */
+  private reportedRtt = NaN;
   private said: 'bye' | undefined;
   /** Set from this turn's first ACK to its check phase, which acknowledges the turn's later reads (see onSocketData). */
   private ackTurn: NodeJS.Immediate | undefined;
@@ -75,7 +76,7 @@ export class ServerLink {
         s.messagesOut += s.outbound.ack(id);
       },
       ping: (p) => {
-        if (p.rttMs !== undefined) this.rttMs = p.rttMs;
+        if (p.rttMs !== undefined) this.reportedRtt = p.rttMs;
       },
       bye: () => {
         this.said = 'bye';
@@ -95,6 +96,10 @@ export class ServerLink {
 
   get isOpen(): boolean {
     return this.peer.phase === 'open';
+  }
+  /** The round trip the client last reported (the RTT extension of its PING, docs/protocol.md), in ms. */
+  get rttMs(): number | undefined {
+    return Number.isNaN(this.reportedRtt) ? undefined : this.reportedRtt;
   }
   get isDone(): boolean {
     return this.peer.phase === 'done';

@@ -32,7 +32,8 @@ class Sink {
   readonly frames: Frame[] = [];
   private readonly decoder = new FrameDecoder(1 << 20);
   write(frame: Buffer): void {
-    this.frames.push(...this.decoder.push(frame));
+    // A small frame is the sink's to copy (FrameSink.write): the peer reuses its PING/PONG buffer.
+    this.frames.push(...this.decoder.push(Buffer.from(frame)));
   }
   writeData(id: number, payload: Buffer): void {
     this.write(encodeData(id, payload));

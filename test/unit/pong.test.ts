@@ -37,6 +37,19 @@ describe('PingLedger', () => {
     expect(l.outstanding).toBe(0);
   });
 
+  it('has no RTT before a pong matched, and keeps the last one across clear()', () => {
+    const l = new PingLedger();
+    expect(l.rttMs).toBeUndefined();
+    l.sent(10);
+    l.sent(20);
+    l.sent(30);
+    // A numbered pong for the newest settles the two before it too.
+    expect(l.match(2, 34)).toEqual({ seq: 2, rttMs: 4, mark: 0 });
+    expect(l.outstanding).toBe(0);
+    l.clear();
+    expect(l.rttMs).toBe(4);
+  });
+
   it('matches a bare pong to the oldest outstanding ping', () => {
     const l = new PingLedger();
     l.sent(0, 5);
