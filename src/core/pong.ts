@@ -55,11 +55,12 @@ const NONE = -1;
  *
  * A heartbeat has one ping out at a time: the oldest outstanding ping lives in
  * three number fields, and a Map holds the later ones only while there are
- * any. So a ping and its pong allocate nothing that outlives them: a Map that
- * empties on every pong reallocates its table each time (V8's
- * OrderedHashTable shrinks on delete), and with 10,000 clients those tables
- * and boxed RTTs were the survivors of most young-generation collections
- * (perf profile of bench/scale.ts, docs/benchmarks.md section 3).
+ * any. So a ping and its pong allocate nothing that outlives them. A Map that
+ * empties on every pong reallocates its table each time (V8 shrinks an
+ * OrderedHashTable on delete: Runtime_MapShrink was about 2 % of the client
+ * process's CPU in a perf profile of bench/scale.ts at 10,000 clients), and
+ * that table, kept until the next ping a second later, survives young-generation
+ * collections; so would a boxed RTT, hence NaN rather than undefined.
  */
 export class PingLedger {
   /** The oldest outstanding ping (NONE: none), when it was written and its mark. */
