@@ -114,7 +114,7 @@ export const DATA_HEADER_BYTES = HEADER_BYTES + ID_BYTES;
 export function writeDataHeader(buf: Buffer, offset: number, id: number, payloadBytes: number): void {
   putU32(buf, offset, 1 + ID_BYTES + payloadBytes);
   buf[offset + 4] = FrameType.DATA;
-  putU32(buf, offset + HEADER_BYTES, Math.floor(id / 0x1_0000_0000));
+  putU32(buf, offset + HEADER_BYTES, id > 0xffff_ffff ? Math.floor(id / 0x1_0000_0000) : 0);
   putU32(buf, offset + HEADER_BYTES + 4, id >>> 0);
 }
 
