@@ -51,15 +51,6 @@ export interface OutboundEntry {
   ahead?: boolean;
 }
 
-/**
- * A new entry with every field present, so all entries share one shape and
- * marking one written later allocates nothing (a property added after an
- * object literal's own goes to a separate backing store, once per message).
- */
-function newEntry(id: number, payload: Buffer, expiresAt: number, resolve: () => void, reject: (err: ResilientError) => void, ahead: boolean): OutboundEntry {
-  return { id, payload, expiresAt, resolve, reject, onSettle: undefined, written: false, ahead };
-}
-
 function settleOk(e: OutboundEntry): void {
   e.onSettle?.();
   e.resolve();
@@ -155,7 +146,7 @@ export class OutboundWindow {
       reject(refused);
       return undefined;
     }
-    const entry = newEntry(this.nextId++, payload, expiresAt, resolve, reject, false);
+    const entry: OutboundEntry = { id: this.nextId++, payload, expiresAt, resolve, reject };
     this.entries.push(entry);
     this.bytes += payload.length;
     return entry;
@@ -181,7 +172,7 @@ export class OutboundWindow {
       reject(refused);
       return 0;
     }
-    for (const payload of payloads) this.entries.push(newEntry(this.nextId++, payload, expiresAt, resolve, reject, false));
+    for (const payload of payloads) this.entries.push({ id: this.nextId++, payload, expiresAt, resolve, reject });
     this.bytes += bytes;
     return payloads.length;
   }
@@ -204,7 +195,7 @@ export class OutboundWindow {
     let at = this.head + this.sent;
     while (at < this.entries.length && (this.entries[at] as OutboundEntry).written) at++;
     while (at < this.entries.length && (this.entries[at] as OutboundEntry).ahead) at++;
-    const entry = newEntry(this.nextId++, payload, Infinity, resolve, reject, true);
+    const entry: OutboundEntry = { id: this.nextId++, payload, expiresAt: Infinity, resolve, reject, ahead: true };
     if (at < this.entries.length) {
       entry.id = (this.entries[at] as OutboundEntry).id;
       for (let i = at; i < this.entries.length; i++) (this.entries[i] as OutboundEntry).id++;
