@@ -9,6 +9,8 @@
  * the difference.
  *
  *   node --expose-gc --require ./bench/ts-require.cjs bench/heap-per-client.ts [N]
+ *
+ * HEAP_TOP=60 prints more rows of the table (default 25).
  */
 import { once } from 'node:events';
 import * as fs from 'node:fs';
@@ -23,8 +25,8 @@ import { loadAvg, median } from './report';
 
 const BATCH = 200;
 const SAMPLES = 5;
-/** Rows of the by-constructor table. */
-const TOP = 25;
+/** Rows of the by-constructor table (HEAP_TOP overrides). */
+const TOP = Number(process.env.HEAP_TOP) || 25;
 
 async function serverProcess(): Promise<void> {
   const server = new HeartbeatServer({ host: '127.0.0.1', maxConnections: 100_000 });

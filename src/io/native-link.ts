@@ -1,12 +1,13 @@
 /**
  * The client's link for the native protocol: the socket half from link.ts,
  * the protocol's rules from protocol/peer.ts (shared with the server). This
- * file only turns the endpoint's events into the link's hooks.
+ * file only turns the endpoint's events into the link's hooks. The link is
+ * its peer's events object itself (PeerEvents): methods, no closures per link.
  */
 import type { InboundTracker } from '../core/delivery';
 import { ResilientError, sdkError } from '../core/errors';
-import type { Hello, Welcome } from '../protocol/frames';
-import { NativePeer, PartialFrame, agreedHeartbeat, payloadLimit } from '../protocol/peer';
+import type { Hello, PingPayload, Welcome } from '../protocol/frames';
+import { NativePeer, PartialFrame, PeerEvents, agreedHeartbeat, payloadLimit } from '../protocol/peer';
 import { Link, LinkConfig, LinkHeartbeat, LinkHooks } from './link';
 
 export interface NativeLinkConfig extends LinkConfig {
@@ -17,7 +18,7 @@ export interface NativeLinkConfig extends LinkConfig {
   inbound: () => InboundTracker;
 }
 
-export class NativeLink extends Link<Buffer> {
+export class NativeLink extends Link<Buffer> implements PeerEvents {
   private readonly peer: NativePeer;
   /** When the chunk being pushed was read (the link's one clock read per socket read): times its PONGs. */
   private readAt = 0;
@@ -27,14 +28,38 @@ export class NativeLink extends Link<Buffer> {
     hooks: LinkHooks<Buffer>,
   ) {
     super(config, hooks);
-    this.peer = new NativePeer('client', config.maxFrameBytes, this.writer, {
-      welcome: (w) => this.onWelcome(w),
-      data: (id, payload) => this.hooks.onData(id, payload),
-      ack: (id) => this.hooks.onAck(id),
-      ping: (p) => this.pong(p.seq, this.readAt),
-      bye: (reason) => this.down(sdkError('ERR_SERVER_BYE', `server said goodbye: ${reason || 'no reason'}`)),
-      error: (code = 'ERR_PROTOCOL', message) => this.down(new ResilientError(code, `server: ${message}`, this.cfg.classify(code))),
-    });
+    this.peer = new NativePeer('client', config.maxFrameBytes, this.writer, this);
+  }
+
+  // PeerEvents: what the peer decoded (called by this.peer only).
+
+  /** The WELCOME: the link is open. */
+  welcome(w: Welcome): void {
+    const maxPayloadBytes = payloadLimit(Math.min(this.config.maxFrameBytes, w.maxFrameBytes));
+    this.opened({ sessionId: w.sessionId, resumed: w.resumed, acked: w.acked, maxPayloadBytes }, agreedHeartbeat(this.config.heartbeat, w.heartbeatMs), true);
+    this.peer.track(this.config.inbound());
+  }
+
+  data(id: number, payload: Buffer): void {
+    this.hooks.onData(id, payload);
+  }
+
+  ack(id: number): void {
+    this.hooks.onAck(id);
+  }
+
+  /** A PONG, timed by the read it came in. */
+  ping(p: PingPayload): void {
+    this.pong(p.seq, this.readAt);
+  }
+
+  bye(reason: string): void {
+    this.down(sdkError('ERR_SERVER_BYE', `server said goodbye: ${reason || 'no reason'}`));
+  }
+
+  error(code: string | undefined, message: string): void {
+    const c = code ?? 'ERR_PROTOCOL';
+    this.down(new ResilientError(c, `server: ${message}`, this.cfg.classify(c)));
   }
 
   sendMessage(id: number, payload: Buffer): void {
@@ -61,11 +86,5 @@ export class NativeLink extends Link<Buffer> {
   protected onChunk(chunk: Buffer, now: number): PartialFrame {
     this.readAt = now;
     return this.peer.push(chunk);
-  }
-
-  private onWelcome(w: Welcome): void {
-    const maxPayloadBytes = payloadLimit(Math.min(this.config.maxFrameBytes, w.maxFrameBytes));
-    this.opened({ sessionId: w.sessionId, resumed: w.resumed, acked: w.acked, maxPayloadBytes }, agreedHeartbeat(this.config.heartbeat, w.heartbeatMs), true);
-    this.peer.track(this.config.inbound());
   }
 }
