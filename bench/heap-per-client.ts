@@ -3,7 +3,8 @@
  * N ResilientClients (native protocol, heartbeat on, otherwise defaults)
  * against one HeartbeatServer in a CHILD process, so the server's heap is not
  * counted, beside N raw idle net.Sockets to a plain net.Server in the same
- * child (the baseline). Per connection = (heapUsed + external after full GCs
+ * child (the baseline). Measured once every client has had its first pong
+ * (one heartbeat interval), so what a ping leaves behind is counted. Per connection = (heapUsed + external after full GCs
  * with N open − before) / N. Then a heap snapshot before and after the N
  * clients, summed by constructor (self size), prints the top retainers of
  * the difference.
@@ -129,14 +130,19 @@ async function main(n: number): Promise<void> {
     await sleep(200);
 
     const clients: ResilientClient[] = [];
+    let pongs: Array<Promise<unknown>> = [];
     const c0 = await jsAfterGc();
     files.push(snapshot('before'));
     await openInBatches(n, async () => {
       const c = new ResilientClient({ host: '127.0.0.1', port });
       c.on('error', () => undefined);
       clients.push(c);
+      pongs.push(new Promise((resolve) => c.once('heartbeat', resolve)));
       await c.connect();
     });
+    // Steady state: every client has had a ping answered (one interval, 5 s by default), not only its handshake.
+    await withTimeout(Promise.all(pongs), 60_000, 'first pongs');
+    pongs = [];
     await sleep(500);
     const c1 = await jsAfterGc();
     files.push(snapshot('after'));

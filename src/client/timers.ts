@@ -3,11 +3,12 @@
  * what it held, so no two deadlines share a slot and every one is cleared
  * by its owner (client/lifecycle.ts).
  */
-/** The lifecycle's timers. retry: the backoff wait; stable: resetAfterMs of an open link; ttl: the next send ttl; close: the drain bound. */
-export type LifecycleTimer = 'retry' | 'stable' | 'ttl' | 'close';
+/** The lifecycle's timers. retry: the backoff wait; ttl: the next send ttl; close: the drain bound. */
+export type LifecycleTimer = 'retry' | 'ttl' | 'close';
 
 export class NamedTimers<N extends string> {
-  private readonly timers = new Map<N, NodeJS.Timeout>();
+  /** A plain object, not a Map: an idle client holds no timer, and this costs a few words (bench/heap-per-client.ts). */
+  private readonly timers: Partial<Record<N, NodeJS.Timeout>> = {};
 
   /** @param unref unref every timer (the client's `unref` option). */
   constructor(private readonly unref: boolean) {}
@@ -16,26 +17,26 @@ export class NamedTimers<N extends string> {
   set(name: N, ms: number, fn: () => void, unref = this.unref): void {
     this.clear(name);
     const t = setTimeout(() => {
-      this.timers.delete(name);
+      this.timers[name] = undefined;
       fn();
     }, ms);
     if (unref) t.unref();
-    this.timers.set(name, t);
+    this.timers[name] = t;
   }
 
   has(name: N): boolean {
-    return this.timers.has(name);
+    return this.timers[name] !== undefined;
   }
 
   clear(name: N): void {
-    const t = this.timers.get(name);
-    if (t) clearTimeout(t);
-    this.timers.delete(name);
+    const t = this.timers[name];
+    if (t === undefined) return;
+    clearTimeout(t);
+    this.timers[name] = undefined;
   }
 
   clearAll(): void {
-    for (const t of this.timers.values()) clearTimeout(t);
-    this.timers.clear();
+    for (const name in this.timers) this.clear(name);
   }
 }
 

@@ -6,16 +6,24 @@
  */
 import type { InboundTracker } from '../core/delivery';
 import { ResilientError, sdkError } from '../core/errors';
-import type { Hello, PingPayload, Welcome } from '../protocol/frames';
+import { type Hello, PROTOCOL_VERSION, type PingPayload, type Welcome } from '../protocol/frames';
 import { NativePeer, PartialFrame, PeerEvents, agreedHeartbeat, payloadLimit } from '../protocol/peer';
-import { Link, LinkConfig, LinkHeartbeat, LinkHooks } from './link';
+import { Link, type LinkConfig, type LinkHeartbeat, type LinkHooks } from './link';
 
 export interface NativeLinkConfig extends LinkConfig {
   heartbeat: LinkHeartbeat | false;
   maxFrameBytes: number;
-  hello: Hello;
-  /** The session's inbound tracker, read once the WELCOME is handled (it may be new after a session change). */
-  inbound: () => InboundTracker;
+  /** The HELLO's fields (the HELLO itself is built when the socket is ready, and not kept). */
+  clientId: string;
+  token: string | undefined;
+  /** The session to resume, if any. */
+  sessionId: string | undefined;
+}
+
+/** What the native link reads from its owner besides LinkHooks: the session's inbound tracker. */
+export interface NativeSession {
+  /** The session's inbound tracker, read for the HELLO and once the WELCOME is handled (it may be new after a session change). */
+  sessionInbound(): InboundTracker;
 }
 
 export class NativeLink extends Link<Buffer> implements PeerEvents {
@@ -25,9 +33,9 @@ export class NativeLink extends Link<Buffer> implements PeerEvents {
 
   constructor(
     private readonly config: NativeLinkConfig,
-    hooks: LinkHooks<Buffer>,
+    private readonly owner: LinkHooks<Buffer> & NativeSession,
   ) {
-    super(config, hooks);
+    super(config, owner);
     this.peer = new NativePeer('client', config.maxFrameBytes, this.writer, this);
   }
 
@@ -37,7 +45,7 @@ export class NativeLink extends Link<Buffer> implements PeerEvents {
   welcome(w: Welcome): void {
     const maxPayloadBytes = payloadLimit(Math.min(this.config.maxFrameBytes, w.maxFrameBytes));
     this.opened({ sessionId: w.sessionId, resumed: w.resumed, acked: w.acked, maxPayloadBytes }, agreedHeartbeat(this.config.heartbeat, w.heartbeatMs), true);
-    this.peer.track(this.config.inbound());
+    this.peer.track(this.owner.sessionInbound());
   }
 
   data(id: number, payload: Buffer): void {
@@ -72,7 +80,19 @@ export class NativeLink extends Link<Buffer> implements PeerEvents {
   }
 
   protected onReady(): void {
-    this.peer.sendHello(this.config.hello);
+    const c = this.config;
+    const hb = c.heartbeat;
+    // A fixed shape: JSON leaves out the fields that are undefined.
+    const hello: Hello = {
+      v: PROTOCOL_VERSION,
+      clientId: c.clientId,
+      heartbeatMs: hb ? Math.round(hb.intervalMs) : 0,
+      maxFrameBytes: c.maxFrameBytes,
+      sessionId: c.sessionId || undefined,
+      lastSeen: c.sessionId ? this.owner.sessionInbound().lastDelivered : undefined,
+      token: c.token,
+    };
+    this.peer.sendHello(hello);
     this.beginHandshake(this.config.heartbeat ? this.config.heartbeat.timeoutMs : undefined);
   }
 
