@@ -7,6 +7,7 @@
  * the user's handshake (user-handshake.ts) and the close stages (closing.ts).
  */
 import type { EventEmitter } from 'eventemitter3';
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { InboundTracker, OutboundWindow } from '../core/delivery';
 import { ErrorKind, ResilientError, classifyError as defaultClassify, sdkError } from '../core/errors';
@@ -70,8 +71,8 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
   private attempts = 0;
   readonly handshake: UserHandshake<M>;
   /** The client's pings (both links), across connections; with confirmed delivery, what they confirm. */
-  private readonly pings = new PingLedger();
-  private readonly confirm: ConfirmLedger<number> | undefined;
+  readonly pings = new PingLedger();
+  readonly confirm: ConfirmLedger<number> | undefined;
   /** Set by the client: encodes a native-protocol handshake's message and checks the frame limit (throws like send() rejects). */
   encodeAhead: (message: M) => Buffer = encodeNothing;
   readonly classify: (err: unknown) => ErrorKind;
@@ -173,16 +174,14 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
 
   private openLink(): void {
     this.lastLink = undefined;
-    const attempt = {
-      endpoint: this.endpoints.next(),
-      classify: this.classify,
-      userTimeout: this.userTimeout,
-      sessionId: this.sessionId,
-      pings: this.pings,
-      confirm: this.confirm,
-    };
     this.attempts++;
-    this.link = openLink(this.opts, attempt, this);
+    this.link = openLink(this.opts, this.endpoints.next(), this.sessionId, this);
+  }
+
+  /** LinkHooks: the socket is connected; TCP_USER_TIMEOUT when `deadAfterMs` asks for it. */
+  onSocketReady(socket: Socket): void {
+    const ms = this.opts.userTimeoutMs;
+    if (this.userTimeout && ms !== undefined) this.userTimeout(socket, ms);
   }
 
   /** LinkHooks: a pong gave the round trip. */

@@ -22,8 +22,12 @@ import { Endpoint, SocketHandlers, attach, configureSocket, detach, openSocket, 
 import { MAX_DELAY_MS, TimerWheel, WheelEntry, processWheel } from './timer-wheel';
 import { FrameWriter } from './writer';
 
-export interface LinkConfig {
-  endpoint: Endpoint;
+/**
+ * What a link reads of the client's options. The client passes its resolved
+ * options (client/options.ts) as they are: one object for all its links, no
+ * copy per link (bench/heap-per-client.ts).
+ */
+export interface LinkOptions {
   tls: TlsConnectionOptions | undefined;
   lookup: LookupFunction | undefined;
   connectTimeoutMs: number;
@@ -32,21 +36,22 @@ export interface LinkConfig {
   keepAliveMs: number | false;
   /** How often to check the socket's local address is still on an interface (io/network-watch.ts), in ms; false or absent: never. */
   networkCheckMs?: number | false;
-  /** Called once the socket is connected, to set socket options (e.g. TCP_USER_TIMEOUT). */
-  onSocketReady?: (socket: Socket) => void;
   /** Unref the poll-phase wait of a deadline after a stall; the wheel's timer is always unref'd, the socket holds the process. */
   unref: boolean;
-  /** A user handshake follows the protocol's: the link stays `held` (connect deadline armed, no pings) until release(). */
-  holdOpen: boolean;
-  classify: (err: unknown) => ErrorKind;
-  /** The client's pings, across connections (seqs keep rising; cleared when a link ends): pongs of both kinds of link are matched here. */
-  pings: PingLedger;
+  /** Set: a user handshake follows the protocol's, and the link stays `held` (connect deadline armed, no pings) until release(). */
+  handshake?: unknown;
   /** The timer wheel every deadline and the heartbeat run on; its clock is the link's. @default processWheel() */
   wheel?: TimerWheel;
 }
 
-/** What a link reports to its owner. `M` is the message type. */
+/** What a link reports to its owner, and reads from it (one object per client: the lifecycle). `M` is the message type. */
 export interface LinkHooks<M> {
+  /** The error's kind (the client's classifyError, then the default). */
+  classify(err: unknown): ErrorKind;
+  /** The client's pings, across connections (seqs keep rising; cleared when a link ends): pongs of both kinds of link are matched here. */
+  readonly pings: PingLedger;
+  /** The socket is connected: set socket options (e.g. TCP_USER_TIMEOUT). */
+  onSocketReady(socket: Socket): void;
   onOpen(info: OpenInfo): void;
   /** A message arrived; `id` is the sender's id (native) or a local counter (codec). */
   onData(id: number, message: M): void;
@@ -139,11 +144,16 @@ export abstract class Link<M> {
   private closedPromise: Promise<void> | undefined = undefined;
   bytesIn = 0;
 
+  /**
+   * @param cfg the client's options (shared by its links)
+   * @param endpoint the server this link connects to
+   */
   constructor(
-    protected readonly cfg: LinkConfig,
+    protected readonly cfg: LinkOptions,
+    private readonly endpoint: Endpoint,
     protected readonly hooks: LinkHooks<M>,
   ) {
-    const { socket, readyEvent } = openSocket({ endpoint: cfg.endpoint, tls: cfg.tls, lookup: cfg.lookup });
+    const { socket, readyEvent } = openSocket({ endpoint, tls: cfg.tls, lookup: cfg.lookup });
     this.socket = socket;
     this.readyEvent = readyEvent;
     this.writer = new FrameWriter(socket);
@@ -163,7 +173,7 @@ export abstract class Link<M> {
   get isOpen(): boolean {
     return this.phase === 'open';
   }
-  /** Up, but the user's handshake still owns it (LinkConfig.holdOpen). */
+  /** Up, but the user's handshake still owns it (LinkOptions.handshake). */
   get held(): boolean {
     return this.phase === 'held';
   }
@@ -182,7 +192,7 @@ export abstract class Link<M> {
     return this.lastRtt;
   }
   get remote(): string {
-    return `${this.cfg.endpoint.host}:${this.cfg.endpoint.port}`;
+    return `${this.endpoint.host}:${this.endpoint.port}`;
   }
 
   /** Writes one outbound message with its id. */
@@ -191,7 +201,7 @@ export abstract class Link<M> {
   protected abstract onReady(): void;
   /** Bytes arrived at `now` (the one clock read of this socket read): decode and handle them; throw a ResilientError on bad input. Returns the partial-frame state, where known. */
   protected abstract onChunk(chunk: Buffer, now: number): PartialFrame | undefined;
-  /** The heartbeat says a ping is due at `now`: record it in `cfg.pings` and write it. */
+  /** The heartbeat says a ping is due at `now`: record it in `hooks.pings` and write it. */
   protected abstract sendPing(now: number): void;
   /** Writes what the protocol says before a graceful end (a BYE), if anything. */
   protected abstract goodbye(reason: string): void;
@@ -250,8 +260,9 @@ export abstract class Link<M> {
   protected opened(info: OpenInfo, heartbeat: LinkHeartbeat | undefined, sendsPings: boolean): void {
     this.handshakeDeadline?.clear();
     this.handshakeDeadline = undefined;
-    this.phase = this.cfg.holdOpen ? 'held' : 'open';
-    if (!this.cfg.holdOpen) this.dropConnectDeadline();
+    const holdOpen = this.cfg.handshake !== undefined;
+    this.phase = holdOpen ? 'held' : 'open';
+    if (!holdOpen) this.dropConnectDeadline();
     if (heartbeat) {
       const now = this.wheel.now();
       this.monitor = new HeartbeatMonitor(heartbeat, now);
@@ -276,7 +287,7 @@ export abstract class Link<M> {
 
   /** A pong for ping `seq` arrived at `now`; one that answers none of ours (unknown or settled seq) is ignored. */
   protected pong(seq: number, now: number): void {
-    const match = this.cfg.pings.match(seq, now);
+    const match = this.hooks.pings.match(seq, now);
     if (match !== undefined) this.answered(match);
   }
 
@@ -376,7 +387,7 @@ export abstract class Link<M> {
     configureSocket(this.socket, this.cfg.keepAliveMs);
     const every = this.cfg.networkCheckMs;
     if (every) this.unwatchAddress = watchLocalAddress(this.socket.localAddress, every, () => this.onAddressGone());
-    this.cfg.onSocketReady?.(this.socket);
+    this.hooks.onSocketReady(this.socket);
     this.onReady();
   }
 
@@ -390,7 +401,7 @@ export abstract class Link<M> {
     try {
       partial = this.onChunk(chunk, now);
     } catch (err) {
-      this.down(ResilientError.from(err, this.cfg.classify));
+      this.down(ResilientError.from(err, (e) => this.hooks.classify(e)));
       return;
     }
     if (partial !== undefined && this.phase !== 'done') this.notePartialFrame(partial, now);
@@ -398,7 +409,7 @@ export abstract class Link<M> {
 
   /** @internal */
   onSocketError(err: Error): void {
-    this.down(ResilientError.from(err, this.cfg.classify));
+    this.down(ResilientError.from(err, (e) => this.hooks.classify(e)));
   }
 
   /** @internal */

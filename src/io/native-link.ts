@@ -8,16 +8,16 @@ import type { InboundTracker } from '../core/delivery';
 import { ResilientError, sdkError } from '../core/errors';
 import { type Hello, PROTOCOL_VERSION, type PingPayload, type Welcome } from '../protocol/frames';
 import { NativePeer, PartialFrame, PeerEvents, agreedHeartbeat, payloadLimit } from '../protocol/peer';
-import { Link, type LinkConfig, type LinkHeartbeat, type LinkHooks } from './link';
+import { Link, type LinkHeartbeat, type LinkHooks, type LinkOptions } from './link';
+import type { Endpoint } from './socket';
 
-export interface NativeLinkConfig extends LinkConfig {
+/** What the native link reads of the client's options (the resolved options themselves). */
+export interface NativeLinkOptions extends LinkOptions {
   heartbeat: LinkHeartbeat | false;
   maxFrameBytes: number;
   /** The HELLO's fields (the HELLO itself is built when the socket is ready, and not kept). */
   clientId: string;
   token: string | undefined;
-  /** The session to resume, if any. */
-  sessionId: string | undefined;
 }
 
 /** What the native link reads from its owner besides LinkHooks: the session's inbound tracker. */
@@ -31,11 +31,14 @@ export class NativeLink extends Link<Buffer> implements PeerEvents {
   /** When the chunk being pushed was read (the link's one clock read per socket read): times its PONGs. */
   private readAt = 0;
 
+  /** @param sessionId the session to resume, if any */
   constructor(
-    private readonly config: NativeLinkConfig,
+    private readonly config: NativeLinkOptions,
+    endpoint: Endpoint,
+    private readonly sessionId: string | undefined,
     private readonly owner: LinkHooks<Buffer> & NativeSession,
   ) {
-    super(config, owner);
+    super(config, endpoint, owner);
     this.peer = new NativePeer('client', config.maxFrameBytes, this.writer, this);
   }
 
@@ -67,7 +70,7 @@ export class NativeLink extends Link<Buffer> implements PeerEvents {
 
   error(code: string | undefined, message: string): void {
     const c = code ?? 'ERR_PROTOCOL';
-    this.down(new ResilientError(c, `server: ${message}`, this.cfg.classify(c)));
+    this.down(new ResilientError(c, `server: ${message}`, this.owner.classify(c)));
   }
 
   sendMessage(id: number, payload: Buffer): void {
@@ -88,8 +91,8 @@ export class NativeLink extends Link<Buffer> implements PeerEvents {
       clientId: c.clientId,
       heartbeatMs: hb ? Math.round(hb.intervalMs) : 0,
       maxFrameBytes: c.maxFrameBytes,
-      sessionId: c.sessionId || undefined,
-      lastSeen: c.sessionId ? this.owner.sessionInbound().lastDelivered : undefined,
+      sessionId: this.sessionId || undefined,
+      lastSeen: this.sessionId ? this.owner.sessionInbound().lastDelivered : undefined,
       token: c.token,
     };
     this.peer.sendHello(hello);
@@ -98,7 +101,7 @@ export class NativeLink extends Link<Buffer> implements PeerEvents {
 
   /** The PING carries its seq from the client's ledger (the server's PONG echoes it) and our last RTT. */
   protected sendPing(now: number): void {
-    const seq = this.cfg.pings.sent(now);
+    const seq = this.owner.pings.sent(now);
     const rttMs = this.rttMs;
     this.peer.sendPing({ seq, sentAt: Date.now(), ...(rttMs === undefined ? {} : { rttMs }) });
   }
