@@ -7,8 +7,8 @@
 export type LifecycleTimer = 'retry' | 'ttl' | 'close';
 
 export class NamedTimers<N extends string> {
-  /** A plain object, not a Map: an idle client holds no timer, and this costs a few words (bench/heap-per-client.ts). */
-  private readonly timers: Partial<Record<N, NodeJS.Timeout>> = {};
+  /** A plain object, not a Map, made by the first timer: a client that never lost its connection holds none (bench/heap-per-client.ts). */
+  private timers: Partial<Record<N, NodeJS.Timeout>> | undefined = undefined;
 
   /** @param unref unref every timer (the client's `unref` option). */
   constructor(private readonly unref: boolean) {}
@@ -16,27 +16,31 @@ export class NamedTimers<N extends string> {
   /** Runs `fn` in `ms` under `name`, replacing that name's timer. `unref` here unrefs this one whatever the option. */
   set(name: N, ms: number, fn: () => void, unref = this.unref): void {
     this.clear(name);
+    const timers: Partial<Record<N, NodeJS.Timeout>> = (this.timers ??= {});
     const t = setTimeout(() => {
-      this.timers[name] = undefined;
+      timers[name] = undefined;
       fn();
     }, ms);
     if (unref) t.unref();
-    this.timers[name] = t;
+    timers[name] = t;
   }
 
   has(name: N): boolean {
-    return this.timers[name] !== undefined;
+    return this.timers?.[name] !== undefined;
   }
 
   clear(name: N): void {
-    const t = this.timers[name];
-    if (t === undefined) return;
+    const timers = this.timers;
+    const t = timers?.[name];
+    if (timers === undefined || t === undefined) return;
     clearTimeout(t);
-    this.timers[name] = undefined;
+    timers[name] = undefined;
   }
 
   clearAll(): void {
-    for (const name in this.timers) this.clear(name);
+    const timers = this.timers;
+    if (timers === undefined) return;
+    for (const name of Object.keys(timers) as N[]) this.clear(name);
   }
 }
 

@@ -39,7 +39,7 @@ export interface CodecOwner {
   readonly confirm: ConfirmLedger<number> | undefined;
 }
 
-export class CodecLink<M> extends Link<M> {
+export class CodecLink<M> extends Link<M, CodecLinkOptions<M>, LinkHooks<M> & CodecOwner> {
   private readonly decoder: Decoder<M>;
   private received = 0;
   private readonly createPing: ((seq: number) => M) | undefined;
@@ -48,9 +48,9 @@ export class CodecLink<M> extends Link<M> {
   private batch: number[] = [];
 
   constructor(
-    private readonly config: CodecLinkOptions<M>,
+    config: CodecLinkOptions<M>,
     endpoint: Endpoint,
-    private readonly owner: LinkHooks<M> & CodecOwner,
+    owner: LinkHooks<M> & CodecOwner,
   ) {
     super(config, endpoint, owner);
     this.decoder = config.codec.decoder();
@@ -66,7 +66,7 @@ export class CodecLink<M> extends Link<M> {
   sendMessage(id: number, payload: Buffer): void {
     this.writer.write(payload);
     this.wrote();
-    if (this.owner.confirm === undefined) {
+    if (this.hooks.confirm === undefined) {
       // No acks in a foreign protocol: a message counts as sent once the kernel has it.
       this.writer.afterFlush(() => this.hooks.onAck(id));
       return;
@@ -77,13 +77,13 @@ export class CodecLink<M> extends Link<M> {
 
   /** Writes one message of the user's handshake (or a reply to the server's ping) ahead of the queue. */
   sendNow(message: M): void {
-    this.writer.write(Buffer.from(this.config.codec.encode(message)));
+    this.writer.write(Buffer.from(this.cfg.codec.encode(message)));
   }
 
   protected goodbye(): void {}
 
   protected onReady(): void {
-    this.opened({ sessionId: undefined, resumed: false, acked: 0, maxPayloadBytes: Infinity }, this.config.heartbeat || undefined, this.createPing !== undefined);
+    this.opened({ sessionId: undefined, resumed: false, acked: 0, maxPayloadBytes: Infinity }, this.cfg.heartbeat || undefined, this.createPing !== undefined);
   }
 
   /** The monitor says a ping is due; the ledger gives its seq (and the confirm mark it carries). */
@@ -95,7 +95,7 @@ export class CodecLink<M> extends Link<M> {
   protected onChunk(chunk: Buffer, now: number): undefined {
     for (const m of this.decoder.push(chunk)) {
       if (this.ended) return;
-      const route = routeInbound(m, this.hooksIn, this.owner.pings, undefined, now);
+      const route = routeInbound(m, this.hooksIn, this.hooks.pings, undefined, now);
       if (route.kind === 'answer') this.sendNow(route.reply);
       else if (route.kind === 'pong') {
         if (route.match) this.onMatched(route.match, now);
@@ -107,13 +107,13 @@ export class CodecLink<M> extends Link<M> {
   private writePing(now: number): void {
     const create = this.createPing;
     if (!create || this.ended) return;
-    const seq = this.owner.pings.sent(now, this.owner.confirm?.pinged() ?? 0);
+    const seq = this.hooks.pings.sent(now, this.hooks.confirm?.pinged() ?? 0);
     this.sendNow(create(seq));
   }
 
   private onMatched(match: PingMatch, now: number): void {
     this.answered(match);
-    const confirm = this.owner.confirm;
+    const confirm = this.hooks.confirm;
     if (!confirm) return;
     const { confirmed, barrier } = confirm.answered(match.mark);
     const last = confirmed[confirmed.length - 1];
@@ -124,6 +124,6 @@ export class CodecLink<M> extends Link<M> {
   private readonly endBatch = (): void => {
     const batch = this.batch;
     this.batch = [];
-    if (!this.ended && this.owner.confirm?.wrote(batch)) this.writePing(this.wheel.now());
+    if (!this.ended && this.hooks.confirm?.wrote(batch)) this.writePing(this.wheel.now());
   };
 }

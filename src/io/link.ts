@@ -107,6 +107,15 @@ function onReadyEvent(this: LinkedSocket): void {
   this[LINK]?.onSocketReady();
 }
 
+/** Removes onReadyEvent from whichever ready event it waits on (openSocket's `readyEvent`): no field per link to remember which. */
+function stopReady(socket: Socket): void {
+  socket.off('connect', onReadyEvent);
+  socket.off('secureConnect', onReadyEvent);
+}
+
+/** `closed` of every link whose socket 'close' came before anybody asked. */
+const RELEASED = Promise.resolve();
+
 /** The heartbeat's entry on the wheel: fire() is the link's heartbeatDue(), no closure per link. */
 class HeartbeatWake extends WheelEntry {
   constructor(private readonly link: Link<unknown>) {
@@ -118,7 +127,8 @@ class HeartbeatWake extends WheelEntry {
   }
 }
 
-export abstract class Link<M> {
+/** `O` and `H`: the options and hooks a kind of link reads (native-link.ts, codec-link.ts), kept once here, not twice. */
+export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends LinkHooks<M> = LinkHooks<M>> {
   private phase: LinkPhase = 'connecting';
   protected readonly socket: Socket;
   protected readonly writer: FrameWriter;
@@ -133,14 +143,11 @@ export abstract class Link<M> {
   private connectDeadline: Deadline | undefined;
   /** Once TCP is up, a silent peer gets the heartbeat budget if that is shorter; gone once open. */
   private handshakeDeadline: Deadline | undefined = undefined;
-  private handshakeSilenceMs = 0;
   /** One frame, from its first byte to its last (a trickling peer is never silent yet delivers nothing); created by the first partial frame, then kept. */
   private frameDeadline: Deadline | undefined = undefined;
   /** Ends the network watch of the socket's local address; set once connected. */
   private unwatchAddress: (() => void) | undefined = undefined;
-  private readonly readyEvent: 'connect' | 'secureConnect';
-  /** The socket's 'close' has been seen. */
-  private socketClosed = false;
+  /** Made on first use of `closed`, or RELEASED when the socket's 'close' came first. */
   private closedPromise: Promise<void> | undefined = undefined;
   bytesIn = 0;
 
@@ -149,13 +156,12 @@ export abstract class Link<M> {
    * @param endpoint the server this link connects to
    */
   constructor(
-    protected readonly cfg: LinkOptions,
+    protected readonly cfg: O,
     private readonly endpoint: Endpoint,
-    protected readonly hooks: LinkHooks<M>,
+    protected readonly hooks: H,
   ) {
     const { socket, readyEvent } = openSocket({ endpoint, tls: cfg.tls, lookup: cfg.lookup });
     this.socket = socket;
-    this.readyEvent = readyEvent;
     this.writer = new FrameWriter(socket);
     this.wheel = cfg.wheel ?? processWheel();
     this.connectDeadline = new Deadline(this.wheel, () => this.onConnectTimeout(), cfg.unref);
@@ -167,7 +173,7 @@ export abstract class Link<M> {
 
   /** Resolves when the socket has fully closed (its handle released); made on first use. */
   get closed(): Promise<void> {
-    return (this.closedPromise ??= this.socketClosed ? Promise.resolve() : new Promise<void>((resolve) => this.socket.once('close', () => resolve())));
+    return (this.closedPromise ??= new Promise<void>((resolve) => this.socket.once('close', () => resolve())));
   }
 
   get isOpen(): boolean {
@@ -250,8 +256,7 @@ export abstract class Link<M> {
     // Once TCP is up, a peer that says nothing is the same silent peer the
     // heartbeat exists for: it gets the heartbeat budget, if that is shorter.
     if (heartbeatTimeoutMs !== undefined && this.connectDeadline && heartbeatTimeoutMs < this.connectDeadline.leftMs()) {
-      this.handshakeSilenceMs = heartbeatTimeoutMs;
-      this.handshakeDeadline = new Deadline(this.wheel, () => this.onHandshakeSilence(), this.cfg.unref);
+      this.handshakeDeadline = new Deadline(this.wheel, () => this.onHandshakeSilence(heartbeatTimeoutMs), this.cfg.unref);
       this.handshakeDeadline.arm(heartbeatTimeoutMs);
     }
   }
@@ -313,7 +318,7 @@ export abstract class Link<M> {
     const s = this.socket;
     // Before the 'close' listener goes: `closed` must still see the socket's release.
     void this.closed;
-    s.off(this.readyEvent, onReadyEvent);
+    stopReady(s);
     detach(s, LINK_HANDLERS);
     if (reset) resetSocket(s);
     else s.destroy();
@@ -363,8 +368,8 @@ export abstract class Link<M> {
     this.down(sdkError('ERR_CONNECT_TIMEOUT', `${what} to ${this.remote} timed out after ${this.cfg.connectTimeoutMs} ms`));
   }
 
-  private onHandshakeSilence(): void {
-    this.down(sdkError('ERR_HEARTBEAT_TIMEOUT', `${this.remote} accepted the connection but sent nothing for ${this.handshakeSilenceMs} ms`));
+  private onHandshakeSilence(silenceMs: number): void {
+    this.down(sdkError('ERR_HEARTBEAT_TIMEOUT', `${this.remote} accepted the connection but sent nothing for ${silenceMs} ms`));
   }
 
   private onFrameTimeout(): void {
@@ -380,7 +385,7 @@ export abstract class Link<M> {
 
   /** @internal The socket is connected (TLS: secured). */
   onSocketReady(): void {
-    this.socket.off(this.readyEvent, onReadyEvent);
+    stopReady(this.socket);
     if (this.phase !== 'connecting') return;
     // TCP came up: after a stall, the handshake gets the deadline's length from now (io/deadline.ts).
     this.connectDeadline?.progress();
@@ -419,7 +424,7 @@ export abstract class Link<M> {
 
   /** @internal */
   onSocketClose(): void {
-    this.socketClosed = true;
+    this.closedPromise ??= RELEASED;
     this.down(sdkError('ERR_CONNECTION_LOST', `connection to ${this.remote} closed`));
   }
 

@@ -26,29 +26,29 @@ export interface NativeSession {
   sessionInbound(): InboundTracker;
 }
 
-export class NativeLink extends Link<Buffer> implements PeerEvents {
+export class NativeLink extends Link<Buffer, NativeLinkOptions, LinkHooks<Buffer> & NativeSession> implements PeerEvents {
   private readonly peer: NativePeer;
   /** When the chunk being pushed was read (the link's one clock read per socket read): times its PONGs. */
   private readAt = 0;
 
   /** @param sessionId the session to resume, if any */
   constructor(
-    private readonly config: NativeLinkOptions,
+    options: NativeLinkOptions,
     endpoint: Endpoint,
     private readonly sessionId: string | undefined,
-    private readonly owner: LinkHooks<Buffer> & NativeSession,
+    owner: LinkHooks<Buffer> & NativeSession,
   ) {
-    super(config, endpoint, owner);
-    this.peer = new NativePeer('client', config.maxFrameBytes, this.writer, this);
+    super(options, endpoint, owner);
+    this.peer = new NativePeer('client', options.maxFrameBytes, this.writer, this);
   }
 
   // PeerEvents: what the peer decoded (called by this.peer only).
 
   /** The WELCOME: the link is open. */
   welcome(w: Welcome): void {
-    const maxPayloadBytes = payloadLimit(Math.min(this.config.maxFrameBytes, w.maxFrameBytes));
-    this.opened({ sessionId: w.sessionId, resumed: w.resumed, acked: w.acked, maxPayloadBytes }, agreedHeartbeat(this.config.heartbeat, w.heartbeatMs), true);
-    this.peer.track(this.owner.sessionInbound());
+    const maxPayloadBytes = payloadLimit(Math.min(this.cfg.maxFrameBytes, w.maxFrameBytes));
+    this.opened({ sessionId: w.sessionId, resumed: w.resumed, acked: w.acked, maxPayloadBytes }, agreedHeartbeat(this.cfg.heartbeat, w.heartbeatMs), true);
+    this.peer.track(this.hooks.sessionInbound());
   }
 
   data(id: number, payload: Buffer): void {
@@ -70,7 +70,7 @@ export class NativeLink extends Link<Buffer> implements PeerEvents {
 
   error(code: string | undefined, message: string): void {
     const c = code ?? 'ERR_PROTOCOL';
-    this.down(new ResilientError(c, `server: ${message}`, this.owner.classify(c)));
+    this.down(new ResilientError(c, `server: ${message}`, this.hooks.classify(c)));
   }
 
   sendMessage(id: number, payload: Buffer): void {
@@ -83,7 +83,7 @@ export class NativeLink extends Link<Buffer> implements PeerEvents {
   }
 
   protected onReady(): void {
-    const c = this.config;
+    const c = this.cfg;
     const hb = c.heartbeat;
     // A fixed shape: JSON leaves out the fields that are undefined.
     const hello: Hello = {
@@ -92,16 +92,16 @@ export class NativeLink extends Link<Buffer> implements PeerEvents {
       heartbeatMs: hb ? Math.round(hb.intervalMs) : 0,
       maxFrameBytes: c.maxFrameBytes,
       sessionId: this.sessionId || undefined,
-      lastSeen: this.sessionId ? this.owner.sessionInbound().lastDelivered : undefined,
+      lastSeen: this.sessionId ? this.hooks.sessionInbound().lastDelivered : undefined,
       token: c.token,
     };
     this.peer.sendHello(hello);
-    this.beginHandshake(this.config.heartbeat ? this.config.heartbeat.timeoutMs : undefined);
+    this.beginHandshake(this.cfg.heartbeat ? this.cfg.heartbeat.timeoutMs : undefined);
   }
 
   /** The PING carries its seq from the client's ledger (the server's PONG echoes it) and our last RTT. */
   protected sendPing(now: number): void {
-    const seq = this.owner.pings.sent(now);
+    const seq = this.hooks.pings.sent(now);
     const rttMs = this.rttMs;
     this.peer.sendPing({ seq, sentAt: Date.now(), ...(rttMs === undefined ? {} : { rttMs }) });
   }
