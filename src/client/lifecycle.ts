@@ -40,10 +40,8 @@ export interface Waiter {
 }
 
 /**
- * Members the close stages (closing.ts) act on are not private: `link`,
- * `lastLink`, `timers`, `handshake`, `opts`, `events` (`CloseHost`). It is its
- * links' hooks itself (LinkHooks, NativeSession) and the user handshake's
- * wiring (HandshakeWiring): one object, no closures per client or connection.
+ * Members the close stages (closing.ts) act on are not private (`CloseHost`). It is its links' hooks (LinkHooks,
+ * NativeSession) and the user handshake's wiring (HandshakeWiring) itself: no closures per client or connection.
  */
 export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
   machine: Machine = INITIAL_MACHINE;
@@ -60,7 +58,6 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
   /** Largest payload of one message: the frame limit until the server tells its own. */
   maxPayload: number;
   readonly counters = { reconnects: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, duplicatesDropped: 0 };
-  lastRtt: number | undefined;
   /** Payloads rejected by the last giveUp or close, still reported by pending(). */
   abandoned: Buffer[] = NO_PAYLOADS;
   connectWaiters: Waiter[] = [];
@@ -105,6 +102,11 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
   /** Consecutive retries (`stats().retries`): 0 once the open connection has been open resetAfterMs. */
   get retries(): number {
     return this.machine.state === 'open' && this.retry.isStable() ? 0 : this.machine.retries;
+  }
+
+  /** The last round trip measured, in ms (the ping ledger's: one copy per client). */
+  get lastRtt(): number | undefined {
+    return this.pings.rttMs;
   }
 
   /** Bytes in and out, the current link's included. */
@@ -186,7 +188,6 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
 
   /** LinkHooks: a pong gave the round trip. */
   onPong(rttMs: number): void {
-    this.lastRtt = rttMs;
     this.events.emit('heartbeat', { rttMs });
     publish(channels.clientHeartbeat, () => ({ client: this.events, rttMs }));
   }
