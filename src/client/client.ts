@@ -199,7 +199,7 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
       state: life.machine.state,
       sessionId: life.sessionId,
       reconnects: counters.reconnects,
-      retries: life.machine.retries,
+      retries: life.retries,
       lastRttMs: life.lastRtt,
       queued: outbound.queued,
       inFlight: outbound.inFlight,
