@@ -185,11 +185,17 @@ export class FrameWriter {
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    process.nextTick(this.flushTick);
+    process.nextTick(flushTick, this);
   }
 
-  private readonly flushTick = (): void => {
+  /** @internal The scheduled flush (flushTick below): a method, not a closure per writer. */
+  flushScheduled(): void {
     this.scheduled = false;
     this.flush();
-  };
+  }
+}
+
+/** One function for every writer's scheduled flush: process.nextTick passes the writer. */
+function flushTick(w: FrameWriter): void {
+  w.flushScheduled();
 }
