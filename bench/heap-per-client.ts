@@ -3,12 +3,17 @@
  * N ResilientClients (native protocol, heartbeat on, otherwise defaults)
  * against one HeartbeatServer in a CHILD process, so the server's heap is not
  * counted, beside N raw idle net.Sockets to a plain net.Server in the same
- * child (the baseline). Per connection = (heapUsed + external after full GCs
+ * child (the baseline). Measured once every client has had its first pong
+ * (one heartbeat interval), so what a ping leaves behind is counted, after
+ * a warm-up batch of clients went through the same and closed, so the
+ * code V8 compiles for the library is not counted as memory per client. Per connection = (heapUsed + external after full GCs
  * with N open − before) / N. Then a heap snapshot before and after the N
  * clients, summed by constructor (self size), prints the top retainers of
  * the difference.
  *
  *   node --expose-gc --require ./bench/ts-require.cjs bench/heap-per-client.ts [N]
+ *
+ * HEAP_TOP=60 prints more rows of the table (default 25).
  */
 import { once } from 'node:events';
 import * as fs from 'node:fs';
@@ -23,8 +28,8 @@ import { loadAvg, median } from './report';
 
 const BATCH = 200;
 const SAMPLES = 5;
-/** Rows of the by-constructor table. */
-const TOP = 25;
+/** Rows of the by-constructor table (HEAP_TOP overrides). */
+const TOP = Number(process.env.HEAP_TOP) || 25;
 
 async function serverProcess(): Promise<void> {
   const server = new HeartbeatServer({ host: '127.0.0.1', maxConnections: 100_000 });
@@ -126,15 +131,31 @@ async function main(n: number): Promise<void> {
     for (const s of raws.splice(0)) s.destroy();
     await sleep(200);
 
-    const clients: ResilientClient[] = [];
-    const c0 = await jsAfterGc();
-    files.push(snapshot('before'));
-    await openInBatches(n, async () => {
+    let clients: ResilientClient[] = [];
+    let pongs: Array<Promise<unknown>> = [];
+    const open = async (): Promise<void> => {
       const c = new ResilientClient({ host: '127.0.0.1', port });
       c.on('error', () => undefined);
       clients.push(c);
+      pongs.push(new Promise((resolve) => c.once('heartbeat', resolve)));
       await c.connect();
-    });
+    };
+    // Steady state: every client has had a ping answered (one interval, 5 s by default), not only its handshake.
+    const firstPongs = async (): Promise<void> => {
+      await withTimeout(Promise.all(pongs), 60_000, 'first pongs');
+      pongs = [];
+    };
+    // Warm-up: one batch through a whole interval and closed, so the code V8 compiles for the library is not counted per client.
+    await openInBatches(BATCH, open);
+    await firstPongs();
+    await Promise.all(clients.map((c) => c.destroy()));
+    clients = [];
+    await sleep(200);
+
+    const c0 = await jsAfterGc();
+    files.push(snapshot('before'));
+    await openInBatches(n, open);
+    await firstPongs();
     await sleep(500);
     const c1 = await jsAfterGc();
     files.push(snapshot('after'));

@@ -20,7 +20,7 @@ import { HeartbeatServer } from '../src/server';
 import { Child, emit, epochNow, serve, startChild, withTimeout } from './proc';
 import { Section, Table, Verdict, fmt, median, mmm } from './report';
 
-type Variant = 'raw-framed' | 'raw-prebuilt' | 'raw-per-write' | 'reconnect-net' | 'raw-framed-hb' | 'rc-ff' | 'rc-acked';
+type Variant = 'raw-framed' | 'raw-prebuilt' | 'raw-per-write' | 'reconnect-net' | 'raw-framed-hb' | 'rc-ff' | 'rc-acked' | 'rc-many';
 type Receiver = 'sink' | 'hb';
 
 const VARIANTS: ReadonlyArray<{ v: Variant; label: string; receiver: Receiver }> = [
@@ -31,11 +31,14 @@ const VARIANTS: ReadonlyArray<{ v: Variant; label: string; receiver: Receiver }>
   { v: 'raw-framed-hb', label: 'raw net.Socket as the limit, with HELLO → HeartbeatServer', receiver: 'hb' },
   { v: 'rc-ff', label: 'ResilientClient fire-and-forget → HeartbeatServer', receiver: 'hb' },
   { v: 'rc-acked', label: 'ResilientClient acknowledged, window 1000 → HeartbeatServer', receiver: 'hb' },
+  { v: 'rc-many', label: 'ResilientClient sendMany(), batches of 256, fire-and-forget → HeartbeatServer', receiver: 'hb' },
 ];
 const SIZES = [64, 4096];
 /** Bytes per coalesced write, as src/io/writer.ts FLUSH_AT_BYTES. */
 const CHUNK_BYTES = 256 * 1024;
 const ACK_WINDOW = 1000;
+/** Messages per synchronous run of send() calls, and per sendMany() batch. */
+const BATCH = 256;
 /** Fire-and-forget: the app pauses while this much is held (the default queue bounds are 10,000 messages, 16 MiB). */
 const FF_HIGH = { msgs: 8000, bytes: 12 * 2 ** 20 };
 const EMPTY = Buffer.alloc(0);
@@ -220,18 +223,26 @@ async function runResilient(variant: Variant, n: number, size: number, port: num
   const payload = Buffer.alloc(size, 0x61);
   const startAt = epochNow();
   cpuAtStart = process.cpuUsage();
-  if (variant === 'rc-ff') {
+  if (variant === 'rc-ff' || variant === 'rc-many') {
     // The app's own flow control, to stay under the default queue bounds: while more than
-    // `high` messages are held, await the send() of a message `low` back (acks are
+    // `high` messages are held, await the promise of a message `low` back (acks are
     // cumulative and in order, so then at most `low` are held). Only those few promises are kept.
     const high = Math.min(FF_HIGH.msgs, Math.floor(FF_HIGH.bytes / size));
     const low = Math.floor(high / 2);
     const checkpoints: Array<{ i: number; p: Promise<void> }> = [];
+    const batch = new Array<Buffer>(BATCH).fill(payload);
     let i = 0;
     while (i < n) {
-      const end = Math.min(n, i + 256);
-      for (; i < end - 1; i++) void client.send(payload);
-      checkpoints.push({ i, p: client.send(payload) });
+      const end = Math.min(n, i + BATCH);
+      if (variant === 'rc-many') {
+        // One promise per batch: it settles with the batch's last message.
+        const p = client.sendMany(end - i === BATCH ? batch : batch.slice(0, end - i));
+        i = end - 1;
+        checkpoints.push({ i, p });
+      } else {
+        for (; i < end - 1; i++) void client.send(payload);
+        checkpoints.push({ i, p: client.send(payload) });
+      }
       i++;
       const s = client.stats();
       if (s.queued + s.inFlight < high) continue;
@@ -270,7 +281,7 @@ function clientProcess(): void {
     run: ({ variant, n, size, port }) => {
       const v = variant as Variant;
       const args = [v, n as number, size as number, port as number] as const;
-      return v === 'rc-ff' || v === 'rc-acked' ? runResilient(...args) : runRaw(...args);
+      return v.startsWith('rc-') ? runResilient(...args) : runRaw(...args);
     },
     finish: async () => {
       const u = process.cpuUsage(cpuAtStart);
@@ -393,7 +404,7 @@ Sender and receiver run in **separate processes** (one core each on this 2-core 
 - **Limit**: a raw \`net.Socket\` framing each message with \`encodeData\` (fresh id) and writing them in ${CHUNK_BYTES / 1024} KiB \`Buffer.concat\`s (the size at which src/io/writer.ts flushes), to a receiver process that walks the length prefixes and counts whole frames. This is the "framed messages with coalesced writes" reference: the least per-message work any framed sender does.
 - **Wire ceiling** (context only): the same bytes pre-built once and written again and again; no per-message work at all, so it shows the kernel and the receiver, not a sender.
 - **One write() per frame**, raw (\`setNoDelay(true)\`, as ResilientClient sets it) and through **reconnect-net** (which hands out a plain \`net.Socket\` with Nagle left on, its default, and does no batching of its own), to the same receiver.
-- **ResilientClient** (default options) to a **HeartbeatServer** in the other process, counted by its \`message\` event. *Fire-and-forget* calls \`send()\` without awaiting, 256 at a time; to stay under the default queue bounds (10,000 messages, 16 MiB) it pauses while more than ${FF_HIGH.msgs} messages or ${FF_HIGH.bytes / 2 ** 20} MiB are held, by awaiting the \`send()\` of a message half that far back (acks are cumulative); timed until the server has counted the last message. *Acknowledged* keeps ${ACK_WINDOW} \`send()\` promises outstanding and is timed until the last one resolves.
+- **ResilientClient** (default options) to a **HeartbeatServer** in the other process, counted by its \`message\` event. *Fire-and-forget* calls \`send()\` without awaiting, ${BATCH} at a time; to stay under the default queue bounds (10,000 messages, 16 MiB) it pauses while more than ${FF_HIGH.msgs} messages or ${FF_HIGH.bytes / 2 ** 20} MiB are held, by awaiting the promise of a message half that far back (acks are cumulative); timed until the server has counted the last message. *Acknowledged* keeps ${ACK_WINDOW} \`send()\` promises outstanding and is timed until the last one resolves. *sendMany()* is the fire-and-forget row with one \`sendMany()\` of ${BATCH} messages (one promise) where the other makes ${BATCH} \`send()\` calls, under the same flow control; issue 12's targets are judged on the \`send()\` rows.
 - The raw → HeartbeatServer row separates the server's cost from the client's: the limit's sender, after a HELLO/WELCOME handshake, to a HeartbeatServer.
 
 MB/s counts payload bytes (10⁶ B). "× limit" is the median msgs/s over the limit's median in the same table. CPU columns are CPU time over wall time of each process during the run (100% = one core saturated), which shows which side is the bottleneck.

@@ -7,6 +7,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { performance } from 'node:perf_hooks';
+import type { OutboundEntry } from '../core/delivery';
 import { ResilientError, sdkError } from '../core/errors';
 import type { ClientState } from '../core/state';
 import { channels, publish } from '../io/diagnostics';
@@ -104,19 +105,31 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
       return Promise.reject(err);
     }
     if (options.signal?.aborted) return Promise.reject(sdkError('ERR_ABORTED', 'signal was aborted'));
-    return new Promise<void>((resolve, reject) => {
+    // No executor closure per call: the shared one leaves the settlers in the slot, read at once
+    // (a 'dropped' listener run by enqueue() may send() again and refill it).
+    const promise = new Promise<void>(takeSettlers);
+    const resolve = settlers.resolve;
+    const reject = settlers.reject;
+    settlers.resolve = settlers.reject = noop;
+    try {
       const entry = this.life.outbound.enqueue(payload, expiresAt, resolve, reject);
-      if (!entry) return;
+      if (!entry) return promise;
       // Per message: gated here so no closure is built when nobody subscribes.
       if (channels.clientMessage.hasSubscribers) this.publishOut(entry.id, payload);
-      if (options.signal) {
-        const signal = options.signal;
-        const onAbort = (): void => void this.life.outbound.withdraw(entry, sdkError('ERR_ABORTED', 'send aborted before it was written'));
-        signal.addEventListener('abort', onAbort, { once: true });
-        entry.onSettle = () => signal.removeEventListener('abort', onAbort);
-      }
+      if (options.signal) this.abortable(entry, options.signal);
       this.accepted(expiresAt, payload.length);
-    });
+    } catch (err) {
+      // What a throwing executor would have done: the promise rejects, send() does not throw.
+      reject(err as ResilientError);
+    }
+    return promise;
+  }
+
+  /** Withdraws `entry` (never written) when `signal` aborts; the listener goes when the entry settles. */
+  private abortable(entry: OutboundEntry, signal: AbortSignal): void {
+    const onAbort = (): void => void this.life.outbound.withdraw(entry, sdkError('ERR_ABORTED', 'send aborted before it was written'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    entry.onSettle = () => signal.removeEventListener('abort', onAbort);
   }
 
   /**
@@ -186,7 +199,7 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
       state: life.machine.state,
       sessionId: life.sessionId,
       reconnects: counters.reconnects,
-      retries: life.machine.retries,
+      retries: life.retries,
       lastRttMs: life.lastRtt,
       queued: outbound.queued,
       inFlight: outbound.inFlight,
@@ -365,6 +378,17 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
     if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     throw new TypeError(`send() takes a Buffer, Uint8Array or string, got ${typeof data}`);
   }
+}
+
+function noop(): void {}
+
+/** Where takeSettlers() leaves the resolving functions of the promise send() is building. */
+const settlers: { resolve: () => void; reject: (err: ResilientError) => void } = { resolve: noop, reject: noop };
+
+/** The one executor of every send() promise: a closure per call would be an allocation per message. */
+function takeSettlers(resolve: () => void, reject: (err: ResilientError) => void): void {
+  settlers.resolve = resolve;
+  settlers.reject = reject;
 }
 
 /** The absolute expiry of a send's `ttlMs` (Infinity without one); throws a TypeError naming a bad option. */

@@ -36,7 +36,6 @@ export interface CloseHost<M> {
 /** closing (draining): wait up to closeTimeoutMs for acks, then BYE; the link going down releases. */
 export function drain<M>(h: CloseHost<M>): void {
   h.timers.clear('retry');
-  h.timers.clear('stable');
   const c = h.link;
   if (!c || !c.isOpen) return h.dispatch({ type: 'drainTimeout' });
   if (h.outbound.size === 0) c.end('client closing');

@@ -21,20 +21,28 @@ const PUMP_NOW_BYTES = 256 * 1024;
 const due = new Set<Pumpable>();
 let scheduled = false;
 let bytesDue = 0;
+/** The Pumpable added to `due` last in this run (cleared with it). */
+let lastAsked: Pumpable | undefined;
 
 function flushDue(): void {
   scheduled = false;
   bytesDue = 0;
+  lastAsked = undefined;
   // A Set visits what is added while iterating: a pump that queues more is served in this run.
   for (const p of due) {
     due.delete(p);
+    if (p === lastAsked) lastAsked = undefined;
     p.pump();
   }
 }
 
 /** Pumps `p` on the next tick (once, however often it is asked before), or now past PUMP_NOW_BYTES. */
 export function pumpSoon(p: Pumpable, bytes: number): void {
-  due.add(p);
+  // A run of sends from one client asks again and again: skip the Set for the one asked last.
+  if (p !== lastAsked || !scheduled) {
+    due.add(p);
+    lastAsked = p;
+  }
   bytesDue += bytes;
   if (bytesDue >= PUMP_NOW_BYTES) {
     // A scheduled tick still runs and finds nothing due.

@@ -2,11 +2,12 @@
  * The client's lifecycle: applies the state machine's transitions (every
  * change goes through apply(), which logs and emits `stateChange`), opens one
  * link at a time, glues it to the delivery window, and owns the retry,
- * stable, ttl and close timers, each by name. client.ts is the public API
+ * ttl and close timers, each by name. client.ts is the public API
  * on top of it. Beside it: the retry policy's inputs and outputs (retry.ts),
  * the user's handshake (user-handshake.ts) and the close stages (closing.ts).
  */
 import type { EventEmitter } from 'eventemitter3';
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { InboundTracker, OutboundWindow } from '../core/delivery';
 import { ErrorKind, ResilientError, classifyError as defaultClassify, sdkError } from '../core/errors';
@@ -15,6 +16,7 @@ import { PingLedger } from '../core/pong';
 import { INITIAL_MACHINE, Machine, MachineEvent, MachineIn, Transition, transition } from '../core/state';
 import { channels, publish } from '../io/diagnostics';
 import type { Link, LinkHooks, OpenInfo } from '../io/link';
+import type { NativeSession } from '../io/native-link';
 import type { UserTimeoutSetter } from '../io/user-timeout';
 import { payloadLimit, pump } from '../protocol/peer';
 import { drain, emitClose, finishClose, release } from './closing';
@@ -38,11 +40,10 @@ export interface Waiter {
 }
 
 /**
- * Members the close stages (closing.ts) act on are not private: `link`,
- * `lastLink`, `timers`, `handshake`, `opts`, `events` (`CloseHost`). It is its
- * links' hooks itself (LinkHooks): one object, no closures per connection.
+ * Members the close stages (closing.ts) act on are not private (`CloseHost`). It is its links' hooks (LinkHooks,
+ * NativeSession) and the user handshake's wiring (HandshakeWiring) itself: no closures per client or connection.
  */
-export class Lifecycle<M> implements LinkHooks<M> {
+export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
   machine: Machine = INITIAL_MACHINE;
   link: Link<M> | undefined;
   /** The link that ended last; closing waits for its socket to be released. */
@@ -57,10 +58,6 @@ export class Lifecycle<M> implements LinkHooks<M> {
   /** Largest payload of one message: the frame limit until the server tells its own. */
   maxPayload: number;
   readonly counters = { reconnects: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, duplicatesDropped: 0 };
-  /** The last round trip measured (any connection): every matched pong is reported here, so it is the ledger's. */
-  get lastRtt(): number | undefined {
-    return this.pings.rttMs;
-  }
   /** Payloads rejected by the last giveUp or close, still reported by pending(). */
   abandoned: Buffer[] = NO_PAYLOADS;
   connectWaiters: Waiter[] = [];
@@ -71,11 +68,11 @@ export class Lifecycle<M> implements LinkHooks<M> {
   private attempts = 0;
   readonly handshake: UserHandshake<M>;
   /** The client's pings (both links), across connections; with confirmed delivery, what they confirm. */
-  private readonly pings = new PingLedger();
-  private readonly confirm: ConfirmLedger<number> | undefined;
+  readonly pings = new PingLedger();
+  readonly confirm: ConfirmLedger<number> | undefined;
   /** Set by the client: encodes a native-protocol handshake's message and checks the frame limit (throws like send() rejects). */
   encodeAhead: (message: M) => Buffer = encodeNothing;
-  private readonly classify: (err: unknown) => ErrorKind;
+  readonly classify: (err: unknown) => ErrorKind;
 
   constructor(
     readonly opts: ResolvedOptions<M>,
@@ -89,8 +86,27 @@ export class Lifecycle<M> implements LinkHooks<M> {
     this.classify = own ? (err) => own(err) ?? defaultClassify(err) : defaultClassify;
     this.timers = new NamedTimers(opts.unref);
     this.confirm = opts.delivery === 'confirmed' ? new ConfirmLedger<number>() : undefined;
-    const wiring = { outbound: this.outbound, classify: this.classify, encode: (m: M) => this.encodeAhead(m), pump: () => this.pump() };
-    this.handshake = new UserHandshake(opts, wiring);
+    this.handshake = new UserHandshake(opts, this);
+  }
+
+  /** HandshakeWiring: encodes a native-protocol handshake message (encodeAhead). */
+  encode(message: M): Buffer {
+    return this.encodeAhead(message);
+  }
+
+  /** NativeSession: the session's inbound tracker (new when the server starts a new session). */
+  sessionInbound(): InboundTracker {
+    return this.inbound;
+  }
+
+  /** Consecutive retries (`stats().retries`): 0 once the open connection has been open resetAfterMs. */
+  get retries(): number {
+    return this.machine.state === 'open' && this.retry.isStable() ? 0 : this.machine.retries;
+  }
+
+  /** The last round trip measured, in ms (the ping ledger's: one copy per client). */
+  get lastRtt(): number | undefined {
+    return this.pings.rttMs;
   }
 
   /** Bytes in and out, the current link's included. */
@@ -160,17 +176,14 @@ export class Lifecycle<M> implements LinkHooks<M> {
 
   private openLink(): void {
     this.lastLink = undefined;
-    const attempt = {
-      endpoint: this.endpoints.next(),
-      classify: this.classify,
-      userTimeout: this.userTimeout,
-      sessionId: this.sessionId,
-      inbound: () => this.inbound,
-      pings: this.pings,
-      confirm: this.confirm,
-    };
     this.attempts++;
-    this.link = openLink(this.opts, attempt, this);
+    this.link = openLink(this.opts, this.endpoints.next(), this.sessionId, this);
+  }
+
+  /** LinkHooks: the socket is connected; TCP_USER_TIMEOUT when `deadAfterMs` asks for it. */
+  onSocketReady(socket: Socket): void {
+    const ms = this.opts.userTimeoutMs;
+    if (this.userTimeout && ms !== undefined) this.userTimeout(socket, ms);
   }
 
   /** LinkHooks: a pong gave the round trip. */
@@ -207,7 +220,7 @@ export class Lifecycle<M> implements LinkHooks<M> {
     this.everOpened = true;
     const attempt = this.machine.retries;
     this.dispatch({ type: 'established' });
-    this.armStable();
+    this.retry.opened();
     for (const waiter of this.connectWaiters.splice(0)) waiter.resolve();
     this.events.emit('open', { sessionId: info.sessionId, resumed, attempt });
     publish(channels.clientConnect, () => ({ client: this.events, remote: this.link?.remote, sessionId: info.sessionId, resumed, attempt }));
@@ -242,12 +255,13 @@ export class Lifecycle<M> implements LinkHooks<M> {
       this.counters.bytesIn += c.bytesIn;
       this.counters.bytesOut += c.bytesOut;
     }
-    this.timers.clear('stable');
     this.handshake.end(err);
     this.pings.clear();
     // Unconfirmed messages are still in the window: rewind writes them first again.
     this.confirm?.drop();
     this.outbound.rewind();
+    // Open resetAfterMs or longer (no timer while open, docs/decisions.md): the retry count and the backoff start again, then the loss counts.
+    if (this.machine.state === 'open' && this.retry.stable()) this.dispatch({ type: 'stable' });
     const before = this.machine;
     if (before.state === 'closing') {
       emitClose(this.events, c, undefined, false);
@@ -282,19 +296,5 @@ export class Lifecycle<M> implements LinkHooks<M> {
     this.abandoned = this.outbound.rejectAll(err);
     this.events.emit('giveUp', err);
     for (const waiter of this.connectWaiters.splice(0)) waiter.reject(err);
-  }
-
-  private armStable(): void {
-    // An open socket keeps the process alive anyway; this timer need not.
-    this.timers.set(
-      'stable',
-      this.opts.reconnect.resetAfterMs,
-      () => {
-        if (this.machine.state !== 'open') return;
-        this.retry.stable();
-        this.dispatch({ type: 'stable' });
-      },
-      true,
-    );
   }
 }

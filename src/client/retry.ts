@@ -2,8 +2,8 @@
  * The retry policy as the lifecycle (client/lifecycle.ts) applies it: the
  * `lost` event a link's end raises (the user's `reconnect.delay` hook asked
  * about the retry the table would schedule, before the one transition), the
- * delay of the retry `reconnecting` waits for, and the error `giveUp`
- * carries. The decisions themselves are the table's (core/state.ts).
+ * delay of the retry `reconnecting` waits for, the error `giveUp`
+ * carries, and whether a lost connection was stable (open resetAfterMs). The decisions themselves are the table's (core/state.ts).
  */
 import { askRetryDelay, backoffDelay } from '../core/backoff';
 import { ResilientError, retriesAtOnce, sdkError } from '../core/errors';
@@ -14,6 +14,8 @@ export class RetryPlanner {
   readonly policy: RetryPolicy;
   /** The last delay waited: decorrelated jitter grows from it; a stable connection resets it. */
   private lastDelay = 0;
+  /** When the client last became open (performance.now()). */
+  private openedAt = 0;
 
   constructor(private readonly opts: Pick<ResolvedOptions<unknown>, 'reconnect' | 'random'>) {
     // The resolved reconnect options are a RetryPolicy already (often the one shared default object).
@@ -35,9 +37,21 @@ export class RetryPlanner {
     return delayMs;
   }
 
-  /** The connection stayed open for resetAfterMs. */
-  stable(): void {
+  /** The client is open now (performance.now() is noted: no timer runs while open, docs/decisions.md). */
+  opened(): void {
+    this.openedAt = performance.now();
+  }
+
+  /** The open connection has been open resetAfterMs or longer. */
+  isStable(): boolean {
+    return performance.now() - this.openedAt >= this.opts.reconnect.resetAfterMs;
+  }
+
+  /** The open connection is lost: if it was stable, the backoff starts again and true says the retry count must too. */
+  stable(): boolean {
+    if (!this.isStable()) return false;
     this.lastDelay = 0;
+    return true;
   }
 
   /** What `giveUp` carries for `m`: ERR_RETRIES_EXHAUSTED (cause: the hook's, else the last error) or the error itself. */

@@ -3,11 +3,12 @@
  * what it held, so no two deadlines share a slot and every one is cleared
  * by its owner (client/lifecycle.ts).
  */
-/** The lifecycle's timers. retry: the backoff wait; stable: resetAfterMs of an open link; ttl: the next send ttl; close: the drain bound. */
-export type LifecycleTimer = 'retry' | 'stable' | 'ttl' | 'close';
+/** The lifecycle's timers. retry: the backoff wait; ttl: the next send ttl; close: the drain bound. */
+export type LifecycleTimer = 'retry' | 'ttl' | 'close';
 
 export class NamedTimers<N extends string> {
-  private readonly timers = new Map<N, NodeJS.Timeout>();
+  /** A plain object, not a Map, made by the first timer: a client that never lost its connection holds none (bench/heap-per-client.ts). */
+  private timers: Partial<Record<N, NodeJS.Timeout>> | undefined = undefined;
 
   /** @param unref unref every timer (the client's `unref` option). */
   constructor(private readonly unref: boolean) {}
@@ -15,27 +16,31 @@ export class NamedTimers<N extends string> {
   /** Runs `fn` in `ms` under `name`, replacing that name's timer. `unref` here unrefs this one whatever the option. */
   set(name: N, ms: number, fn: () => void, unref = this.unref): void {
     this.clear(name);
+    const timers: Partial<Record<N, NodeJS.Timeout>> = (this.timers ??= {});
     const t = setTimeout(() => {
-      this.timers.delete(name);
+      timers[name] = undefined;
       fn();
     }, ms);
     if (unref) t.unref();
-    this.timers.set(name, t);
+    timers[name] = t;
   }
 
   has(name: N): boolean {
-    return this.timers.has(name);
+    return this.timers?.[name] !== undefined;
   }
 
   clear(name: N): void {
-    const t = this.timers.get(name);
-    if (t) clearTimeout(t);
-    this.timers.delete(name);
+    const timers = this.timers;
+    const t = timers?.[name];
+    if (timers === undefined || t === undefined) return;
+    clearTimeout(t);
+    timers[name] = undefined;
   }
 
   clearAll(): void {
-    for (const t of this.timers.values()) clearTimeout(t);
-    this.timers.clear();
+    const timers = this.timers;
+    if (timers === undefined) return;
+    for (const name of Object.keys(timers) as N[]) this.clear(name);
   }
 }
 

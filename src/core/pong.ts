@@ -85,7 +85,8 @@ export class PingLedger {
   /** Records a ping written at `now`, carrying `mark`; returns its seq (the first is `firstSeq`, 0 by default). */
   sent(now: number, mark = 0): number {
     const seq = this.nextSeq;
-    this.nextSeq = (this.nextSeq + 1) % SEQ_MODULO;
+    // Not `% SEQ_MODULO`: a double operand made the field a boxed double in every ledger.
+    this.nextSeq = seq === SEQ_MODULO - 1 ? 0 : seq + 1;
     if (this.headSeq === NONE) {
       this.headSeq = seq;
       this.headSentAt = now;

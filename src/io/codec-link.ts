@@ -11,7 +11,8 @@ import type { ConfirmLedger } from '../core/confirm';
 import { routeInbound } from '../core/inbound-route';
 import type { PingMatch } from '../core/pong';
 import type { Codec, Decoder } from '../protocol/codec';
-import { Link, LinkConfig, LinkHooks } from './link';
+import { Link, type LinkHooks, type LinkOptions } from './link';
+import type { Endpoint } from './socket';
 
 export interface CodecHeartbeat<M> {
   intervalMs: number;
@@ -26,14 +27,19 @@ export interface CodecHeartbeat<M> {
   answer?: (message: M) => M | undefined | null;
 }
 
-export interface CodecLinkConfig<M> extends LinkConfig {
+/** What the codec link reads of the client's options (the resolved options themselves). */
+export interface CodecLinkOptions<M> extends LinkOptions {
   codec: Codec<M>;
   heartbeat: CodecHeartbeat<M> | false;
-  /** Set with `delivery: 'confirmed'`: messages written and not yet confirmed (ids), across connections. */
-  confirm: ConfirmLedger<number> | undefined;
 }
 
-export class CodecLink<M> extends Link<M> {
+/** What the codec link reads from its owner besides LinkHooks. */
+export interface CodecOwner {
+  /** Set with `delivery: 'confirmed'`: messages written and not yet confirmed (ids), across connections. */
+  readonly confirm: ConfirmLedger<number> | undefined;
+}
+
+export class CodecLink<M> extends Link<M, CodecLinkOptions<M>, LinkHooks<M> & CodecOwner> {
   private readonly decoder: Decoder<M>;
   private received = 0;
   private readonly createPing: ((seq: number) => M) | undefined;
@@ -42,10 +48,11 @@ export class CodecLink<M> extends Link<M> {
   private batch: number[] = [];
 
   constructor(
-    private readonly config: CodecLinkConfig<M>,
-    hooks: LinkHooks<M>,
+    config: CodecLinkOptions<M>,
+    endpoint: Endpoint,
+    owner: LinkHooks<M> & CodecOwner,
   ) {
-    super(config, hooks);
+    super(config, endpoint, owner);
     this.decoder = config.codec.decoder();
     const hb = config.heartbeat;
     this.hooksIn = hb && hb.answer ? { answer: hb.answer } : {};
@@ -59,7 +66,7 @@ export class CodecLink<M> extends Link<M> {
   sendMessage(id: number, payload: Buffer): void {
     this.writer.write(payload);
     this.wrote();
-    if (this.config.confirm === undefined) {
+    if (this.hooks.confirm === undefined) {
       // No acks in a foreign protocol: a message counts as sent once the kernel has it.
       this.writer.afterFlush(() => this.hooks.onAck(id));
       return;
@@ -70,13 +77,13 @@ export class CodecLink<M> extends Link<M> {
 
   /** Writes one message of the user's handshake (or a reply to the server's ping) ahead of the queue. */
   sendNow(message: M): void {
-    this.writer.write(Buffer.from(this.config.codec.encode(message)));
+    this.writer.write(Buffer.from(this.cfg.codec.encode(message)));
   }
 
   protected goodbye(): void {}
 
   protected onReady(): void {
-    this.opened({ sessionId: undefined, resumed: false, acked: 0, maxPayloadBytes: Infinity }, this.config.heartbeat || undefined, this.createPing !== undefined);
+    this.opened({ sessionId: undefined, resumed: false, acked: 0, maxPayloadBytes: Infinity }, this.cfg.heartbeat || undefined, this.createPing !== undefined);
   }
 
   /** The monitor says a ping is due; the ledger gives its seq (and the confirm mark it carries). */
@@ -88,7 +95,7 @@ export class CodecLink<M> extends Link<M> {
   protected onChunk(chunk: Buffer, now: number): undefined {
     for (const m of this.decoder.push(chunk)) {
       if (this.ended) return;
-      const route = routeInbound(m, this.hooksIn, this.cfg.pings, undefined, now);
+      const route = routeInbound(m, this.hooksIn, this.hooks.pings, undefined, now);
       if (route.kind === 'answer') this.sendNow(route.reply);
       else if (route.kind === 'pong') {
         if (route.match) this.onMatched(route.match, now);
@@ -100,13 +107,13 @@ export class CodecLink<M> extends Link<M> {
   private writePing(now: number): void {
     const create = this.createPing;
     if (!create || this.ended) return;
-    const seq = this.cfg.pings.sent(now, this.config.confirm?.pinged() ?? 0);
+    const seq = this.hooks.pings.sent(now, this.hooks.confirm?.pinged() ?? 0);
     this.sendNow(create(seq));
   }
 
   private onMatched(match: PingMatch, now: number): void {
     this.answered(match);
-    const confirm = this.config.confirm;
+    const confirm = this.hooks.confirm;
     if (!confirm) return;
     const { confirmed, barrier } = confirm.answered(match.mark);
     const last = confirmed[confirmed.length - 1];
@@ -117,6 +124,6 @@ export class CodecLink<M> extends Link<M> {
   private readonly endBatch = (): void => {
     const batch = this.batch;
     this.batch = [];
-    if (!this.ended && this.config.confirm?.wrote(batch)) this.writePing(this.wheel.now());
+    if (!this.ended && this.hooks.confirm?.wrote(batch)) this.writePing(this.wheel.now());
   };
 }

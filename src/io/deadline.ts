@@ -1,7 +1,7 @@
 /**
  * One named deadline (connect, handshake, frame): an entry on the process's
- * timer wheel (io/timer-wheel.ts) that its owner creates once, arms, re-arms
- * and clears; no Node timer of its own. Stalls of our own process are handled
+ * timer wheel (io/timer-wheel.ts) that its owner creates when first needed,
+ * arms, re-arms and clears; no Node timer of its own. Stalls of our own process are handled
  * by the rule in core/clock.ts, applied to the lateness the wheel reports: a
  * deadline that fires late yields one poll phase (setImmediate) so the socket
  * reads that waited during the stall are handled first, then fires, unless
@@ -12,12 +12,12 @@
 import { stallOf } from '../core/clock';
 import { MAX_DELAY_MS, TimerWheel, WheelEntry } from './timer-wheel';
 
-export class Deadline {
-  private readonly entry: WheelEntry;
+/** The deadline is its own wheel entry (fire() below): one object per deadline, no closure of its own. */
+export class Deadline extends WheelEntry {
   private dueAt = Infinity;
   private lengthMs = 0;
   /** Set while the deadline, late after a stall, waits one poll phase for the reads. */
-  private deferred: NodeJS.Immediate | undefined;
+  private deferred: NodeJS.Immediate | undefined = undefined;
 
   /**
    * @param wheel the timer wheel it runs on (the process's, io/timer-wheel.ts `processWheel()`); its clock is the deadline's.
@@ -28,7 +28,7 @@ export class Deadline {
     private readonly onExpire: () => void,
     private readonly unref: boolean,
   ) {
-    this.entry = new WheelEntry(this.onFire);
+    super();
   }
 
   get armed(): boolean {
@@ -43,7 +43,7 @@ export class Deadline {
     this.lengthMs = ms;
     this.dueAt = now + ms;
     this.cancelDeferred();
-    this.wheel.reschedule(this.entry, Math.min(ms, MAX_DELAY_MS), now);
+    this.wheel.reschedule(this, Math.min(ms, MAX_DELAY_MS), now);
   }
 
   /** Time left before it expires (Infinity when not armed). */
@@ -64,8 +64,24 @@ export class Deadline {
   /** Disarms it; nothing of it is left pending. O(1). */
   clear(): void {
     this.dueAt = Infinity;
-    this.wheel.cancel(this.entry);
+    this.wheel.cancel(this);
     this.cancelDeferred();
+  }
+
+  /** The wheel's call. It never fires an entry early: on time, it expires; late past the stall threshold, the reads go first. */
+  override fire(lateMs: number): void {
+    if (this.dueAt === Infinity) return;
+    const now = this.wheel.now();
+    // Longer than the wheel's longest delay: the rest is still to wait.
+    if (now < this.dueAt) return this.wheel.reschedule(this, Math.min(this.dueAt - now, MAX_DELAY_MS), now);
+    if (stallOf(lateMs) > 0) {
+      // Stalled: the reads that waited run in this turn's poll phase; decide after them.
+      // The callback is built here, on a stall only, not kept per deadline.
+      this.deferred = setImmediate(() => this.afterPollPhase());
+      if (this.unref) this.deferred.unref();
+      return;
+    }
+    this.expire();
   }
 
   private cancelDeferred(): void {
@@ -73,26 +89,11 @@ export class Deadline {
     this.deferred = undefined;
   }
 
-  /** The wheel never fires an entry early: on time, it expires; late past the stall threshold, the reads go first. */
-  private readonly onFire = (lateMs: number): void => {
-    if (this.dueAt === Infinity) return;
-    const now = this.wheel.now();
-    // Longer than the wheel's longest delay: the rest is still to wait.
-    if (now < this.dueAt) return this.wheel.reschedule(this.entry, Math.min(this.dueAt - now, MAX_DELAY_MS), now);
-    if (stallOf(lateMs) > 0) {
-      // Stalled: the reads that waited run in this turn's poll phase; decide after them.
-      this.deferred = setImmediate(this.onDeferred);
-      if (this.unref) this.deferred.unref();
-      return;
-    }
-    this.expire();
-  };
-
-  private readonly onDeferred = (): void => {
+  private afterPollPhase(): void {
     this.deferred = undefined;
     if (this.dueAt === Infinity) return;
     if (this.wheel.now() >= this.dueAt) this.expire();
-  };
+  }
 
   private expire(): void {
     this.dueAt = Infinity;

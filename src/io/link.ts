@@ -22,8 +22,12 @@ import { Endpoint, SocketHandlers, attach, configureSocket, detach, openSocket, 
 import { MAX_DELAY_MS, TimerWheel, WheelEntry, processWheel } from './timer-wheel';
 import { FrameWriter } from './writer';
 
-export interface LinkConfig {
-  endpoint: Endpoint;
+/**
+ * What a link reads of the client's options. The client passes its resolved
+ * options (client/options.ts) as they are: one object for all its links, no
+ * copy per link (bench/heap-per-client.ts).
+ */
+export interface LinkOptions {
   tls: TlsConnectionOptions | undefined;
   lookup: LookupFunction | undefined;
   connectTimeoutMs: number;
@@ -32,21 +36,22 @@ export interface LinkConfig {
   keepAliveMs: number | false;
   /** How often to check the socket's local address is still on an interface (io/network-watch.ts), in ms; false or absent: never. */
   networkCheckMs?: number | false;
-  /** Called once the socket is connected, to set socket options (e.g. TCP_USER_TIMEOUT). */
-  onSocketReady?: (socket: Socket) => void;
   /** Unref the poll-phase wait of a deadline after a stall; the wheel's timer is always unref'd, the socket holds the process. */
   unref: boolean;
-  /** A user handshake follows the protocol's: the link stays `held` (connect deadline armed, no pings) until release(). */
-  holdOpen: boolean;
-  classify: (err: unknown) => ErrorKind;
-  /** The client's pings, across connections (seqs keep rising; cleared when a link ends): pongs of both kinds of link are matched here. */
-  pings: PingLedger;
+  /** Set: a user handshake follows the protocol's, and the link stays `held` (connect deadline armed, no pings) until release(). */
+  handshake?: unknown;
   /** The timer wheel every deadline and the heartbeat run on; its clock is the link's. @default processWheel() */
   wheel?: TimerWheel;
 }
 
-/** What a link reports to its owner. `M` is the message type. */
+/** What a link reports to its owner, and reads from it (one object per client: the lifecycle). `M` is the message type. */
 export interface LinkHooks<M> {
+  /** The error's kind (the client's classifyError, then the default). */
+  classify(err: unknown): ErrorKind;
+  /** The client's pings, across connections (seqs keep rising; cleared when a link ends): pongs of both kinds of link are matched here. */
+  readonly pings: PingLedger;
+  /** The socket is connected: set socket options (e.g. TCP_USER_TIMEOUT). */
+  onSocketReady(socket: Socket): void;
   onOpen(info: OpenInfo): void;
   /** A message arrived; `id` is the sender's id (native) or a local counter (codec). */
   onData(id: number, message: M): void;
@@ -75,7 +80,55 @@ export interface LinkHeartbeat {
 
 type LinkPhase = 'connecting' | 'handshake' | 'held' | 'open' | 'done';
 
-export abstract class Link<M> {
+/** The socket's property that names its link: the listeners below are one set for every link, not closures each. */
+const LINK = Symbol('resilient-tcp.link');
+type LinkedSocket = Socket & { [LINK]?: Link<unknown> };
+
+/** The listeners of every link's socket: each finds its link on the socket it is called on (`this`). */
+const LINK_HANDLERS: SocketHandlers = {
+  data(this: LinkedSocket, chunk: Buffer) {
+    this[LINK]?.onSocketData(chunk);
+  },
+  error(this: LinkedSocket, err: Error) {
+    this[LINK]?.onSocketError(err);
+  },
+  end(this: LinkedSocket) {
+    this[LINK]?.onSocketEnd();
+  },
+  close(this: LinkedSocket) {
+    this[LINK]?.onSocketClose();
+  },
+  drain(this: LinkedSocket) {
+    this[LINK]?.onSocketDrain();
+  },
+};
+
+function onReadyEvent(this: LinkedSocket): void {
+  this[LINK]?.onSocketReady();
+}
+
+/** Removes onReadyEvent from whichever ready event it waits on (openSocket's `readyEvent`): no field per link to remember which. */
+function stopReady(socket: Socket): void {
+  socket.off('connect', onReadyEvent);
+  socket.off('secureConnect', onReadyEvent);
+}
+
+/** `closed` of every link whose socket 'close' came before anybody asked. */
+const RELEASED = Promise.resolve();
+
+/** The heartbeat's entry on the wheel: fire() is the link's heartbeatDue(), no closure per link. */
+class HeartbeatWake extends WheelEntry {
+  constructor(private readonly link: Link<unknown>) {
+    super();
+  }
+
+  override fire(lateMs: number): void {
+    this.link.heartbeatDue(lateMs);
+  }
+}
+
+/** `O` and `H`: the options and hooks a kind of link reads (native-link.ts, codec-link.ts), kept once here, not twice. */
+export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends LinkHooks<M> = LinkHooks<M>> {
   private phase: LinkPhase = 'connecting';
   protected readonly socket: Socket;
   protected readonly writer: FrameWriter;
@@ -83,48 +136,51 @@ export abstract class Link<M> {
   private pingsEnabled = true;
   /** NaN until a pong matched: a number field, never a box per pong. */
   private lastRtt = NaN;
-  /** The heartbeat's wake-up, re-armed in place for the link's lifetime. */
-  private readonly heartbeatEntry: WheelEntry;
+  /** The heartbeat's wake-up, created once open and re-armed in place for the link's lifetime. */
+  private heartbeatEntry: HeartbeatWake | undefined = undefined;
   protected readonly wheel: TimerWheel;
-  /** TCP (+TLS) connect plus handshake: connectTimeoutMs from the start. */
-  private readonly connectDeadline: Deadline;
-  /** Once TCP is up, a silent peer gets the heartbeat budget if that is shorter. */
-  private readonly handshakeDeadline: Deadline;
-  private handshakeSilenceMs = 0;
-  /** One frame, from its first byte to its last (a trickling peer is never silent yet delivers nothing). */
-  private readonly frameDeadline: Deadline;
+  // Each deadline exists only while it can fire (an idle open link holds none):
+  /** TCP (+TLS) connect plus handshake: connectTimeoutMs from the start; gone once open (released, with a user handshake). */
+  private connectDeadline: Deadline | undefined;
+  /** Once TCP is up, a silent peer gets the heartbeat budget if that is shorter; gone once open. */
+  private handshakeDeadline: Deadline | undefined = undefined;
+  /** One frame, from its first byte to its last (a trickling peer is never silent yet delivers nothing); created by the first partial frame, then kept. */
+  private frameDeadline: Deadline | undefined = undefined;
   /** Ends the network watch of the socket's local address; set once connected. */
-  private unwatchAddress: (() => void) | undefined;
-  private readonly handlers: SocketHandlers;
-  private readonly readyEvent: 'connect' | 'secureConnect';
-  /** Resolves when the socket has fully closed (its handle released). */
-  readonly closed: Promise<void>;
+  private unwatchAddress: (() => void) | undefined = undefined;
+  /** Made on first use of `closed`, or RELEASED when the socket's 'close' came first. */
+  private closedPromise: Promise<void> | undefined = undefined;
   bytesIn = 0;
 
+  /**
+   * @param cfg the client's options (shared by its links)
+   * @param endpoint the server this link connects to
+   */
   constructor(
-    protected readonly cfg: LinkConfig,
-    protected readonly hooks: LinkHooks<M>,
+    protected readonly cfg: O,
+    private readonly endpoint: Endpoint,
+    protected readonly hooks: H,
   ) {
-    const { socket, readyEvent } = openSocket({ endpoint: cfg.endpoint, tls: cfg.tls, lookup: cfg.lookup });
+    const { socket, readyEvent } = openSocket({ endpoint, tls: cfg.tls, lookup: cfg.lookup });
     this.socket = socket;
-    this.readyEvent = readyEvent;
-    this.closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     this.writer = new FrameWriter(socket);
-    const wheel = (this.wheel = cfg.wheel ?? processWheel());
-    this.heartbeatEntry = new WheelEntry(this.onHeartbeatTimer);
-    this.connectDeadline = new Deadline(wheel, this.onConnectTimeout, cfg.unref);
-    this.handshakeDeadline = new Deadline(wheel, this.onHandshakeSilence, cfg.unref);
-    this.frameDeadline = new Deadline(wheel, this.onFrameTimeout, cfg.unref);
-    this.handlers = { data: this.onSocketData, error: this.onSocketError, end: this.onSocketEnd, close: this.onSocketClose, drain: this.onSocketDrain };
-    socket.once(readyEvent, this.onReadyEvent);
-    attach(socket, this.handlers);
+    this.wheel = cfg.wheel ?? processWheel();
+    this.connectDeadline = new Deadline(this.wheel, () => this.onConnectTimeout(), cfg.unref);
+    (socket as LinkedSocket)[LINK] = this;
+    socket.on(readyEvent, onReadyEvent);
+    attach(socket, LINK_HANDLERS);
     this.connectDeadline.arm(cfg.connectTimeoutMs);
+  }
+
+  /** Resolves when the socket has fully closed (its handle released); made on first use. */
+  get closed(): Promise<void> {
+    return (this.closedPromise ??= new Promise<void>((resolve) => this.socket.once('close', () => resolve())));
   }
 
   get isOpen(): boolean {
     return this.phase === 'open';
   }
-  /** Up, but the user's handshake still owns it (LinkConfig.holdOpen). */
+  /** Up, but the user's handshake still owns it (LinkOptions.handshake). */
   get held(): boolean {
     return this.phase === 'held';
   }
@@ -143,7 +199,7 @@ export abstract class Link<M> {
     return Number.isNaN(this.lastRtt) ? undefined : this.lastRtt;
   }
   get remote(): string {
-    return `${this.cfg.endpoint.host}:${this.cfg.endpoint.port}`;
+    return `${this.endpoint.host}:${this.endpoint.port}`;
   }
 
   /** Writes one outbound message with its id. */
@@ -152,7 +208,7 @@ export abstract class Link<M> {
   protected abstract onReady(): void;
   /** Bytes arrived at `now` (the one clock read of this socket read): decode and handle them; throw a ResilientError on bad input. Returns the partial-frame state, where known. */
   protected abstract onChunk(chunk: Buffer, now: number): PartialFrame | undefined;
-  /** The heartbeat says a ping is due at `now`: record it in `cfg.pings` and write it. */
+  /** The heartbeat says a ping is due at `now`: record it in `hooks.pings` and write it. */
   protected abstract sendPing(now: number): void;
   /** Writes what the protocol says before a graceful end (a BYE), if anything. */
   protected abstract goodbye(reason: string): void;
@@ -200,21 +256,24 @@ export abstract class Link<M> {
     this.phase = 'handshake';
     // Once TCP is up, a peer that says nothing is the same silent peer the
     // heartbeat exists for: it gets the heartbeat budget, if that is shorter.
-    if (heartbeatTimeoutMs !== undefined && heartbeatTimeoutMs < this.connectDeadline.leftMs()) {
-      this.handshakeSilenceMs = heartbeatTimeoutMs;
+    if (heartbeatTimeoutMs !== undefined && this.connectDeadline && heartbeatTimeoutMs < this.connectDeadline.leftMs()) {
+      this.handshakeDeadline = new Deadline(this.wheel, () => this.onHandshakeSilence(heartbeatTimeoutMs), this.cfg.unref);
       this.handshakeDeadline.arm(heartbeatTimeoutMs);
     }
   }
 
   /** The link is usable: stop the connect deadlines, start the heartbeat. */
   protected opened(info: OpenInfo, heartbeat: LinkHeartbeat | undefined, sendsPings: boolean): void {
-    this.handshakeDeadline.clear();
-    this.phase = this.cfg.holdOpen ? 'held' : 'open';
-    if (!this.cfg.holdOpen) this.connectDeadline.clear();
+    this.handshakeDeadline?.clear();
+    this.handshakeDeadline = undefined;
+    const holdOpen = this.cfg.handshake !== undefined;
+    this.phase = holdOpen ? 'held' : 'open';
+    if (!holdOpen) this.dropConnectDeadline();
     if (heartbeat) {
       const now = this.wheel.now();
       this.monitor = new HeartbeatMonitor(heartbeat, now);
       this.pingsEnabled = sendsPings;
+      this.heartbeatEntry = new HeartbeatWake(this);
       this.scheduleHeartbeat(now);
     }
     this.hooks.onOpen(info);
@@ -223,7 +282,7 @@ export abstract class Link<M> {
   /** The user's handshake resolved: the connect deadline stops, pings start. */
   release(): void {
     if (this.phase !== 'held') return;
-    this.connectDeadline.clear();
+    this.dropConnectDeadline();
     this.phase = 'open';
   }
 
@@ -234,7 +293,7 @@ export abstract class Link<M> {
 
   /** A pong for ping `seq` arrived at `now`; one that answers none of ours (unknown or settled seq) is ignored. */
   protected pong(seq: number, now: number): void {
-    const match = this.cfg.pings.match(seq, now);
+    const match = this.hooks.pings.match(seq, now);
     if (match !== undefined) this.answered(match);
   }
 
@@ -244,17 +303,24 @@ export abstract class Link<M> {
     this.hooks.onPong(match.rttMs);
   }
 
+  private dropConnectDeadline(): void {
+    this.connectDeadline?.clear();
+    this.connectDeadline = undefined;
+  }
+
   private teardown(reset: boolean): void {
-    this.connectDeadline.clear();
-    this.handshakeDeadline.clear();
-    this.frameDeadline.clear();
+    this.dropConnectDeadline();
+    this.handshakeDeadline?.clear();
+    this.frameDeadline?.clear();
     this.unwatchAddress?.();
     this.unwatchAddress = undefined;
     this.stopHeartbeat();
     this.writer.close();
     const s = this.socket;
-    s.off(this.readyEvent, this.onReadyEvent);
-    detach(s, this.handlers);
+    // Before the 'close' listener goes: `closed` must still see the socket's release.
+    void this.closed;
+    stopReady(s);
+    detach(s, LINK_HANDLERS);
     if (reset) resetSocket(s);
     else s.destroy();
   }
@@ -269,22 +335,22 @@ export abstract class Link<M> {
   private notePartialFrame(p: PartialFrame, now: number): void {
     if (this.cfg.frameTimeoutMs === undefined) return;
     // More bytes of the same frame are no progress: a trickling peer sends just that.
-    if (p === 'started') this.frameDeadline.arm(this.cfg.frameTimeoutMs, now);
-    else if (p === 'done') this.frameDeadline.clear();
+    if (p === 'started') (this.frameDeadline ??= new Deadline(this.wheel, () => this.onFrameTimeout(), this.cfg.unref)).arm(this.cfg.frameTimeoutMs, now);
+    else if (p === 'done') this.frameDeadline?.clear();
   }
 
   private scheduleHeartbeat(now: number): void {
     const m = this.monitor;
-    if (!m || (this.phase !== 'open' && this.phase !== 'held')) return;
+    if (!m || !this.heartbeatEntry || (this.phase !== 'open' && this.phase !== 'held')) return;
     this.wheel.reschedule(this.heartbeatEntry, Math.min(Math.max(0, m.wakeAt() - now), MAX_DELAY_MS), now);
   }
 
   private stopHeartbeat(): void {
-    this.wheel.cancel(this.heartbeatEntry);
+    if (this.heartbeatEntry) this.wheel.cancel(this.heartbeatEntry);
   }
 
-  /** The wheel's wake-up (`lateMs`: how late it ran, which the monitor credits as our own stall past the threshold). */
-  private readonly onHeartbeatTimer = (lateMs: number): void => {
+  /** @internal The heartbeat's wake-up from the wheel (`lateMs`: how late it ran, which the monitor credits as our own stall past the threshold). */
+  heartbeatDue(lateMs: number): void {
     const m = this.monitor;
     if (!m || (this.phase !== 'open' && this.phase !== 'held')) return;
     const now = this.wheel.now();
@@ -296,38 +362,43 @@ export abstract class Link<M> {
     // No pings of ours during the user's handshake: a server expecting a login first may drop us for one.
     if (r.kind === 'ping' && this.pingsEnabled && this.phase === 'open') this.sendPing(now);
     this.scheduleHeartbeat(now);
-  };
+  }
 
-  private readonly onConnectTimeout = (): void => {
+  private onConnectTimeout(): void {
     const what = this.phase === 'connecting' ? 'connect' : 'handshake';
     this.down(sdkError('ERR_CONNECT_TIMEOUT', `${what} to ${this.remote} timed out after ${this.cfg.connectTimeoutMs} ms`));
-  };
+  }
 
-  private readonly onHandshakeSilence = (): void => {
-    this.down(sdkError('ERR_HEARTBEAT_TIMEOUT', `${this.remote} accepted the connection but sent nothing for ${this.handshakeSilenceMs} ms`));
-  };
+  private onHandshakeSilence(silenceMs: number): void {
+    this.down(sdkError('ERR_HEARTBEAT_TIMEOUT', `${this.remote} accepted the connection but sent nothing for ${silenceMs} ms`));
+  }
 
-  private readonly onFrameTimeout = (): void => {
+  private onFrameTimeout(): void {
     this.down(sdkError('ERR_FRAME_TIMEOUT', `a frame from ${this.remote} took longer than ${this.cfg.frameTimeoutMs} ms to arrive`));
-  };
+  }
 
-  private readonly onAddressGone = (): void => {
+  private onAddressGone(): void {
     this.unwatchAddress = undefined;
     this.down(sdkError('ERR_NETWORK_CHANGED', `local address ${this.socket.localAddress ?? '?'} is no longer on any interface`));
-  };
+  }
 
-  private readonly onReadyEvent = (): void => {
+  // The socket's listeners (LINK_HANDLERS, onReadyEvent above): @internal, called only by them.
+
+  /** @internal The socket is connected (TLS: secured). */
+  onSocketReady(): void {
+    stopReady(this.socket);
     if (this.phase !== 'connecting') return;
     // TCP came up: after a stall, the handshake gets the deadline's length from now (io/deadline.ts).
-    this.connectDeadline.progress();
+    this.connectDeadline?.progress();
     configureSocket(this.socket, this.cfg.keepAliveMs);
     const every = this.cfg.networkCheckMs;
-    if (every) this.unwatchAddress = watchLocalAddress(this.socket.localAddress, every, this.onAddressGone);
-    this.cfg.onSocketReady?.(this.socket);
+    if (every) this.unwatchAddress = watchLocalAddress(this.socket.localAddress, every, () => this.onAddressGone());
+    this.hooks.onSocketReady(this.socket);
     this.onReady();
-  };
+  }
 
-  private readonly onSocketData = (chunk: Buffer): void => {
+  /** @internal */
+  onSocketData(chunk: Buffer): void {
     this.bytesIn += chunk.length;
     // One clock read per socket read, for the heartbeat, the pongs and the frame deadline.
     const now = this.wheel.now();
@@ -336,25 +407,30 @@ export abstract class Link<M> {
     try {
       partial = this.onChunk(chunk, now);
     } catch (err) {
-      this.down(ResilientError.from(err, this.cfg.classify));
+      this.down(ResilientError.from(err, (e) => this.hooks.classify(e)));
       return;
     }
     if (partial !== undefined && this.phase !== 'done') this.notePartialFrame(partial, now);
-  };
+  }
 
-  private readonly onSocketError = (err: Error): void => {
-    this.down(ResilientError.from(err, this.cfg.classify));
-  };
+  /** @internal */
+  onSocketError(err: Error): void {
+    this.down(ResilientError.from(err, (e) => this.hooks.classify(e)));
+  }
 
-  private readonly onSocketEnd = (): void => {
+  /** @internal */
+  onSocketEnd(): void {
     this.down(sdkError('ERR_CONNECTION_LOST', `${this.remote} closed the connection`));
-  };
+  }
 
-  private readonly onSocketClose = (): void => {
+  /** @internal */
+  onSocketClose(): void {
+    this.closedPromise ??= RELEASED;
     this.down(sdkError('ERR_CONNECTION_LOST', `connection to ${this.remote} closed`));
-  };
+  }
 
-  private readonly onSocketDrain = (): void => {
+  /** @internal */
+  onSocketDrain(): void {
     if (this.phase === 'open') this.hooks.onDrain();
-  };
+  }
 }

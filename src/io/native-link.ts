@@ -1,40 +1,76 @@
 /**
  * The client's link for the native protocol: the socket half from link.ts,
  * the protocol's rules from protocol/peer.ts (shared with the server). This
- * file only turns the endpoint's events into the link's hooks.
+ * file only turns the endpoint's events into the link's hooks. The link is
+ * its peer's events object itself (PeerEvents): methods, no closures per link.
  */
 import type { InboundTracker } from '../core/delivery';
 import { ResilientError, sdkError } from '../core/errors';
-import type { Hello, Welcome } from '../protocol/frames';
-import { NativePeer, PartialFrame, agreedHeartbeat, payloadLimit } from '../protocol/peer';
-import { Link, LinkConfig, LinkHeartbeat, LinkHooks } from './link';
+import { type Hello, PROTOCOL_VERSION, type PingPayload, type Welcome } from '../protocol/frames';
+import { NativePeer, PartialFrame, PeerEvents, agreedHeartbeat, payloadLimit } from '../protocol/peer';
+import { Link, type LinkHeartbeat, type LinkHooks, type LinkOptions } from './link';
+import type { Endpoint } from './socket';
 
-export interface NativeLinkConfig extends LinkConfig {
+/** What the native link reads of the client's options (the resolved options themselves). */
+export interface NativeLinkOptions extends LinkOptions {
   heartbeat: LinkHeartbeat | false;
   maxFrameBytes: number;
-  hello: Hello;
-  /** The session's inbound tracker, read once the WELCOME is handled (it may be new after a session change). */
-  inbound: () => InboundTracker;
+  /** The HELLO's fields (the HELLO itself is built when the socket is ready, and not kept). */
+  clientId: string;
+  token: string | undefined;
 }
 
-export class NativeLink extends Link<Buffer> {
+/** What the native link reads from its owner besides LinkHooks: the session's inbound tracker. */
+export interface NativeSession {
+  /** The session's inbound tracker, read for the HELLO and once the WELCOME is handled (it may be new after a session change). */
+  sessionInbound(): InboundTracker;
+}
+
+export class NativeLink extends Link<Buffer, NativeLinkOptions, LinkHooks<Buffer> & NativeSession> implements PeerEvents {
   private readonly peer: NativePeer;
   /** When the chunk being pushed was read (the link's one clock read per socket read): times its PONGs. */
   private readAt = 0;
 
+  /** @param sessionId the session to resume, if any */
   constructor(
-    private readonly config: NativeLinkConfig,
-    hooks: LinkHooks<Buffer>,
+    options: NativeLinkOptions,
+    endpoint: Endpoint,
+    private readonly sessionId: string | undefined,
+    owner: LinkHooks<Buffer> & NativeSession,
   ) {
-    super(config, hooks);
-    this.peer = new NativePeer('client', config.maxFrameBytes, this.writer, {
-      welcome: (w) => this.onWelcome(w),
-      data: (id, payload) => this.hooks.onData(id, payload),
-      ack: (id) => this.hooks.onAck(id),
-      ping: (p) => this.pong(p.seq, this.readAt),
-      bye: (reason) => this.down(sdkError('ERR_SERVER_BYE', `server said goodbye: ${reason || 'no reason'}`)),
-      error: (code = 'ERR_PROTOCOL', message) => this.down(new ResilientError(code, `server: ${message}`, this.cfg.classify(code))),
-    });
+    super(options, endpoint, owner);
+    this.peer = new NativePeer('client', options.maxFrameBytes, this.writer, this);
+  }
+
+  // PeerEvents: what the peer decoded (called by this.peer only).
+
+  /** The WELCOME: the link is open. */
+  welcome(w: Welcome): void {
+    const maxPayloadBytes = payloadLimit(Math.min(this.cfg.maxFrameBytes, w.maxFrameBytes));
+    this.opened({ sessionId: w.sessionId, resumed: w.resumed, acked: w.acked, maxPayloadBytes }, agreedHeartbeat(this.cfg.heartbeat, w.heartbeatMs), true);
+    this.peer.track(this.hooks.sessionInbound());
+  }
+
+  data(id: number, payload: Buffer): void {
+    this.hooks.onData(id, payload);
+  }
+
+  ack(id: number): void {
+    this.hooks.onAck(id);
+  }
+
+  /** A PONG, timed by the read it came in. */
+  ping(p: PingPayload): void {
+    this.pong(p.seq, this.readAt);
+  }
+
+  bye(reason: string): void {
+    this.down(sdkError('ERR_SERVER_BYE', `server said goodbye: ${reason || 'no reason'}`));
+  }
+
+  error(code: string | undefined, message: string): void {
+    const c = code ?? 'ERR_PROTOCOL';
+    this.down(new ResilientError(c, `server: ${message}`, this.hooks.classify(c)));
   }
 
   sendMessage(id: number, payload: Buffer): void {
@@ -47,23 +83,29 @@ export class NativeLink extends Link<Buffer> {
   }
 
   protected onReady(): void {
-    this.peer.sendHello(this.config.hello);
-    this.beginHandshake(this.config.heartbeat ? this.config.heartbeat.timeoutMs : undefined);
+    const c = this.cfg;
+    const hb = c.heartbeat;
+    // A fixed shape: JSON leaves out the fields that are undefined.
+    const hello: Hello = {
+      v: PROTOCOL_VERSION,
+      clientId: c.clientId,
+      heartbeatMs: hb ? Math.round(hb.intervalMs) : 0,
+      maxFrameBytes: c.maxFrameBytes,
+      sessionId: this.sessionId || undefined,
+      lastSeen: this.sessionId ? this.hooks.sessionInbound().lastDelivered : undefined,
+      token: c.token,
+    };
+    this.peer.sendHello(hello);
+    this.beginHandshake(this.cfg.heartbeat ? this.cfg.heartbeat.timeoutMs : undefined);
   }
 
   /** The PING carries its seq from the client's ledger (the server's PONG echoes it) and our last RTT. */
   protected sendPing(now: number): void {
-    this.peer.sendPing(this.cfg.pings.sent(now), Date.now(), this.rttMs);
+    this.peer.sendPing(this.hooks.pings.sent(now), Date.now(), this.rttMs);
   }
 
   protected onChunk(chunk: Buffer, now: number): PartialFrame {
     this.readAt = now;
     return this.peer.push(chunk);
-  }
-
-  private onWelcome(w: Welcome): void {
-    const maxPayloadBytes = payloadLimit(Math.min(this.config.maxFrameBytes, w.maxFrameBytes));
-    this.opened({ sessionId: w.sessionId, resumed: w.resumed, acked: w.acked, maxPayloadBytes }, agreedHeartbeat(this.config.heartbeat, w.heartbeatMs), true);
-    this.peer.track(this.config.inbound());
   }
 }

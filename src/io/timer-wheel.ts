@@ -49,7 +49,11 @@ export const MAX_DELAY_MS = 2 ** 31 - 1;
 const IDLE = -1; // an entry's slot when not armed (else its bucket, or:)
 const FIRING = -2; // taken into the burst being fired, not run yet
 
-/** A deadline, one per purpose (a connection's heartbeat, its connect deadline), re-armed for its owner's lifetime. Fields other than `deadline` are the wheel's. */
+/**
+ * A deadline, one per purpose (a connection's heartbeat, its connect deadline), re-armed for its owner's lifetime. Fields other than `deadline` are the wheel's.
+ * What runs when it is due is `fire()`: the callback given to the constructor, or a subclass's own
+ * method (io/deadline.ts, the heartbeat in io/link.ts), so a long-lived entry needs no closure of its own.
+ */
 export class WheelEntry {
   /** When it is due, on the wheel's clock (ms); meaningful while scheduled. */
   deadline = 0;
@@ -62,8 +66,13 @@ export class WheelEntry {
   next: WheelEntry | undefined = undefined;
   owner: TimerWheel | undefined = undefined;
 
-  /** `onFire(lateMs)` runs when due (`lateMs`: see the module comment); it may schedule, cancel or reschedule any entry. */
-  constructor(readonly onFire: (lateMs: number) => void) {}
+  /** @param onFire what fire() runs; a subclass that overrides fire() passes none. */
+  constructor(private readonly onFire?: (lateMs: number) => void) {}
+
+  /** Runs when due (`lateMs`: see the module comment); it may schedule, cancel or reschedule any entry. */
+  fire(lateMs: number): void {
+    this.onFire?.(lateMs);
+  }
 }
 
 /** Options of a TimerWheel; a process uses one wheel with the defaults (processWheel()). */
@@ -202,7 +211,7 @@ export class TimerWheel {
       if (e.slot !== FIRING) continue; // cancelled or rescheduled earlier in this burst
       e.slot = IDLE;
       try {
-        e.onFire(Math.max(0, now - (this.origin + e.tick * this.tickMs)));
+        e.fire(Math.max(0, now - (this.origin + e.tick * this.tickMs)));
       } catch (error) {
         thrown ??= { error };
       }

@@ -21,6 +21,8 @@ import { COPY_PAYLOAD_BELOW, DATA_HEADER_BYTES, writeDataHeader } from '../proto
 
 /** Flush at once past this many pending bytes rather than build a huge batch. */
 const FLUSH_AT_BYTES = 256 * 1024;
+/** A batch that reaches the end of the slab with this much pending is flushed there (reserve()). */
+const FLUSH_EARLY_BYTES = 64 * 1024;
 /** Size of one slab: a batch of small frames fits in it. */
 const SLAB_BYTES = 256 * 1024;
 const EMPTY = Buffer.alloc(0);
@@ -57,7 +59,7 @@ export class FrameWriter {
       this.parts.push(frame);
     } else {
       this.reserve(frame.length);
-      frame.copy(this.slab, this.used);
+      this.slab.set(frame, this.used);
       this.advance(frame.length);
     }
     this.added(frame.length);
@@ -74,7 +76,8 @@ export class FrameWriter {
       this.cut();
       this.parts.push(payload);
     } else {
-      payload.copy(this.slab, this.used);
+      // TypedArray set, not Buffer#copy: no argument checks per message.
+      this.slab.set(payload, this.used);
       this.advance(payload.length);
     }
     this.added(DATA_HEADER_BYTES + payload.length);
@@ -150,6 +153,10 @@ export class FrameWriter {
     if (this.slab === shared.slab && this.used === shared.used && this.slab.length - this.used >= n) return;
     this.cut();
     if (shared.slab.length - shared.used < n) {
+      // A batch already large goes out now rather than continue in a new slab:
+      // one buffer per write instead of a vectored write of two, and the next
+      // batch starts at the new slab's first byte (a lone writer then fills whole slabs).
+      if (this.pendingBytes >= FLUSH_EARLY_BYTES) this.flush();
       shared.slab = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, n));
       shared.used = 0;
     }
@@ -178,11 +185,17 @@ export class FrameWriter {
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    process.nextTick(this.flushTick);
+    process.nextTick(flushTick, this);
   }
 
-  private readonly flushTick = (): void => {
+  /** @internal The scheduled flush (flushTick below): a method, not a closure per writer. */
+  flushScheduled(): void {
     this.scheduled = false;
     this.flush();
-  };
+  }
+}
+
+/** One function for every writer's scheduled flush: process.nextTick passes the writer. */
+function flushTick(w: FrameWriter): void {
+  w.flushScheduled();
 }

@@ -105,11 +105,25 @@ export function encodeJson(type: FrameType, value: object): Buffer {
 /** Bytes of a DATA frame before its payload: length, type, id. */
 export const DATA_HEADER_BYTES = HEADER_BYTES + ID_BYTES;
 
-/** Writes a DATA frame's header at `offset` of `buf` (the payload follows it). */
+/**
+ * Writes a DATA frame's header at `offset` of `buf` (the payload follows it).
+ * Byte stores, not writeUInt32BE: it runs once per message, and the caller
+ * knows the 13 bytes are there and the values in range (a payload is bounded
+ * by the frame limit, an id by 2^53).
+ */
 export function writeDataHeader(buf: Buffer, offset: number, id: number, payloadBytes: number): void {
-  buf.writeUInt32BE(1 + ID_BYTES + payloadBytes, offset);
+  putU32(buf, offset, 1 + ID_BYTES + payloadBytes);
   buf[offset + 4] = FrameType.DATA;
-  writeU64(buf, offset + HEADER_BYTES, id);
+  putU32(buf, offset + HEADER_BYTES, id > 0xffff_ffff ? Math.floor(id / 0x1_0000_0000) : 0);
+  putU32(buf, offset + HEADER_BYTES + 4, id >>> 0);
+}
+
+/** Stores `v` (an integer below 2^32) big-endian at `o`, with no argument checks (as u32At reads). */
+function putU32(buf: Buffer, o: number, v: number): void {
+  buf[o] = v >>> 24;
+  buf[o + 1] = v >>> 16;
+  buf[o + 2] = v >>> 8;
+  buf[o + 3] = v;
 }
 
 /** A DATA frame, built in one allocation. */

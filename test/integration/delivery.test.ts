@@ -145,6 +145,27 @@ describe('delivery across reconnects', () => {
     expect(got.map(([, p]) => p.toString())).toEqual(['b', 'c']);
   });
 
+  it("a 'dropped' listener that throws rejects the send that pushed the message out; send() itself never throws", async () => {
+    const server = new HeartbeatServer({ host: '127.0.0.1' });
+    const { port } = await server.listen();
+    const client = new ResilientClient({ host: '127.0.0.1', port, queue: { maxMessages: 1, overflow: 'drop-oldest' } });
+    cleanup.push(() => client.close(), () => server.close());
+    const boom = new Error('listener failed');
+    client.on('dropped', () => {
+      throw boom;
+    });
+    const got = record<[Session, Buffer]>(server, 'message');
+    const a = client.send('a');
+    let b: Promise<void> | undefined;
+    expect(() => (b = client.send('b'))).not.toThrow();
+    await expect(a).rejects.toMatchObject({ code: 'ERR_QUEUE_FULL' });
+    await expect(b).rejects.toBe(boom);
+    // The queue is left usable: a later send goes through.
+    await client.connect();
+    await client.send('c');
+    expect(got.map(([, p]) => p.toString())).toEqual(['c']);
+  });
+
   it('a message with ttlMs not written in time rejects with ERR_MESSAGE_EXPIRED and is never sent', async () => {
     const server = new HeartbeatServer({ host: '127.0.0.1' });
     const { port } = await server.listen();

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { ResilientClient, ResilientError, baseDelay } from '../../src';
 import { HeartbeatServer } from '../../src/server';
 import { record, waitFor } from '../support/events';
@@ -134,6 +135,31 @@ describe('reconnect', () => {
     const [r] = await retry;
     expect(r).toMatchObject({ attempt: 1, delayMs: 0 });
     await waitFor(client, 'open');
+  });
+
+  it.each([
+    { resetAfterMs: 0, stable: true },
+    { resetAfterMs: 3_600_000, stable: false },
+  ])('a connection lost after being open resetAfterMs ($resetAfterMs ms) starts the retry count again: $stable', async ({ resetAfterMs, stable }) => {
+    const raw = new RawServer();
+    const port = await raw.listen();
+    const client = new ResilientClient({ host: '127.0.0.1', port, reconnect: { initialDelayMs: 5, maxDelayMs: 10, resetAfterMs } });
+    cleanup.push(() => client.close(), () => raw.close());
+    // Each loss is an RST from the socket the server welcomed last.
+    let welcomed = waitFor<[Socket]>(raw.server, 'welcomed');
+    await client.connect();
+    const attempts: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const [sock] = await welcomed;
+      welcomed = waitFor<[Socket]>(raw.server, 'welcomed');
+      const retry = waitFor(client, 'reconnecting');
+      sock.resetAndDestroy();
+      attempts.push((await retry)[0].attempt);
+      await waitFor(client, 'open');
+      expect(client.stats().retries).toBe(stable ? 0 : i + 1);
+    }
+    // Stable: every loss is a first retry again (immediate after a reset). Not: the count goes on.
+    expect(attempts).toEqual(stable ? [1, 1] : [1, 2]);
   });
 
   it('auth rejected: failed, no retry, connect() rejects with ERR_AUTH', async () => {

@@ -124,6 +124,24 @@ describe('FrameWriter', () => {
     expect(buffers.size).toBeLessThanOrEqual(Math.ceil(bytes / (256 * 1024)) + 1);
   });
 
+  it('a long synchronous run of small DATA frames leaves in one buffer per write, never split across two slabs', () => {
+    const parts: number[] = [];
+    const sink = new CountingSink();
+    const writev = sink._writev.bind(sink);
+    sink._writev = (chunks, cb) => {
+      parts.push(chunks.length);
+      writev(chunks, cb);
+    };
+    const w = new FrameWriter(sink);
+    const payload = Buffer.alloc(64, 0x61);
+    // 2 MiB of 77-byte frames: flushes at every slab's end (or at 256 KiB), never a writev of two slab parts.
+    for (let id = 1; id <= 28_000; id++) w.writeData(id, payload);
+    w.flush();
+    expect(parts).toEqual([]);
+    const ids = new FrameDecoder(1 << 20).push(Buffer.concat(sink.chunks)).map((f) => readId(f.payload));
+    expect(ids).toEqual(Array.from({ length: 28_000 }, (_, i) => i + 1));
+  });
+
   it('an idle writer keeps no slab alive once its batch is written', async () => {
     let slab: WeakRef<ArrayBufferLike> | undefined;
     const idle = new FrameWriter(new DroppingSink((c) => (slab ??= new WeakRef(c.buffer))));
