@@ -17,6 +17,7 @@ import { pumpSoon } from './flush';
 import { Lifecycle } from './lifecycle';
 import { ClientOptions, ResolvedOptions, resolveOptions } from './options';
 import type { ClientEvents, ClientStats, SendOptions, StateChangeEvent } from './types';
+import { noop } from '../core/noop';
 
 export type * from './types';
 
@@ -380,7 +381,6 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
   }
 }
 
-function noop(): void {}
 
 /** Where takeSettlers() leaves the resolving functions of the promise send() is building. */
 const settlers: { resolve: () => void; reject: (err: ResilientError) => void } = { resolve: noop, reject: noop };

@@ -27,11 +27,11 @@ import { LifecycleTimers, NamedTimers } from './timers';
 import type { ResolvedOptions } from './options';
 import type { ClientEvents } from './types';
 import { UserHandshake } from './user-handshake';
+import { noop } from '../core/noop';
 
 /** Until the client sets them: one function or array for every client, not one each. */
-const noop = (): void => {};
 const encodeNothing = (): Buffer => Buffer.alloc(0);
-const NO_PAYLOADS: Buffer[] = [];
+const NO_PAYLOADS = Object.freeze([]) as unknown as Buffer[];
 
 /** A connect() caller waiting for open (resolved) or for failure or close (rejected). */
 export interface Waiter {

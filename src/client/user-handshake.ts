@@ -11,9 +11,9 @@ import type { CodecLink } from '../io/codec-link';
 import type { Link } from '../io/link';
 import { HandshakeRun } from './handshake';
 import type { ResolvedOptions } from './options';
+import { noop } from '../core/noop';
 
 /** A handshake message's settlement: its result is the handshake's, not a caller's. */
-const noop = (): void => {};
 
 /** What the handshake's messages go through besides the options. */
 export interface HandshakeWiring<M> {

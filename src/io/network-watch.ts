@@ -16,6 +16,7 @@
  */
 import { SocketAddress, isIP } from 'node:net';
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
+import { noop } from '../core/noop';
 
 /** Default time between two reads of the interface list, in ms: a network change is noticed within this. */
 export const NETWORK_CHECK_MS = 2_000;
@@ -196,7 +197,6 @@ export function addressKey(address: string): string | null {
   return scope && !mapped ? `${canonical}%${scope}` : canonical;
 }
 
-function noop(): void {}
 
 const processWatcher = new NetworkWatcher();
 

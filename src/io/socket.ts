@@ -4,6 +4,7 @@
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import { noop } from '../core/noop';
 
 /** One server address. */
 export interface Endpoint {
@@ -94,4 +95,3 @@ export function detach(socket: net.Socket, h: SocketHandlers): void {
   socket.on('error', noop);
 }
 
-function noop(): void {}

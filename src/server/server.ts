@@ -21,6 +21,7 @@ import { ServerLink, ServerLinkHooks } from './server-link';
 import { Session } from './session';
 import { Sweeper } from './sweeper';
 import type { ConnectionInfo, ServerEvents } from './types';
+import { noop } from '../core/noop';
 
 export type { ConnectionInfo, ServerEvents, ServerMessageMeta } from './types';
 
@@ -319,4 +320,3 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
   }
 }
 
-function noop(): void {}
