@@ -7,6 +7,8 @@
  * exits by itself when the parent's IPC channel closes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import * as path from 'node:path';
 
@@ -97,6 +99,25 @@ export interface StartOptions {
   /** Extra node flags (e.g. --expose-gc, --cpu-prof). */
   nodeArgs?: string[];
   env?: NodeJS.ProcessEnv;
+  /**
+   * Run the child on this CPU only (`taskset -c <cpu> node …`; taskset execs
+   * node, so the PID is node's). Ignored where pinning() says it cannot pin.
+   */
+  cpu?: number;
+}
+
+/** util-linux taskset, which sets a process's CPU affinity before it execs the command. */
+const TASKSET = '/usr/bin/taskset';
+
+/**
+ * Whether children can be pinned to CPUs of their own: `why` says why not
+ * (BENCH_PIN=0 turns pinning off, e.g. to compare against unpinned runs).
+ */
+export function pinning(): { ok: boolean; why: string } {
+  if (process.env.BENCH_PIN === '0') return { ok: false, why: 'BENCH_PIN=0' };
+  if (os.availableParallelism() < 2) return { ok: false, why: `${os.availableParallelism()} CPU available` };
+  if (!fs.existsSync(TASKSET)) return { ok: false, why: `${TASKSET} not found` };
+  return { ok: true, why: '' };
 }
 
 /** Starts `node --require bench/ts-require.cjs <file> <args…>` with an IPC channel. */
@@ -105,17 +126,19 @@ export function startChild(file: string, args: readonly string[], opts: StartOpt
   // BENCH_CPU_PROF=<dir>: every helper process writes a V8 CPU profile there when it exits.
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   const nodeArgv = [...prof, ...(opts.nodeArgs ?? []), '--require', TS_HOOK, file, ...args];
+  const pin = opts.cpu !== undefined && pinning().ok ? [TASKSET, '-c', String(opts.cpu % os.availableParallelism())] : [];
+  const argv = [...pin, process.execPath, ...nodeArgv];
   const stdio: ['ignore', 'inherit', 'inherit', 'ipc'] = ['ignore', 'inherit', 'inherit', 'ipc'];
   const env = { ...process.env, ...opts.env };
-  // `exec` keeps the PID: the one we track is node's own.
+  // `exec` (bash's, taskset's) keeps the PID: the one we track is node's own.
   const proc =
     opts.ulimitFiles !== undefined
-      ? spawn('bash', ['-c', `ulimit -n ${opts.ulimitFiles} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"`, process.execPath, ...nodeArgv], {
+      ? spawn('bash', ['-c', `ulimit -n ${opts.ulimitFiles} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"`, ...argv], {
           stdio,
           cwd: ROOT,
           env,
         })
-      : spawn(process.execPath, nodeArgv, { stdio, cwd: ROOT, env });
+      : spawn(argv[0] as string, argv.slice(1), { stdio, cwd: ROOT, env });
   if (proc.pid === undefined) throw new Error(`could not start ${file}`);
   live.add(proc);
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));

@@ -17,7 +17,7 @@ import * as net from 'node:net';
 import { ResilientClient } from '../src/client/client';
 import { FrameDecoder, FrameType, PROTOCOL_VERSION, encodeData, encodeJson } from '../src/protocol';
 import { HeartbeatServer } from '../src/server';
-import { Child, emit, epochNow, serve, startChild, withTimeout } from './proc';
+import { Child, emit, epochNow, pinning, serve, startChild, withTimeout } from './proc';
 import { Section, Table, Verdict, fmt, median, mmm } from './report';
 
 type Variant = 'raw-framed' | 'raw-prebuilt' | 'raw-per-write' | 'reconnect-net' | 'raw-framed-hb' | 'rc-ff' | 'rc-acked' | 'rc-many';
@@ -42,6 +42,13 @@ const BATCH = 256;
 /** Fire-and-forget: the app pauses while this much is held (the default queue bounds are 10,000 messages, 16 MiB). */
 const FF_HIGH = { msgs: 8000, bytes: 12 * 2 ** 20 };
 const EMPTY = Buffer.alloc(0);
+/**
+ * Where each side runs (bench/proc.ts `cpu`): one core each, so the limit row
+ * does not depend on where the scheduler puts its two processes (unpinned,
+ * two quiet runs read 8.65 M and 5.66 M msg/s at 64 B: bench/analysis.md).
+ */
+const CLIENT_CPU = 0;
+const RECEIVER_CPU = 1;
 
 // ---- receiver process -------------------------------------------------------
 
@@ -313,8 +320,8 @@ interface Pair {
 }
 
 async function startPair(variant: Variant, receiver: Receiver, size: number): Promise<Pair> {
-  const recv = startChild(__filename, ['receiver', receiver]);
-  const cli = startChild(__filename, ['client']);
+  const recv = startChild(__filename, ['receiver', receiver], { cpu: RECEIVER_CPU });
+  const cli = startChild(__filename, ['client'], { cpu: CLIENT_CPU });
   const [{ port }] = await Promise.all([recv.next<{ port: number }>('ready', 20_000), cli.next('ready', 20_000)]);
   return { recv, cli, port, variant, size, n: 0 };
 }
@@ -357,6 +364,8 @@ async function measureSize(variants: typeof VARIANTS, size: number, runs: number
 
 export async function run(opts: { smoke: boolean; runs: number; log: (s: string) => void }): Promise<Section> {
   const results = new Map<string, RunResult[]>();
+  const pin = pinning();
+  opts.log(pin.ok ? `throughput: client on CPU ${CLIENT_CPU}, receiver on CPU ${RECEIVER_CPU}` : `throughput: processes not pinned (${pin.why})`);
   // BENCH_VARIANTS=rc-ff,raw-framed measures only those (for profiling a fix); the table shows the rest as not measured.
   const only = process.env.BENCH_VARIANTS?.split(',');
   const variants = VARIANTS.filter(({ v }) => !only || only.includes(v));
@@ -367,8 +376,23 @@ export async function run(opts: { smoke: boolean; runs: number; log: (s: string)
       opts.log(`throughput ${v} ${size} B: ${fmt(median(r.map((x) => x.rate)))} msg/s`);
     }
   }
-  const limit = (size: number): number => median((results.get(`raw-framed/${size}`) ?? []).map((x) => x.rate));
+  const limitRates = (size: number): number[] => (results.get(`raw-framed/${size}`) ?? []).map((x) => x.rate);
+  const limit = (size: number): number => median(limitRates(size));
   const pct = (x: number): string => `${Math.round(x * 100)}%`;
+  /** A row's median over the limit's median, and (in brackets) over the limit's max and min: how far the limit's own spread moves the ratio. */
+  const ratioText = (v: Variant, size: number): string => {
+    const rate = median((results.get(`${v}/${size}`) ?? []).map((x) => x.rate));
+    const l = limitRates(size);
+    if (!Number.isFinite(rate) || l.length === 0) return '—';
+    const r = `${(rate / limit(size)).toFixed(2)}×`;
+    return l.length < 2 || v === 'raw-framed' ? r : `${r} (${(rate / Math.max(...l)).toFixed(2)}–${(rate / Math.min(...l)).toFixed(2)})`;
+  };
+  const limitNote = (size: number): string => {
+    const l = limitRates(size);
+    if (l.length === 0) return 'Limit not measured.';
+    const spread = l.length < 2 ? '' : `, spread ${fmt(Math.min(...l))}–${fmt(Math.max(...l))} (max/min ${(Math.max(...l) / Math.min(...l)).toFixed(2)})`;
+    return `Limit: median ${fmt(limit(size))} msg/s over ${l.length} runs${spread}; ${pin.ok ? `client on CPU ${CLIENT_CPU}, receiver on CPU ${RECEIVER_CPU}` : `processes not pinned (${pin.why})`}. "× limit" in brackets: the same median over the limit's max and min.`;
+  };
   const tables: Table[] = SIZES.map((size) => ({
     title: `${size} B payloads`,
     columns: ['sender → receiver', 'msgs/s', 'MB/s (payload)', '× limit', 'client CPU', 'receiver CPU'],
@@ -378,16 +402,17 @@ export async function run(opts: { smoke: boolean; runs: number; log: (s: string)
         label,
         mmm(r.map((x) => x.rate)),
         mmm(r.map((x) => x.mbps)),
-        `${(median(r.map((x) => x.rate)) / limit(size)).toFixed(2)}×`,
+        ratioText(v, size),
         mmm(r.map((x) => x.clientCpu), pct),
         mmm(r.map((x) => x.serverCpu), pct),
       ];
     }),
+    note: limitNote(size),
   }));
   const ratio = (v: Variant, size: number): number => median((results.get(`${v}/${size}`) ?? []).map((x) => x.rate)) / limit(size);
   const judge = (v: Variant, size: number, what: string, min: number): Verdict => {
     const r = ratio(v, size);
-    return { target: `${what} ≥ ${min}× limit, ${size} B`, measured: Number.isFinite(r) ? `${r.toFixed(2)}×` : 'not measured', met: Number.isFinite(r) ? r >= min : null };
+    return { target: `${what} ≥ ${min}× limit, ${size} B`, measured: Number.isFinite(r) ? ratioText(v, size) : 'not measured', met: Number.isFinite(r) ? r >= min : null };
   };
   // Issue 12's targets: small messages against the limit; large ones at least at it.
   const verdicts = SIZES.flatMap((size) => [
@@ -399,7 +424,7 @@ export async function run(opts: { smoke: boolean; runs: number; log: (s: string)
     id: 'throughput',
     title: '1. Throughput, one client → one server (127.0.0.1)',
     method: `
-Sender and receiver run in **separate processes** (one core each on this 2-core machine, as across a network; in one process they would share an event loop and the table would measure the sum of both sides). Each row has its own pair of processes, one warm-up run that also sizes its measured runs to about one second, then ${opts.runs} measured runs on a new connection each, taken round-robin across the rows of a table so that a change in the machine's load hits every row alike.
+Sender and receiver run in **separate processes**, ${pin.ok ? `pinned with \`taskset\` (client on CPU ${CLIENT_CPU}, receiver on CPU ${RECEIVER_CPU}), so that the limit row does not depend on where the scheduler puts its two processes` : `not pinned (${pin.why}), so the limit row depends on where the scheduler puts its two processes`} (one core each, as across a network; in one process they would share an event loop and the table would measure the sum of both sides). Each row has its own pair of processes, one warm-up run that also sizes its measured runs to about one second, then ${opts.runs} measured runs on a new connection each, taken round-robin across the rows of a table so that a change in the machine's load hits every row alike.
 
 - **Limit**: a raw \`net.Socket\` framing each message with \`encodeData\` (fresh id) and writing them in ${CHUNK_BYTES / 1024} KiB \`Buffer.concat\`s (the size at which src/io/writer.ts flushes), to a receiver process that walks the length prefixes and counts whole frames. This is the "framed messages with coalesced writes" reference: the least per-message work any framed sender does.
 - **Wire ceiling** (context only): the same bytes pre-built once and written again and again; no per-message work at all, so it shows the kernel and the receiver, not a sender.
