@@ -4,8 +4,8 @@
  * Client and receiver run in separate processes (two cores: each side gets
  * one, as across a network; in one process they would share one event loop
  * and the sum of both costs would be measured). Each (variant, size) gets its
- * own pair of processes and one warm-up run that also sizes its measured runs
- * to about a second; the measured runs go round-robin across the variants. A run is timed from the client's
+ * own pair of processes and warm-up runs that also size its measured runs to
+ * about a second (sizeRuns); the measured runs go round-robin across the variants. A run is timed from the client's
  * first write to the receiver's last message (epoch clock, shared by both
  * processes); for `acknowledged`, to the client's last resolved send().
  *
@@ -337,9 +337,32 @@ async function runOnce(p: Pair, n: number): Promise<RunResult> {
   return { rate: n / secs, mbps: (n * p.size) / secs / 1e6, clientCpu: fin.cpu / secs, serverCpu: d.cpu / secs };
 }
 
+/** Seconds a measured run should last. */
+const RUN_SECONDS = 1;
+/** Bound on the warm-up runs of one row. */
+const MAX_WARMUPS = 5;
+
+/**
+ * Warm-up runs until one lasts at least half a run: the first, of a fixed
+ * count, runs on code not yet optimised, and the next few still ramp up (a
+ * run sized by the first warm-up's rate lasted 0.25–0.4 s instead of a
+ * second at 64 B). Returns the count for runs of about RUN_SECONDS.
+ */
+async function sizeRuns(p: Pair): Promise<number> {
+  const clamp = (n: number): number => Math.max(10_000, Math.min(20_000_000, Math.round(n)));
+  let n = p.size > 1024 ? 20_000 : 200_000;
+  for (let i = 0; i < MAX_WARMUPS; i++) {
+    const { rate } = await runOnce(p, n);
+    const secs = n / rate;
+    n = clamp(rate * RUN_SECONDS);
+    if (secs >= RUN_SECONDS / 2) break;
+  }
+  return n;
+}
+
 /**
  * Every variant of one payload size: all process pairs start together, each
- * does its warm-up (which sizes its runs to about a second), then the runs go
+ * does its warm-up (sizeRuns), then the runs go
  * round-robin across the variants, so a change in the machine's load during
  * the benchmark hits every row alike instead of a few.
  */
@@ -350,7 +373,7 @@ async function measureSize(variants: typeof VARIANTS, size: number, runs: number
     for (const { v, receiver } of variants) pairs.push(await startPair(v, receiver, size));
     for (const p of pairs) {
       if (smoke) p.n = size > 1024 ? 200 : 2000;
-      else p.n = Math.max(10_000, Math.min(20_000_000, Math.round((await runOnce(p, size > 1024 ? 20_000 : 200_000)).rate)));
+      else p.n = await sizeRuns(p);
     }
     for (let r = 0; r < runs; r++) for (const p of pairs) out.set(p.variant, [...(out.get(p.variant) ?? []), await runOnce(p, p.n)]);
     return out;
@@ -424,7 +447,7 @@ export async function run(opts: { smoke: boolean; runs: number; log: (s: string)
     id: 'throughput',
     title: '1. Throughput, one client → one server (127.0.0.1)',
     method: `
-Sender and receiver run in **separate processes**, ${pin.ok ? `pinned with \`taskset\` (client on CPU ${CLIENT_CPU}, receiver on CPU ${RECEIVER_CPU}), so that the limit row does not depend on where the scheduler puts its two processes` : `not pinned (${pin.why}), so the limit row depends on where the scheduler puts its two processes`} (one core each, as across a network; in one process they would share an event loop and the table would measure the sum of both sides). Each row has its own pair of processes, one warm-up run that also sizes its measured runs to about one second, then ${opts.runs} measured runs on a new connection each, taken round-robin across the rows of a table so that a change in the machine's load hits every row alike.
+Sender and receiver run in **separate processes**, ${pin.ok ? `pinned with \`taskset\` (client on CPU ${CLIENT_CPU}, receiver on CPU ${RECEIVER_CPU}), so that the limit row does not depend on where the scheduler puts its two processes` : `not pinned (${pin.why}), so the limit row depends on where the scheduler puts its two processes`} (one core each, as across a network; in one process they would share an event loop and the table would measure the sum of both sides). Each row has its own pair of processes, warm-up runs until one lasts at least ${RUN_SECONDS / 2} s (that one sizes the measured runs to about ${RUN_SECONDS} s), then ${opts.runs} measured runs on a new connection each, taken round-robin across the rows of a table so that a change in the machine's load hits every row alike.
 
 - **Limit**: a raw \`net.Socket\` framing each message with \`encodeData\` (fresh id) and writing them in ${CHUNK_BYTES / 1024} KiB \`Buffer.concat\`s (the size at which src/io/writer.ts flushes), to a receiver process that walks the length prefixes and counts whole frames. This is the "framed messages with coalesced writes" reference: the least per-message work any framed sender does.
 - **Wire ceiling** (context only): the same bytes pre-built once and written again and again; no per-message work at all, so it shows the kernel and the receiver, not a sender.
