@@ -191,6 +191,10 @@ export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends Lin
   get blocked(): boolean {
     return this.writer.blocked;
   }
+  /** Bytes the link takes before it is blocked (FrameWriter.room). */
+  get room(): number {
+    return this.writer.room;
+  }
   get bytesOut(): number {
     return this.writer.bytesWritten;
   }

@@ -85,7 +85,12 @@ export class FrameWriter {
 
   /** True while the caller should wait for the stream's 'drain'. */
   get blocked(): boolean {
-    return this.pendingBytes + this.stream.writableLength >= this.highWaterBytes;
+    return this.room <= 0;
+  }
+
+  /** Bytes the writer takes before it is blocked (0 or less: blocked). */
+  get room(): number {
+    return this.highWaterBytes - this.pendingBytes - this.stream.writableLength;
   }
 
   /**

@@ -4,11 +4,12 @@
  * server/server-link.ts on the server) and writing frames to a sink. It
  * knows the phases (handshake, auth, open), which frame is legal in which
  * phase for which role, the decoder's bound in each phase, the batched ACK
- * after each chunk, the pump from a delivery window and the payload limit.
+ * after each chunk and the payload limit (the pump from a delivery window is
+ * protocol/pump.ts).
  * It holds no socket and no timer: test/unit/peer.test.ts feeds it bytes,
  * as ws tests its Receiver.
  */
-import type { InboundTracker, OutboundWindow } from '../core/delivery';
+import type { InboundTracker } from '../core/delivery';
 import { sdkError } from '../core/errors';
 import { FrameDecoder } from './decoder';
 import {
@@ -29,6 +30,8 @@ import {
 } from './frames';
 import { pingFrame, pongFrame, readHeartbeat } from './heartbeat-frame';
 
+export { type MessageSink, pump } from './pump';
+
 /** Which end this is: the client sends HELLO and pings; the server answers. */
 export type Role = 'client' | 'server';
 
@@ -44,6 +47,8 @@ export interface FrameSink {
   write(frame: Buffer): void;
   writeData(id: number, payload: Buffer): void;
   readonly blocked: boolean;
+  /** Bytes it takes before it is blocked (0 or less: blocked). */
+  readonly room: number;
 }
 
 /** What the endpoint reports to its owner. Each handler may stop() the endpoint. */
@@ -86,30 +91,6 @@ export function grantedHeartbeatMs(clientHeartbeatMs: number, serverCapMs: numbe
   return clientHeartbeatMs > 0 ? Math.min(clientHeartbeatMs, serverCapMs) : serverCapMs;
 }
 
-/** Something that takes one message at a time while it is not blocked. */
-export interface MessageSink {
-  readonly blocked: boolean;
-  sendMessage(id: number, payload: Buffer): void;
-}
-
-/**
- * Writes queued messages while `sink` takes them; a message over `limit`
- * bytes is rejected, not sent. `held` (a handshake is running): only resends
- * and handshake messages (OutboundWindow.takeNext).
- */
-export function pump(window: OutboundWindow, sink: MessageSink, limit: number, held = false): void {
-  while (!sink.blocked) {
-    const e = window.takeNext(held);
-    if (!e) return;
-    if (e.payload.length > limit) {
-      // Accepted before the peer told us its (smaller) frame limit.
-      window.discardTaken(sdkError('ERR_FRAME_TOO_LARGE', `message of ${e.payload.length} bytes exceeds the peer's ${limit}-byte limit`));
-      continue;
-    }
-    sink.sendMessage(e.id, e.payload);
-  }
-}
-
 export class NativePeer {
   private phaseNow: PeerPhase = 'handshake';
   private readonly decoder: FrameDecoder;
@@ -148,6 +129,11 @@ export class NativePeer {
   /** True while the sink holds more than it should: stop writing until it drains. */
   get blocked(): boolean {
     return this.sink.blocked;
+  }
+
+  /** Bytes the sink takes before it is blocked (MessageSink). */
+  get room(): number {
+    return this.sink.room;
   }
 
   /** The largest payload either side accepts in one message. */

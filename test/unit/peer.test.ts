@@ -19,6 +19,7 @@ import {
   encodeJson,
   encodePing,
   readId,
+  DATA_HEADER_BYTES,
 } from '../../src/protocol/frames';
 import { NativePeer, PeerEvents, Role, agreedHeartbeat, grantedHeartbeatMs, payloadLimit, pump } from '../../src/protocol/peer';
 import { splitAt } from '../support/split';
@@ -29,6 +30,7 @@ const WELCOME: Welcome = { sessionId: 's1', heartbeatMs: 1000, idleTimeoutMs: 30
 /** A sink that records what the endpoint wrote, decoded back into frames. */
 class Sink {
   blocked = false;
+  room = Infinity;
   readonly frames: Frame[] = [];
   private readonly decoder = new FrameDecoder(1 << 20);
   write(frame: Buffer): void {
@@ -272,14 +274,36 @@ describe('shared rules', () => {
       w.enqueue(Buffer.alloc(size), Infinity, () => settled.push(`ok ${size}`), (e) => settled.push(`${e.code} ${size}`));
     }
     const sent: number[] = [];
-    pump(w, { blocked: false, sendMessage: (id) => sent.push(id) }, 1000);
+    pump(w, { room: Infinity, sendMessage: (id) => sent.push(id) }, 1000);
     expect(sent).toEqual([1, 3]);
     await Promise.resolve();
     expect(settled).toEqual(['ERR_FRAME_TOO_LARGE 2000']);
     const blocked = new OutboundWindow(QUEUE_DEFAULTS);
     blocked.enqueue(Buffer.alloc(1), Infinity, () => {}, () => {});
-    pump(blocked, { blocked: true, sendMessage: () => sent.push(-1) }, 1000);
+    pump(blocked, { room: 0, sendMessage: () => sent.push(-1) }, 1000);
     expect(sent).toEqual([1, 3]);
+  });
+
+  it("pump reads the sink's room once per run of messages and stops where a check before each message would", () => {
+    const w = new OutboundWindow(QUEUE_DEFAULTS);
+    for (let i = 0; i < 10; i++) w.enqueue(Buffer.alloc(10), Infinity, () => {}, () => {});
+    let used = 0;
+    let reads = 0;
+    const sink = {
+      get room(): number {
+        reads++;
+        return 60 - used;
+      },
+      sendMessage: (_id: number, p: Buffer) => void (used += DATA_HEADER_BYTES + p.length),
+    };
+    pump(w, sink, 1000);
+    // 23 bytes per message: room 60, 37, 14, then -9: three messages, and the room read at the start and once the run's count ran out.
+    expect(w.inFlight).toBe(3);
+    expect(reads).toBe(2);
+    // Room given back (a flush into the kernel): the next run goes on from there.
+    used = 0;
+    pump(w, sink, 1000);
+    expect(w.inFlight).toBe(6);
   });
 
   it('heartbeat negotiation: the server may only shorten the interval; with heartbeat off the client still pings at its rate', () => {

@@ -85,10 +85,13 @@ describe('FrameWriter', () => {
     const sink = new Writable({ highWaterMark: 1, write: (_c, _e, _cb) => undefined }); // never drains
     const w = new FrameWriter(sink, 1000);
     expect(w.blocked).toBe(false);
+    expect(w.room).toBe(1000);
     w.write(Buffer.alloc(600));
     w.flush();
+    expect(w.room).toBe(400);
     w.write(Buffer.alloc(600));
     expect(w.blocked).toBe(true);
+    expect(w.room).toBe(-200);
   });
 
   it('a writer allocates nothing until it writes: 200 idle writers cost no slab', () => {
