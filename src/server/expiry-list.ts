@@ -75,9 +75,9 @@ export class ExpiryList<T> {
     this.count++;
   }
 
-  /** Removes the node if it is in this list (a node of another list is left alone). */
-  remove(node: ExpiryNode<T>): void {
-    if (node.owner === this) this.unlink(node);
+  /** Removes the node if it is in this list (a node of another list, or none, is left alone). */
+  remove(node: ExpiryNode<T> | undefined): void {
+    if (node?.owner === this) this.unlink(node);
   }
 
   /**
