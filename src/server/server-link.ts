@@ -13,7 +13,7 @@
  */
 import type { Socket } from 'node:net';
 import { ResilientError, sdkError } from '../core/errors';
-import { SocketOwner, attach, detach, ownerHandlers, resetSocket } from '../io/socket';
+import { attach, detach, ownerHandlers, resetSocket } from '../io/socket';
 import { FrameWriter } from '../io/writer';
 import { encodeError } from '../protocol/frames';
 import type { Hello, PingPayload, Welcome } from '../protocol/frames';
@@ -61,8 +61,8 @@ function ackTurnOf(link: ServerLink): void {
 /** `closed` of every link whose socket was released before anybody asked. */
 const RELEASED = Promise.resolve();
 
-/** @internal The link is its peer's events object (PeerEvents): the methods hello … error are called by its NativePeer only. */
-export class ServerLink implements PeerEvents, SocketOwner {
+/** One accepted connection. The link is its peer's events object (PeerEvents): the methods hello … error are called by its NativePeer only. */
+export class ServerLink implements PeerEvents {
   private readonly peer: NativePeer;
   private readonly writer: FrameWriter;
   session: Session | undefined;
@@ -124,7 +124,7 @@ export class ServerLink implements PeerEvents, SocketOwner {
     return (this.blockedNode ??= expiryNode<ServerLink>(this));
   }
 
-  // PeerEvents (what the NativePeer reports), all @internal.
+  // PeerEvents: what the NativePeer reports (called by the peer only).
   hello(hello: Hello): void {
     this.hooks.onHello(this, hello);
   }
@@ -230,7 +230,7 @@ export class ServerLink implements PeerEvents, SocketOwner {
     this.hooks.onClose(this, err, graceful);
   }
 
-  /** @internal The socket's 'data' (HANDLERS). */
+  /** The socket's 'data' (HANDLERS). */
   onSocketData(chunk: Buffer): void {
     this.hooks.onActivity(this);
     let partial: PartialFrame;
@@ -260,35 +260,35 @@ export class ServerLink implements PeerEvents, SocketOwner {
     this.noteOutput();
   }
 
-  /** @internal The check phase after a read turn whose first read was acknowledged at once (ackTurnOf). */
+  /** The check phase after a read turn whose first read was acknowledged at once (ackTurnOf). */
   ackTurnDue(): void {
     this.ackTurn = undefined;
     this.peer.flushAck();
     this.noteOutput();
   }
 
-  /** @internal The socket's 'close' after finish() let go of it (onReleased), or with it (onSocketClose). */
+  /** The socket's 'close' after finish() let go of it (onReleased), or with it (onSocketClose). */
   released(): void {
     this.socketReleased = true;
     this.resolveClosed?.();
     this.resolveClosed = undefined;
   }
 
-  /** @internal */
+  /** From the shared socket listeners (HANDLERS). */
   onSocketError(err: Error): void {
     this.finish(ResilientError.from(err), false, 'destroy');
   }
-  /** @internal */
+  /** From the shared socket listeners (HANDLERS). */
   onSocketEnd(): void {
     this.finish(sdkError('ERR_CONNECTION_LOST', 'client closed the connection'), this.said === 'bye', 'destroy');
   }
-  /** @internal */
+  /** From the shared socket listeners (HANDLERS). */
   onSocketClose(): void {
     this.finish(sdkError('ERR_CONNECTION_LOST', 'connection closed'), false, 'destroy');
     // finish() listens for a later 'close'; this is the one.
     this.released();
   }
-  /** @internal */
+  /** From the shared socket listeners (HANDLERS). */
   onSocketDrain(): void {
     if (!this.isDone) this.socket.resume();
     this.readingPaused = false;
