@@ -55,6 +55,24 @@ const NODE_ARGS = ['--expose-gc', '--min-semi-space-size=16', '--max-semi-space-
 /** Memory samples per reading (each after full GCs); the median is kept. */
 const MEM_SAMPLES = 5;
 const HEARTBEAT = { intervalMs: 1000, timeoutMs: 3000 };
+/** The CPU window of a cell, ms (BENCH_SCALE_WINDOW_MS overrides it for every cell, e.g. to profile one). */
+const WINDOW_MS = Number(process.env.BENCH_SCALE_WINDOW_MS) || 3000;
+/**
+ * The window at N ≤ SMALL_N for the kinds whose CPU per ping is read (and raw
+ * idle, which it is net of). At N = 1,000 a 3 s window holds 3,000 pings and
+ * a few percent of a core, and the cell's range across runs (57.8–72.7 µs per
+ * ping in the session-5 run) was wider than the gap to the target; 7.5 s holds
+ * 2.5 times the pings for about 2 minutes more in a full run (5 kinds × 5 runs
+ * × 4.5 s).
+ */
+const SMALL_N_WINDOW_MS = 7500;
+const SMALL_N = 1000;
+
+/** The CPU window of one cell: longer at small N where a ping's cost is read (not for reconnect-net, which never pings). */
+function windowFor(kind: Kind, n: number, windowMs: number): number {
+  const readsCpu = pinging(kind) || kind === 'raw';
+  return !process.env.BENCH_SCALE_WINDOW_MS && windowMs === WINDOW_MS && n <= SMALL_N && readsCpu ? Math.max(windowMs, SMALL_N_WINDOW_MS) : windowMs;
+}
 const BATCH = 200;
 const FILES = 65_536;
 
@@ -311,12 +329,12 @@ export async function run(opts: { smoke: boolean; runs: number; log: (s: string)
   // BENCH_SCALE_N=10000 / BENCH_SCALE_KINDS=rc: one cell only, e.g. to profile it (BENCH_CPU_PROF).
   const sizes = process.env.BENCH_SCALE_N?.split(',').map(Number) ?? (opts.smoke ? [50] : [1000, 5000, 10_000]);
   const kinds = (process.env.BENCH_SCALE_KINDS?.split(',') as Kind[] | undefined) ?? KINDS;
-  const windowMs = opts.smoke ? 500 : 3000;
+  const windowMs = opts.smoke ? 500 : WINDOW_MS;
   const res = new Map<string, RunResult[]>();
   for (const n of sizes) {
     for (const kind of kinds) {
       const rs: RunResult[] = [];
-      for (let r = 0; r < opts.runs; r++) rs.push(await oneRun(kind, n, windowMs, opts.smoke ? 250 : 1000));
+      for (let r = 0; r < opts.runs; r++) rs.push(await oneRun(kind, n, windowFor(kind, n, windowMs), opts.smoke ? 250 : 1000));
       res.set(`${kind}/${n}`, rs);
       opts.log(`scale ${kind} ${n}: client RSS/conn ${fmt(median(rs.map((x) => x.client.rssPerConn)))} B`);
     }
@@ -384,7 +402,7 @@ For each N and kind, fresh processes: the N clients in one, the server in anothe
 - **raw ping/pong floor**: \`net.Socket\`s with \`setNoDelay\`, each with a \`setInterval\` writing the same 17-byte PING frame every ${HEARTBEAT.intervalMs} ms, to a \`net.Server\` that writes each chunk back as the PONG: the same packets with the least code, i.e. what the kernel and libuv cost per heartbeat on this machine. *In bursts*: each timer starts when its socket connects (${BATCH} connect at once), so pings leave in bursts, as ResilientClient's do at first; *spread*: each timer starts at a random point of the interval, as for clients that connect at random times. The difference between the two is the price of one event-loop wake-up and a cold syscall path per ping.
 - Peers, in the same processes and tables: **mqtt.js** (\`keepalive: ${HEARTBEAT.intervalMs / 1000}\` s, its PINGREQ/PINGRESP; pongs counted from \`packetreceive\`) → an **aedes** broker, and **reconnect-net** (a reconnecting wrapper around \`net.Socket\` with no heartbeat of its own, so memory only) → a plain \`net.Server\`.
 
-Every helper process runs with \`${NODE_ARGS.join(' ')}\`: a young generation of one fixed size, so V8 cannot grow it with the allocation rate (it did, with the number of pinging connections and with CPU load, and the growth read as memory per connection). Each memory reading is the median of ${MEM_SAMPLES} readings, each after two full GCs. Clients connect ${BATCH} at a time. Memory per connection is the least-squares slope of memory after GC against connections open, read at N/4, N/2, 3N/4 and N in the same steady state (heartbeats running), so fixed costs cancel; *JS* is V8 heap used + external. RSS moves by a few MB on its own (heap sizing, malloc), so at N = 1,000 its slope is noise-prone: read the largest N. After the last quarter has run 2 s, a ${windowMs / 1000} s window measures each process's CPU (\`process.cpuUsage\`) and event-loop delay (\`monitorEventLoopDelay\`, 1 ms resolution); pongs are counted on the clients. *CPU per ping, all-in* = (client + server CPU seconds in the window) / pongs received in it: timers, both sides' syscalls, codec, the pong. *Net* subtracts the raw idle kind's CPU (mostly the 1 ms loop monitor).
+Every helper process runs with \`${NODE_ARGS.join(' ')}\`: a young generation of one fixed size, so V8 cannot grow it with the allocation rate (it did, with the number of pinging connections and with CPU load, and the growth read as memory per connection). Each memory reading is the median of ${MEM_SAMPLES} readings, each after two full GCs. Clients connect ${BATCH} at a time. Memory per connection is the least-squares slope of memory after GC against connections open, read at N/4, N/2, 3N/4 and N in the same steady state (heartbeats running), so fixed costs cancel; *JS* is V8 heap used + external. RSS moves by a few MB on its own (heap sizing, malloc), so at N = 1,000 its slope is noise-prone: read the largest N. After the last quarter has run 2 s, a ${windowMs / 1000} s window (${SMALL_N_WINDOW_MS / 1000} s at N ≤ ${fmt(SMALL_N)} for every kind but reconnect-net: 2.5 times the pings, as the small cells' spread across runs was wider than the gap to the target) measures each process's CPU (\`process.cpuUsage\`) and event-loop delay (\`monitorEventLoopDelay\`, 1 ms resolution); pongs are counted on the clients. *CPU per ping, all-in* = (client + server CPU seconds in the window) / pongs received in it: timers, both sides' syscalls, codec, the pong. *Net* subtracts the raw idle kind's CPU (mostly the 1 ms loop monitor).
 `,
     tables: [
       { title: 'Memory per connection', columns: ['kind', 'N', 'client RSS', 'client JS', 'server RSS', 'server JS'], rows: memRows },

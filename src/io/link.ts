@@ -18,7 +18,7 @@ import type { PingLedger, PingMatch } from '../core/pong';
 import type { PartialFrame } from '../protocol/peer';
 import { Deadline } from './deadline';
 import { watchLocalAddress } from './network-watch';
-import { Endpoint, SocketHandlers, attach, configureSocket, detach, openSocket, resetSocket } from './socket';
+import { Endpoint, attach, configureSocket, detach, openSocket, ownerHandlers, resetSocket } from './socket';
 import { MAX_DELAY_MS, TimerWheel, WheelEntry, processWheel } from './timer-wheel';
 import { FrameWriter } from './writer';
 
@@ -84,24 +84,8 @@ type LinkPhase = 'connecting' | 'handshake' | 'held' | 'open' | 'done';
 const LINK = Symbol('resilient-tcp.link');
 type LinkedSocket = Socket & { [LINK]?: Link<unknown> };
 
-/** The listeners of every link's socket: each finds its link on the socket it is called on (`this`). */
-const LINK_HANDLERS: SocketHandlers = {
-  data(this: LinkedSocket, chunk: Buffer) {
-    this[LINK]?.onSocketData(chunk);
-  },
-  error(this: LinkedSocket, err: Error) {
-    this[LINK]?.onSocketError(err);
-  },
-  end(this: LinkedSocket) {
-    this[LINK]?.onSocketEnd();
-  },
-  close(this: LinkedSocket) {
-    this[LINK]?.onSocketClose();
-  },
-  drain(this: LinkedSocket) {
-    this[LINK]?.onSocketDrain();
-  },
-};
+/** The listeners of every link's socket (io/socket.ts, ownerHandlers). */
+const LINK_HANDLERS = ownerHandlers(LINK);
 
 function onReadyEvent(this: LinkedSocket): void {
   this[LINK]?.onSocketReady();

@@ -84,6 +84,42 @@ export interface SocketHandlers {
 
 const EVENTS = ['data', 'error', 'end', 'close', 'drain'] as const;
 
+/** What owns a socket whose listeners are shared (ownerHandlers): one method per event. */
+export interface SocketOwner {
+  onSocketData(chunk: Buffer): void;
+  onSocketError(err: Error): void;
+  onSocketEnd(): void;
+  onSocketClose(): void;
+  onSocketDrain(): void;
+}
+
+/**
+ * One set of listeners for every socket whose owner is stored on it under
+ * `key`: each finds its owner on the socket it is called on (`this`), so a
+ * connection costs no closures (the client's links, io/link.ts; the server's,
+ * server/server-link.ts).
+ */
+export function ownerHandlers(key: symbol): SocketHandlers {
+  type Owned = net.Socket & Partial<Record<symbol, SocketOwner>>;
+  return {
+    data(this: Owned, chunk: Buffer) {
+      this[key]?.onSocketData(chunk);
+    },
+    error(this: Owned, err: Error) {
+      this[key]?.onSocketError(err);
+    },
+    end(this: Owned) {
+      this[key]?.onSocketEnd();
+    },
+    close(this: Owned) {
+      this[key]?.onSocketClose();
+    },
+    drain(this: Owned) {
+      this[key]?.onSocketDrain();
+    },
+  };
+}
+
 /** Attaches the handlers (once per socket). */
 export function attach(socket: net.Socket, h: SocketHandlers): void {
   for (const e of EVENTS) socket.on(e, h[e]);

@@ -8,12 +8,15 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 
+/** A SHA-256 digest, its 32 bytes as a latin1 string. */
+export type TokenDigest = string & { readonly __tokenDigest: true };
+
 /** SHA-256 of a HELLO's token; a HELLO without a token has the digest of ''. */
-export function tokenDigest(token: string | undefined): Buffer {
-  return createHash('sha256').update(token ?? '', 'utf8').digest();
+export function tokenDigest(token: string | undefined): TokenDigest {
+  return createHash('sha256').update(token ?? '', 'utf8').digest('binary') as TokenDigest;
 }
 
-/** True when two digests from tokenDigest() are equal; constant time. */
-export function sameDigest(a: Buffer, b: Buffer): boolean {
-  return a.length === b.length && timingSafeEqual(a, b);
+/** True when two digests from tokenDigest() are equal; constant time (run on a resume only). */
+export function sameDigest(a: TokenDigest, b: TokenDigest): boolean {
+  return a.length === b.length && timingSafeEqual(Buffer.from(a, 'latin1'), Buffer.from(b, 'latin1'));
 }

@@ -4,14 +4,20 @@
  * (protocol/peer.ts, shared with the client), reporting to the server
  * through hooks. A bad frame closes this connection only, with an ERROR
  * frame saying why.
+ *
+ * Nothing per connection that a connection does not use: the socket's
+ * listeners are one set for every link (each finds its link through a Symbol
+ * on the socket, as src/io/link.ts does), the link is its peer's events
+ * object, and the partial-frame and blocked-output list nodes and the
+ * `closed` promise are made on first use.
  */
 import type { Socket } from 'node:net';
 import { ResilientError, sdkError } from '../core/errors';
-import { SocketHandlers, attach, detach, resetSocket } from '../io/socket';
+import { attach, detach, ownerHandlers, resetSocket } from '../io/socket';
 import { FrameWriter } from '../io/writer';
 import { encodeError } from '../protocol/frames';
-import type { Hello, Welcome } from '../protocol/frames';
-import { NativePeer, PartialFrame, pump } from '../protocol/peer';
+import type { Hello, PingPayload, Welcome } from '../protocol/frames';
+import { NativePeer, PartialFrame, PeerEvents, pump } from '../protocol/peer';
 import { ExpiryNode, expiryNode } from './expiry-list';
 import type { Session } from './session';
 
@@ -35,63 +41,112 @@ type Release = 'flush' | 'destroy' | 'reset';
 /** Time a flushed socket may take to close before it is reset: a peer that never reads cannot keep it. */
 const FLUSH_GUARD_MS = 1000;
 
-export class ServerLink {
+/** The socket's property that names its link: the listeners below are one set for every link, not closures each. */
+const LINK = Symbol('resilient-tcp.server-link');
+type LinkedSocket = Socket & { [LINK]?: ServerLink };
+
+/** The listeners of every accepted socket (io/socket.ts, ownerHandlers). */
+const HANDLERS = ownerHandlers(LINK);
+
+/** The 'close' listener of a socket its link let go of (finish()): tells the link its handle is released. */
+function onReleased(this: LinkedSocket): void {
+  this[LINK]?.released();
+}
+
+/** The check-phase ACK of a link's read turn (setImmediate passes the link): one function, no closure per turn. */
+function ackTurnOf(link: ServerLink): void {
+  link.ackTurnDue();
+}
+
+/** `closed` of every link whose socket was released before anybody asked. */
+const RELEASED = Promise.resolve();
+
+/** One accepted connection. The link is its peer's events object (PeerEvents): the methods hello … error are called by its NativePeer only. */
+export class ServerLink implements PeerEvents {
   private readonly peer: NativePeer;
   private readonly writer: FrameWriter;
-  private readonly handlers: SocketHandlers;
   session: Session | undefined;
   /** Node in the server's idle (or handshake) list. */
   readonly idle: ExpiryNode<ServerLink>;
-  /** Node in the server's partial-frame list (slowloris guard). */
-  readonly partial: ExpiryNode<ServerLink>;
-  /** Node in the server's blocked-output list (slow consumer). */
-  readonly blockedSince: ExpiryNode<ServerLink>;
+  /** Node in the server's partial-frame list (slowloris guard); made by the first partial frame. */
+  partialNode: ExpiryNode<ServerLink> | undefined = undefined;
+  /** Node in the server's blocked-output list (slow consumer); made the first time the output blocks. */
+  blockedNode: ExpiryNode<ServerLink> | undefined = undefined;
   /** True while we do not read from the client because our output to it is blocked: its silence is ours. */
   readingPaused = false;
   private outputBlocked = false;
-  readonly remoteAddress: string | undefined;
-  readonly remotePort: number | undefined;
   readonly connectedAt = Date.now();
   /** The RTT the client last reported in a PING; NaN until one did (a number field: no box per ping). */
   private reportedRtt = NaN;
   private said: 'bye' | undefined;
   /** Set from this turn's first ACK to its check phase, which acknowledges the turn's later reads (see onSocketData). */
   private ackTurn: NodeJS.Immediate | undefined;
-  /** Resolves when the socket has fully closed. */
-  readonly closed: Promise<void>;
+  /** True once the socket's 'close' came (its handle is released). */
+  private socketReleased: boolean;
+  /** Made on first use of `closed`, or RELEASED when the socket was released first. */
+  private closedPromise: Promise<void> | undefined = undefined;
+  private resolveClosed: (() => void) | undefined = undefined;
 
   constructor(
     readonly socket: Socket,
     maxFrameBytes: number,
     private readonly hooks: ServerLinkHooks,
   ) {
-    this.remoteAddress = socket.remoteAddress;
-    this.remotePort = socket.remotePort;
     this.writer = new FrameWriter(socket);
-    this.peer = new NativePeer('server', maxFrameBytes, this.writer, {
-      hello: (hello) => this.hooks.onHello(this, hello),
-      data: (id, payload) => this.hooks.onData(this, id, payload),
-      ack: (id) => {
-        const s = this.session as Session;
-        s.messagesOut += s.outbound.ack(id);
-      },
-      ping: (p) => {
-        if (p.rttMs !== undefined) this.reportedRtt = p.rttMs;
-      },
-      bye: () => {
-        this.said = 'bye';
-        this.finish(undefined, true, 'flush');
-      },
-      error: (_code, message) => this.finish(sdkError('ERR_CONNECTION_LOST', `client reported an error: ${message}`), false, 'destroy'),
-    });
+    this.peer = new NativePeer('server', maxFrameBytes, this.writer, this);
     this.peer.ackEachChunk = false;
     this.idle = expiryNode<ServerLink>(this);
-    this.partial = expiryNode<ServerLink>(this);
-    this.blockedSince = expiryNode<ServerLink>(this);
-    this.closed = socket.destroyed ? Promise.resolve() : new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    this.socketReleased = socket.destroyed;
     socket.setNoDelay(true);
-    this.handlers = { data: this.onSocketData, error: this.onSocketError, end: this.onSocketEnd, close: this.onSocketClose, drain: this.onDrain };
-    attach(socket, this.handlers);
+    (socket as LinkedSocket)[LINK] = this;
+    attach(socket, HANDLERS);
+  }
+
+  /** The client's address (the socket keeps it once read: the server reads it at accept). */
+  get remoteAddress(): string | undefined {
+    return this.socket.remoteAddress;
+  }
+  get remotePort(): number | undefined {
+    return this.socket.remotePort;
+  }
+
+  /** Resolves when the socket has fully closed (its handle released); made on first use. */
+  get closed(): Promise<void> {
+    return (this.closedPromise ??= this.socketReleased ? RELEASED : new Promise<void>((resolve) => (this.resolveClosed = resolve)));
+  }
+
+  /** The partial-frame list's node, made on first use. */
+  partial(): ExpiryNode<ServerLink> {
+    return (this.partialNode ??= expiryNode<ServerLink>(this));
+  }
+  /** The blocked-output list's node, made on first use. */
+  blockedSince(): ExpiryNode<ServerLink> {
+    return (this.blockedNode ??= expiryNode<ServerLink>(this));
+  }
+
+  // PeerEvents: what the NativePeer reports (called by the peer only).
+  hello(hello: Hello): void {
+    this.hooks.onHello(this, hello);
+  }
+  data(id: number, payload: Buffer): void {
+    this.hooks.onData(this, id, payload);
+  }
+  ack(id: number): void {
+    const s = this.session as Session;
+    s.messagesOut += s.outbound.ack(id);
+  }
+  /** The PING, already answered with its PONG. */
+  ping(p: PingPayload): void {
+    if (p.rttMs !== undefined) this.reportedRtt = p.rttMs;
+  }
+  /** The client said BYE. */
+  bye(): void {
+    this.said = 'bye';
+    this.finish(undefined, true, 'flush');
+  }
+  /** The client sent ERROR. */
+  error(_code: string | undefined, message: string): void {
+    this.finish(sdkError('ERR_CONNECTION_LOST', `client reported an error: ${message}`), false, 'destroy');
   }
 
   get isOpen(): boolean {
@@ -105,8 +160,8 @@ export class ServerLink {
     return this.peer.phase === 'done';
   }
 
-  /** Completes the handshake for `session`. */
-  welcome(session: Session, w: Welcome, peerMaxFrameBytes: number | undefined): void {
+  /** Completes the handshake for `session` (sends WELCOME). */
+  admit(session: Session, w: Welcome, peerMaxFrameBytes: number | undefined): void {
     if (this.peer.phase !== 'auth') return;
     this.session = session;
     this.peer.accept(w, session.inbound, peerMaxFrameBytes);
@@ -136,7 +191,7 @@ export class ServerLink {
   }
 
   /** Says BYE and closes. */
-  bye(reason: string): void {
+  sayBye(reason: string): void {
     if (this.isDone) return;
     this.peer.sendBye(reason);
     this.finish(undefined, false, 'flush');
@@ -157,7 +212,8 @@ export class ServerLink {
     }
     this.peer.stop();
     const s = this.socket;
-    detach(s, this.handlers);
+    detach(s, HANDLERS);
+    if (!this.socketReleased) s.on('close', onReleased);
     if (release === 'flush') {
       this.writer.flush();
       this.writer.close();
@@ -174,7 +230,8 @@ export class ServerLink {
     this.hooks.onClose(this, err, graceful);
   }
 
-  private readonly onSocketData = (chunk: Buffer): void => {
+  /** The socket's 'data' (HANDLERS). */
+  onSocketData(chunk: Buffer): void {
     this.hooks.onActivity(this);
     let partial: PartialFrame;
     try {
@@ -191,7 +248,7 @@ export class ServerLink {
     // reads of the same turn together, in the check phase that follows.
     if (this.ackTurn === undefined && this.session?.inbound.ackDue === true) {
       this.peer.flushAck();
-      this.ackTurn = setImmediate(this.sendAck);
+      this.ackTurn = setImmediate(ackTurnOf, this);
     }
     this.hooks.onPartialFrame(this, partial);
     // A peer that sends (pings, data) but does not read our answers must not
@@ -201,26 +258,40 @@ export class ServerLink {
       this.readingPaused = true;
     }
     this.noteOutput();
-  };
+  }
 
-  private readonly sendAck = (): void => {
+  /** The check phase after a read turn whose first read was acknowledged at once (ackTurnOf). */
+  ackTurnDue(): void {
     this.ackTurn = undefined;
     this.peer.flushAck();
     this.noteOutput();
-  };
+  }
 
-  private readonly onSocketError = (err: Error): void => {
+  /** The socket's 'close' after finish() let go of it (onReleased), or with it (onSocketClose). */
+  released(): void {
+    this.socketReleased = true;
+    this.resolveClosed?.();
+    this.resolveClosed = undefined;
+  }
+
+  /** From the shared socket listeners (HANDLERS). */
+  onSocketError(err: Error): void {
     this.finish(ResilientError.from(err), false, 'destroy');
-  };
-  private readonly onSocketEnd = (): void => {
+  }
+  /** From the shared socket listeners (HANDLERS). */
+  onSocketEnd(): void {
     this.finish(sdkError('ERR_CONNECTION_LOST', 'client closed the connection'), this.said === 'bye', 'destroy');
-  };
-  private readonly onSocketClose = (): void => {
+  }
+  /** From the shared socket listeners (HANDLERS). */
+  onSocketClose(): void {
     this.finish(sdkError('ERR_CONNECTION_LOST', 'connection closed'), false, 'destroy');
-  };
-  private readonly onDrain = (): void => {
+    // finish() listens for a later 'close'; this is the one.
+    this.released();
+  }
+  /** From the shared socket listeners (HANDLERS). */
+  onSocketDrain(): void {
     if (!this.isDone) this.socket.resume();
     this.readingPaused = false;
     this.pump();
-  };
+  }
 }

@@ -57,12 +57,12 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
         if (c.isOpen) this.sweeper.active.touch(c.idle, this.clock());
       },
       onPartialFrame: (c, state) => {
-        if (state === 'started') this.sweeper.partialFrames.touch(c.partial, this.clock());
-        else if (state === 'done') this.sweeper.partialFrames.remove(c.partial);
+        if (state === 'started') this.sweeper.partialFrames.touch(c.partial(), this.clock());
+        else if (state === 'done') this.sweeper.partialFrames.remove(c.partialNode);
       },
       onOutputBlocked: (c, blocked) => {
-        if (blocked) this.sweeper.blockedOutput.touch(c.blockedSince, this.clock());
-        else this.sweeper.blockedOutput.remove(c.blockedSince);
+        if (blocked) this.sweeper.blockedOutput.touch(c.blockedSince(), this.clock());
+        else this.sweeper.blockedOutput.remove(c.blockedNode);
       },
       onData: (c, id, payload) => {
         const s = c.session as Session;
@@ -170,7 +170,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
       this.emit('close');
     });
     this.sweeper.stop();
-    for (const c of [...this.conns]) c.bye('server shutting down');
+    for (const c of [...this.conns]) c.sayBye('server shutting down');
     const closed = sdkError('ERR_CLOSED', 'server closed');
     for (const s of [...this.sessions.values()]) this.endSession(s, closed);
     return this.closing;
@@ -187,6 +187,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
   }
 
   private onSocket(socket: net.Socket): void {
+    // Read while the socket is open: it keeps the address (net.Socket's _peername), which ServerLink reads after the close too.
     const peer = { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort };
     if (this.closing) {
       socket.destroy();
@@ -223,7 +224,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
         return;
       }
     }
-    if (this.closing) return c.bye('server shutting down');
+    if (this.closing) return c.sayBye('server shutting down');
     this.sweeper.handshaking.remove(c.idle);
     let session = hello.sessionId ? this.sessions.get(hello.sessionId) : undefined;
     // A session id presented with another clientId or token is not resumed: ids are not credentials enough.
@@ -253,9 +254,9 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
       this.sessions.set(session.id, session);
     }
     this.links.set(session, c);
-    session.wake = () => c.pump();
+    session.wake = c;
     this.sweeper.active.touch(c.idle, this.clock());
-    c.welcome(
+    c.admit(
       session,
       {
         sessionId: session.id,
@@ -274,8 +275,8 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
     this.conns.delete(c);
     this.sweeper.handshaking.remove(c.idle);
     this.sweeper.active.remove(c.idle);
-    this.sweeper.partialFrames.remove(c.partial);
-    this.sweeper.blockedOutput.remove(c.blockedSince);
+    this.sweeper.partialFrames.remove(c.partialNode);
+    this.sweeper.blockedOutput.remove(c.blockedNode);
     publish(channels.serverConnectionClose, () => ({ server: this, remoteAddress: c.remoteAddress, remotePort: c.remotePort, ...(err ? { code: err.code } : {}) }));
     if (err && err.code !== 'ERR_CONNECTION_LOST') {
       this.emit('error', err, { remoteAddress: c.remoteAddress, remotePort: c.remotePort });
@@ -288,7 +289,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
     if (graceful) {
       this.endSession(s, sdkError('ERR_CLOSED', 'client said goodbye'));
     } else if (!this.closing) {
-      this.sweeper.retained.touch(s.retention, this.clock());
+      this.sweeper.retained.touch(s.retentionNode(), this.clock());
     }
   }
 

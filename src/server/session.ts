@@ -6,6 +6,12 @@
 import { InboundTracker, OutboundWindow, QueueOptions } from '../core/delivery';
 import { ResilientError, sdkError } from '../core/errors';
 import { ExpiryNode, expiryNode } from './expiry-list';
+import type { TokenDigest } from './identity';
+
+/** What a session wakes while connected: its open connection (server/server-link.ts). */
+export interface Pump {
+  pump(): void;
+}
 
 export class Session {
   /** Stable id the client presents to resume. */
@@ -17,24 +23,29 @@ export class Session {
   /** Messages the client acknowledged. */
   messagesOut = 0;
   /**
-   * @internal Set by the server while a connection of this session is open:
-   * writes what was queued. The session knows nothing else of connections.
+   * @internal Set by the server while a connection of this session is open
+   * (the connection itself: no closure per session): its pump() writes what
+   * was queued. The session knows nothing else of connections.
    */
-  wake: (() => void) | undefined;
+  wake: Pump | undefined = undefined;
   /** @internal */ readonly inbound = new InboundTracker();
   /** @internal */ readonly outbound: OutboundWindow;
-  /** @internal node in the server's retention list while disconnected. */
-  readonly retention: ExpiryNode<Session>;
+  /** @internal node in the server's retention list while disconnected; made at the first disconnect. */
+  retention: ExpiryNode<Session> | undefined = undefined;
   /** @internal SHA-256 of the token it was created with (server/identity.ts): a resume must present the same. */
-  readonly tokenDigest: Buffer;
+  readonly tokenDigest: TokenDigest;
   private ended = false;
 
-  constructor(id: string, clientId: string, queue: QueueOptions, tokenDigest: Buffer) {
+  constructor(id: string, clientId: string, queue: QueueOptions, tokenDigest: TokenDigest) {
     this.id = id;
     this.clientId = clientId;
     this.tokenDigest = tokenDigest;
     this.outbound = new OutboundWindow(queue);
-    this.retention = expiryNode<Session>(this);
+  }
+
+  /** @internal The retention list's node, made on first use. */
+  retentionNode(): ExpiryNode<Session> {
+    return (this.retention ??= expiryNode<Session>(this));
   }
 
   /** True while a connection of this session is open. */
@@ -51,7 +62,7 @@ export class Session {
     if (this.ended) return Promise.reject(sdkError('ERR_CLOSED', `session ${this.id} has ended`));
     const payload = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     return new Promise<void>((resolve, reject) => {
-      if (this.outbound.enqueue(payload, Infinity, resolve, reject)) this.wake?.();
+      if (this.outbound.enqueue(payload, Infinity, resolve, reject)) this.wake?.pump();
     });
   }
 

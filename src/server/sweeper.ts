@@ -25,11 +25,30 @@ export interface Verdicts {
 
 type Timeouts = Pick<ResolvedServerOptions, 'sweepIntervalMs' | 'handshakeTimeoutMs' | 'frameTimeoutMs' | 'slowConsumerMs' | 'idleTimeoutMs' | 'sessionTtlMs'>;
 
+/** The idle list's lazy-touch slack as a fraction of idleTimeoutMs. */
+const ACTIVE_SLACK_FRACTION = 1 / 2;
+
+/**
+ * How long a connection keeps its place in the idle list while it reads:
+ * half of idleTimeoutMs. A live client pings at least every heartbeatMs (by
+ * default a third of idleTimeoutMs), so it is never silent long enough (over
+ * half) for the sweep to look at it; a dead one is looked at by the sweeps of
+ * the last half of its timeout, one comparison each, before it expires.
+ */
+export function activeSlackMs(opts: Pick<Timeouts, 'idleTimeoutMs'>): number {
+  return Math.floor(opts.idleTimeoutMs * ACTIVE_SLACK_FRACTION);
+}
+
 export class Sweeper {
   /** Connections before WELCOME, by accept time (handshake timeout). */
   readonly handshaking = new ExpiryList<ServerLink>();
-  /** Open connections by last inbound byte (idle timeout). */
-  readonly active = new ExpiryList<ServerLink>();
+  /**
+   * Open connections by last inbound byte (idle timeout). Touched on every
+   * read, lazily: a read moves its connection only when its place is older
+   * than activeSlackMs() (expiry-list.ts; docs/decisions.md, "Lazy touch of
+   * the idle list").
+   */
+  readonly active: ExpiryList<ServerLink>;
   /** Connections with a frame partly received, by when that frame began (frame timeout). */
   readonly partialFrames = new ExpiryList<ServerLink>();
   /** Connections whose output is blocked, by when it blocked (slow consumer). */
@@ -45,7 +64,9 @@ export class Sweeper {
   constructor(
     private readonly opts: Timeouts,
     private readonly verdicts: Verdicts,
-  ) {}
+  ) {
+    this.active = new ExpiryList<ServerLink>(activeSlackMs(opts));
+  }
 
   /** Starts the one sweep timer (unref'd: the listening socket keeps the process alive). */
   start(): void {

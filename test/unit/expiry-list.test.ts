@@ -74,3 +74,75 @@ describe('ExpiryList with a node moving between lists', () => {
     expect(active.size).toBe(1);
   });
 });
+
+describe('ExpiryList with a lazy touch (slackMs)', () => {
+  it('a touch within slackMs of the last move writes the time only; an older place moves to the tail', () => {
+    const l = new ExpiryList<string>(100);
+    const a = expiryNode('a');
+    const b = expiryNode('b');
+    l.touch(a, 0);
+    l.touch(b, 10);
+    l.touch(a, 99); // placed at 0, 99 ms ago: stays at the head
+    expect([...l.values()]).toEqual(['a', 'b']);
+    expect(a.at).toBe(99);
+    expect(a.placedAt).toBe(0);
+    l.touch(a, 100); // its place is 100 ms old: moves
+    expect([...l.values()]).toEqual(['b', 'a']);
+    expect(a.placedAt).toBe(100);
+  });
+
+  it('the sweep skips a member placed before the cutoff but touched after it, and expires the dead one behind it', () => {
+    const l = new ExpiryList<string>(50);
+    const a = expiryNode('a');
+    const b = expiryNode('b');
+    l.touch(a, 0);
+    l.touch(b, 1);
+    l.touch(a, 40); // lazy: a keeps its place ahead of b
+    expect(l.expire(1 + 100, 100)).toEqual(['b']);
+    expect([...l.values()]).toEqual(['a']);
+    expect(l.expire(140, 100)).toEqual(['a']);
+  });
+
+  it('live members that touch more often than the timeout minus slackMs keep a sweep at the head', () => {
+    const ttl = 30_000;
+    const l = new ExpiryList<number>(ttl / 2);
+    const nodes = Array.from({ length: 10_000 }, (_, i) => expiryNode(i));
+    // Each member reads every 1,000 ms (offset by its index), for 5 timeouts.
+    for (let t = 0; t < 5 * ttl; t += 1000) {
+      for (const n of nodes) l.touch(n, t + (n.value % 1000) / 10);
+      expect(l.expire(t + 999, ttl)).toEqual([]);
+      expect(l.lastSweepVisits).toBe(1);
+    }
+  });
+
+  it('property: with any slack, sweeps at increasing times expire exactly the members silent for ttl, and never look at a member placed after the cutoff', () => {
+    // Small steps against the timeout, so sweeps often find members on both sides of the cutoff.
+    const dt = fc.integer({ min: 0, max: 8 });
+    const step = fc.oneof(fc.record({ touch: fc.integer({ min: 0, max: 9 }), dt }), fc.record({ sweep: fc.constant(true), dt }));
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1, max: 40 }), fc.array(step, { maxLength: 200 }), (slack, ttl, steps) => {
+        const l = new ExpiryList<number>(slack);
+        const nodes = Array.from({ length: 10 }, (_, i) => expiryNode(i));
+        const last = new Map<number, number>();
+        let now = 0;
+        for (const s of steps) {
+          now += s.dt;
+          if ('touch' in s) {
+            l.touch(nodes[s.touch]!, now);
+            last.set(s.touch, now);
+            continue;
+          }
+          const expected = [...last].filter(([, at]) => at <= now - ttl).map(([i]) => i);
+          const out = l.expire(now, ttl);
+          expect([...out].sort()).toEqual(expected.sort());
+          for (const i of out) last.delete(i);
+          // Looked at: the expired, the members placed at or before the cutoff, and one more.
+          const placedBefore = nodes.filter((n) => n.owner === l && n.placedAt <= now - ttl).length;
+          expect(l.lastSweepVisits).toBeLessThanOrEqual(out.length + placedBefore + 1);
+          expect(l.size).toBe(last.size);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
