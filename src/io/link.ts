@@ -134,8 +134,6 @@ export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends Lin
   protected readonly writer: FrameWriter;
   private monitor: HeartbeatMonitor | undefined;
   private pingsEnabled = true;
-  /** NaN until a pong matched: a number field, never a box per pong. */
-  private lastRtt = NaN;
   /** The heartbeat's wake-up, created once open and re-armed in place for the link's lifetime. */
   private heartbeatEntry: HeartbeatWake | undefined = undefined;
   protected readonly wheel: TimerWheel;
@@ -194,9 +192,9 @@ export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends Lin
   get bytesOut(): number {
     return this.writer.bytesWritten;
   }
-  /** The last round trip measured on this link, in ms. */
+  /** The client's last round trip measured, in ms (its ping ledger's: one copy per client, not a field per link). */
   get rttMs(): number | undefined {
-    return Number.isNaN(this.lastRtt) ? undefined : this.lastRtt;
+    return this.hooks.pings.rttMs;
   }
   get remote(): string {
     return `${this.endpoint.host}:${this.endpoint.port}`;
@@ -299,7 +297,6 @@ export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends Lin
 
   /** The ledger matched a pong to a ping of ours: report its RTT. */
   protected answered(match: PingMatch): void {
-    this.lastRtt = match.rttMs;
     this.hooks.onPong(match.rttMs);
   }
 
@@ -354,13 +351,13 @@ export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends Lin
     const m = this.monitor;
     if (!m || (this.phase !== 'open' && this.phase !== 'held')) return;
     const now = this.wheel.now();
-    const r = m.tick(now, lateMs);
-    if (r.kind === 'dead') {
-      this.down(sdkError('ERR_HEARTBEAT_TIMEOUT', `no data from ${this.remote} for ${Math.round(r.silentMs)} ms`));
+    const kind = m.tick(now, lateMs);
+    if (kind === 'dead') {
+      this.down(sdkError('ERR_HEARTBEAT_TIMEOUT', `no data from ${this.remote} for ${Math.round(m.silentMs(now))} ms`));
       return;
     }
     // No pings of ours during the user's handshake: a server expecting a login first may drop us for one.
-    if (r.kind === 'ping' && this.pingsEnabled && this.phase === 'open') this.sendPing(now);
+    if (kind === 'ping' && this.pingsEnabled && this.phase === 'open') this.sendPing(now);
     this.scheduleHeartbeat(now);
   }
 

@@ -28,8 +28,6 @@ export interface NativeSession {
 
 export class NativeLink extends Link<Buffer, NativeLinkOptions, LinkHooks<Buffer> & NativeSession> implements PeerEvents {
   private readonly peer: NativePeer;
-  /** When the chunk being pushed was read (the link's one clock read per socket read): times its PONGs. */
-  private readAt = 0;
 
   /** @param sessionId the session to resume, if any */
   constructor(
@@ -59,9 +57,9 @@ export class NativeLink extends Link<Buffer, NativeLinkOptions, LinkHooks<Buffer
     this.hooks.onAck(id);
   }
 
-  /** A PONG, timed by the read it came in. */
+  /** A PONG, timed when handled: the wheel's clock (whole ms) read once per pong, not kept per socket read in a field. */
   ping(p: PingPayload): void {
-    this.pong(p.seq, this.readAt);
+    this.pong(p.seq, this.wheel.now());
   }
 
   bye(reason: string): void {
@@ -104,8 +102,7 @@ export class NativeLink extends Link<Buffer, NativeLinkOptions, LinkHooks<Buffer
     this.peer.sendPing(this.hooks.pings.sent(now), Date.now(), this.rttMs);
   }
 
-  protected onChunk(chunk: Buffer, now: number): PartialFrame {
-    this.readAt = now;
+  protected onChunk(chunk: Buffer): PartialFrame {
     return this.peer.push(chunk);
   }
 }

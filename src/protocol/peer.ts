@@ -114,8 +114,8 @@ export class NativePeer {
   private phaseNow: PeerPhase = 'handshake';
   private readonly decoder: FrameDecoder;
   private framesInChunk = 0;
-  /** The peer's own frame bound (client: from WELCOME; server: from HELLO). */
-  private peerMaxFrameBytes = Infinity;
+  /** The peer's own frame bound (client: from WELCOME; server: from HELLO); our own until it is known (an integer, not Infinity: a heap number per peer). */
+  private peerMaxFrameBytes: number;
   /** The delivery state of the open connection: acks are taken from `inbound` after each chunk. */
   private inbound: InboundTracker | undefined;
   /** The heartbeat frame this end receives: PING on the server, PONG on the client. */
@@ -139,6 +139,7 @@ export class NativePeer {
     // be judged by the same limit.
     this.decoder = new FrameDecoder(role === 'server' ? Math.min(maxFrameBytes, MAX_HANDSHAKE_FRAME_BYTES) : maxFrameBytes);
     this.heartbeatIn = role === 'server' ? FrameType.PING : FrameType.PONG;
+    this.peerMaxFrameBytes = maxFrameBytes;
   }
 
   get phase(): PeerPhase {
@@ -219,7 +220,7 @@ export class NativePeer {
   private open(inbound: InboundTracker | undefined, peerMaxFrameBytes: number | undefined): void {
     this.phaseNow = 'open';
     this.inbound = inbound;
-    this.peerMaxFrameBytes = peerMaxFrameBytes ?? Infinity;
+    this.peerMaxFrameBytes = peerMaxFrameBytes ?? this.maxFrameBytes;
     this.decoder.maxFrameBytes = this.maxFrameBytes;
   }
 
