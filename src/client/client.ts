@@ -15,7 +15,7 @@ import { loadUserTimeout } from '../io/user-timeout';
 import { withAbort } from './abort';
 import { pumpSoon } from './flush';
 import { Lifecycle } from './lifecycle';
-import { ClientOptions, ResolvedOptions, resolveOptions } from './options';
+import { ClientOptions, ResolvedOptions, resolveClientId, resolveOptions } from './options';
 import type { ClientEvents, ClientStats, SendOptions, StateChangeEvent } from './types';
 import { noop } from '../core/noop';
 
@@ -37,7 +37,7 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
   constructor(options: ClientOptions<M>) {
     super();
     this.opts = resolveOptions(options);
-    this.life = new Lifecycle(this.opts, this);
+    this.life = new Lifecycle(this.opts, this, resolveClientId(options));
     // Native protocol: a handshake's link.send is encoded and bounded like a send().
     if (this.opts.handshake && !this.opts.codec) this.life.encodeAhead = (m) => this.checkedPayload(m as Sendable<M>);
     if (this.opts.queue.overflow === 'drop-oldest') {
@@ -67,7 +67,7 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
     const life = this.life;
     const p = new Promise<void>((resolve, reject) => {
       const waiter = { resolve, reject };
-      life.connectWaiters.push(waiter);
+      life.addWaiter(waiter);
       withAbort(options.signal, waiter, () => {
         life.connectWaiters = life.connectWaiters.filter((w) => w !== waiter);
       });
@@ -194,22 +194,22 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
   /** Counters, queue sizes and the liveness layers in force. */
   stats(): ClientStats {
     const life = this.life;
-    const { counters, outbound } = life;
+    const outbound = life.outbound;
     const bytes = life.bytes;
     return {
       state: life.machine.state,
       sessionId: life.sessionId,
-      reconnects: counters.reconnects,
+      reconnects: life.reconnects,
       retries: life.retries,
       lastRttMs: life.lastRtt,
       queued: outbound.queued,
       inFlight: outbound.inFlight,
       queuedBytes: outbound.sizeBytes,
-      messagesIn: counters.messagesIn,
-      messagesOut: counters.messagesOut,
+      messagesIn: life.messagesIn,
+      messagesOut: life.messagesOut,
       bytesIn: bytes.in,
       bytesOut: bytes.out,
-      duplicatesDropped: counters.duplicatesDropped,
+      duplicatesDropped: life.duplicatesDropped,
       layers: {
         heartbeat: this.opts.heartbeat !== false,
         keepAliveMs: this.opts.keepAliveMs,

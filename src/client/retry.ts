@@ -14,7 +14,7 @@ export class RetryPlanner {
   readonly policy: RetryPolicy;
   /** The last delay waited: decorrelated jitter grows from it; a stable connection resets it. */
   private lastDelay = 0;
-  /** When the client last became open (performance.now(), rounded up to a whole ms: a small integer, not a boxed heap number per client). */
+  /** When the client last became open (performance.now() in whole ms: a small integer, not a boxed heap number per client; so stable up to 1 ms early). */
   private openedAt = 0;
 
   constructor(private readonly opts: Pick<ResolvedOptions<unknown>, 'reconnect' | 'random'>) {
@@ -39,7 +39,7 @@ export class RetryPlanner {
 
   /** The client is open now (performance.now() is noted: no timer runs while open, docs/decisions.md). */
   opened(): void {
-    this.openedAt = Math.ceil(performance.now());
+    this.openedAt = Math.floor(performance.now());
   }
 
   /** The open connection has been open resetAfterMs or longer. */

@@ -15,13 +15,16 @@ import type { Endpoint } from './socket';
 export interface NativeLinkOptions extends LinkOptions {
   heartbeat: LinkHeartbeat | false;
   maxFrameBytes: number;
-  /** The HELLO's fields (the HELLO itself is built when the socket is ready, and not kept). */
-  clientId: string;
+  /** The HELLO's credential (the HELLO itself is built when the socket is ready, and not kept). */
   token: string | undefined;
 }
 
-/** What the native link reads from its owner besides LinkHooks: the session's inbound tracker. */
+/** What the native link reads from its owner besides LinkHooks: the HELLO's ids and the session's inbound tracker (no copy per link). */
 export interface NativeSession {
+  /** The client's id, sent in every HELLO. */
+  readonly clientId: string;
+  /** The session to resume, if any: read when the HELLO is written. */
+  readonly sessionId: string | undefined;
   /** The session's inbound tracker, read for the HELLO and once the WELCOME is handled (it may be new after a session change). */
   sessionInbound(): InboundTracker;
 }
@@ -29,13 +32,7 @@ export interface NativeSession {
 export class NativeLink extends Link<Buffer, NativeLinkOptions, LinkHooks<Buffer> & NativeSession> implements PeerEvents {
   private readonly peer: NativePeer;
 
-  /** @param sessionId the session to resume, if any */
-  constructor(
-    options: NativeLinkOptions,
-    endpoint: Endpoint,
-    private readonly sessionId: string | undefined,
-    owner: LinkHooks<Buffer> & NativeSession,
-  ) {
+  constructor(options: NativeLinkOptions, endpoint: Endpoint, owner: LinkHooks<Buffer> & NativeSession) {
     super(options, endpoint, owner);
     this.peer = new NativePeer('client', options.maxFrameBytes, this.writer, this);
   }
@@ -83,14 +80,15 @@ export class NativeLink extends Link<Buffer, NativeLinkOptions, LinkHooks<Buffer
   protected onReady(): void {
     const c = this.cfg;
     const hb = c.heartbeat;
+    const sessionId = this.hooks.sessionId;
     // A fixed shape: JSON leaves out the fields that are undefined.
     const hello: Hello = {
       v: PROTOCOL_VERSION,
-      clientId: c.clientId,
+      clientId: this.hooks.clientId,
       heartbeatMs: hb ? Math.round(hb.intervalMs) : 0,
       maxFrameBytes: c.maxFrameBytes,
-      sessionId: this.sessionId || undefined,
-      lastSeen: this.sessionId ? this.hooks.sessionInbound().lastDelivered : undefined,
+      sessionId: sessionId || undefined,
+      lastSeen: sessionId ? this.hooks.sessionInbound().lastDelivered : undefined,
       token: c.token,
     };
     this.peer.sendHello(hello);
