@@ -28,7 +28,6 @@ const NO_OPTIONS: SendOptions = Object.freeze({});
 export type Sendable<M> = [M] extends [Buffer] ? Buffer | Uint8Array | string : M;
 
 export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
-  private readonly opts: ResolvedOptions<M>;
   private readonly life: Lifecycle<M>;
   private closePromise: Promise<void> | undefined;
   /** The `signal` option's listener; only a client given one has it. */
@@ -36,8 +35,7 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
 
   constructor(options: ClientOptions<M>) {
     super();
-    this.opts = resolveOptions(options);
-    this.life = new Lifecycle(this.opts, this, resolveClientId(options));
+    this.life = new Lifecycle(resolveOptions(options), this, resolveClientId(options));
     // Native protocol: a handshake's link.send is encoded and bounded like a send().
     if (this.opts.handshake && !this.opts.codec) this.life.encodeAhead = (m) => this.checkedPayload(m as Sendable<M>);
     if (this.opts.queue.overflow === 'drop-oldest') {
@@ -47,6 +45,11 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
       this.onAbort = (): void => void this.close();
       this.opts.signal.addEventListener('abort', this.onAbort, { once: true });
     }
+  }
+
+  /** The resolved options (the lifecycle's: no second field per client). */
+  private get opts(): ResolvedOptions<M> {
+    return this.life.opts;
   }
 
   /** Current state of the reconnect state machine. */

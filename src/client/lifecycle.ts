@@ -85,7 +85,6 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
   readonly confirm: ConfirmLedger<number> | undefined;
   /** Set by the client: encodes a native-protocol handshake's message and checks the frame limit (throws like send() rejects). */
   encodeAhead: (message: M) => Buffer = encodeNothing;
-  readonly classify: (err: unknown) => ErrorKind;
 
   /**
    * @param opts the resolved options (shared by every client built from equal options)
@@ -97,11 +96,9 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
     readonly clientId: string,
   ) {
     this.outbound = new OutboundWindow(opts.queue);
-    this.endpoints = new EndpointRotation(opts.endpoints, opts.randomize, opts.random);
+    this.endpoints = new EndpointRotation(opts);
     this.maxPayload = opts.codec ? Infinity : payloadLimit(opts.maxFrameBytes);
     this.retry = new RetryPlanner(opts);
-    const own = opts.classifyError;
-    this.classify = own ? (err) => own(err) ?? defaultClassify(err) : defaultClassify;
     this.timers = new NamedTimers(opts.unref);
     this.confirm = opts.delivery === 'confirmed' ? new ConfirmLedger<number>() : undefined;
     this.handshake = opts.handshake ? new UserHandshake(opts, this) : undefined;
@@ -118,6 +115,11 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
     const waiters = this.connectWaiters;
     this.connectWaiters = NO_WAITERS;
     return waiters;
+  }
+
+  /** LinkHooks and HandshakeWiring: the error's kind, by the client's classifyError, then the default (a method: no closure per client). */
+  classify(err: unknown): ErrorKind {
+    return this.opts.classifyError?.(err) ?? defaultClassify(err);
   }
 
   /** HandshakeWiring: encodes a native-protocol handshake message (encodeAhead). */

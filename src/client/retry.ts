@@ -11,15 +11,16 @@ import { type LostEvent, type Machine, type MachineIn, type RetryPolicy, nextRet
 import type { ResolvedOptions } from './options';
 
 export class RetryPlanner {
-  readonly policy: RetryPolicy;
   /** The last delay waited: decorrelated jitter grows from it; a stable connection resets it. */
   private lastDelay = 0;
   /** When the client last became open (performance.now() in whole ms: a small integer, not a boxed heap number per client; so stable up to 1 ms early). */
   private openedAt = 0;
 
-  constructor(private readonly opts: Pick<ResolvedOptions<unknown>, 'reconnect' | 'random'>) {
-    // The resolved reconnect options are a RetryPolicy already (often the one shared default object).
-    this.policy = opts.reconnect;
+  constructor(private readonly opts: Pick<ResolvedOptions<unknown>, 'reconnect' | 'random'>) {}
+
+  /** The resolved reconnect options, a RetryPolicy already (often the one shared default object): read, not kept in a field of its own. */
+  get policy(): RetryPolicy {
+    return this.opts.reconnect;
   }
 
   /** The `lost` event for `err` in `machine`, with the user's hook's answer when a retry would follow. */

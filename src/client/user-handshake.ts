@@ -18,7 +18,7 @@ import { noop } from '../core/noop';
 /** What the handshake's messages go through besides the options. */
 export interface HandshakeWiring<M> {
   readonly outbound: OutboundWindow;
-  readonly classify: (err: unknown) => ErrorKind;
+  classify(err: unknown): ErrorKind;
   /** Native protocol: encodes a handshake message and checks the frame limit (throws like send() rejects). */
   readonly encode: (message: M) => Buffer;
   /** Writes what the window may write now. */
@@ -48,7 +48,7 @@ export class UserHandshake<M> {
       link.release();
       done();
     };
-    this.run = new HandshakeRun(fn, { ...info, send }, this.wiring.classify, settled, (err) => link.fail(err));
+    this.run = new HandshakeRun(fn, { ...info, send }, (e) => this.wiring.classify(e), settled, (err) => link.fail(err));
     this.wiring.pump();
     return true;
   }

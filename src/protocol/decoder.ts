@@ -26,7 +26,7 @@ const LENGTH_BYTES = 4;
  * for one assembled across chunks it is the assembled body. Return `false`
  * to stop decoding.
  */
-export type FrameHandler = (type: FrameType, buf: Buffer, start: number, end: number) => boolean | void;
+export type FrameHandler<T = unknown> = (this: T, type: FrameType, buf: Buffer, start: number, end: number) => boolean | void;
 
 /** Turns a byte stream into frames, whatever its cuts; one per connection. */
 export class FrameDecoder {
@@ -72,8 +72,10 @@ export class FrameDecoder {
    * (no Frame objects, no array, no view: see FrameHandler). A frame limit
    * changed inside `onFrame` applies to the next frame. Return `false` from
    * `onFrame` to stop (the rest stays buffered). Throws like push().
+   * `self` is `this` in `onFrame`: a prototype method serves every decoder's
+   * owner with no closure per connection (protocol/peer.ts).
    */
-  pushEach(chunk: Buffer, onFrame: FrameHandler): void {
+  pushEach<T>(chunk: Buffer, onFrame: FrameHandler<T>, self?: T): void {
     if (this.rest !== undefined) {
       chunk = chunk.length === 0 ? this.rest : Buffer.concat([this.rest, chunk]);
       this.rest = undefined;
@@ -112,7 +114,7 @@ export class FrameDecoder {
         this.reset();
         throw sdkError('ERR_PROTOCOL', `unknown frame type ${type}`);
       }
-      if (onFrame(type, buf, start, start + len) === false) {
+      if (onFrame.call(self as T, type, buf, start, start + len) === false) {
         if (pos < end) this.rest = chunk.subarray(pos);
         return;
       }

@@ -202,7 +202,7 @@ export class NativePeer {
     const wasPartial = this.decoder.midFrame;
     this.framesInChunk = 0;
     // Frames are handled as they are decoded: no Frame objects, no array.
-    this.decoder.pushEach(chunk, this.onFrame);
+    this.decoder.pushEach(chunk, this.onFrame, this);
     if (this.stopped()) return 'none';
     if (this.ackEachChunk) this.flushAck();
     if (!this.decoder.midFrame) return wasPartial ? 'done' : 'none';
@@ -224,8 +224,11 @@ export class NativePeer {
     this.decoder.maxFrameBytes = this.maxFrameBytes;
   }
 
-  /** One decoded frame, its body (type byte, then payload) at `buf[start, end)`. False stops decoding. */
-  private readonly onFrame = (type: FrameType, buf: Buffer, start: number, end: number): boolean => {
+  /**
+   * One decoded frame, its body (type byte, then payload) at `buf[start, end)`. False stops decoding.
+   * A method the decoder calls with this peer as `this`: an arrow field was a closure and a context per connection.
+   */
+  private onFrame(type: FrameType, buf: Buffer, start: number, end: number): boolean {
     if (this.stopped()) return false;
     this.framesInChunk++;
     if (type === FrameType.DATA && this.phaseNow === 'open') {
@@ -237,7 +240,7 @@ export class NativePeer {
       this.handle(type, buf.subarray(start + 1, end));
     }
     return !this.stopped();
-  };
+  }
 
   /** The server's PING (answered at once with its PONG) or the client's PONG, its payload at `buf[start, end)`: read in place. */
   private onHeartbeat(buf: Buffer, start: number, end: number): void {
