@@ -15,7 +15,8 @@ import { loadUserTimeout } from '../io/user-timeout';
 import { withAbort } from './abort';
 import { pumpSoon } from './flush';
 import { Lifecycle } from './lifecycle';
-import { ClientOptions, ResolvedOptions, resolveClientId, resolveOptions } from './options';
+import { newClientId } from './client-id';
+import { ClientOptions, ResolvedOptions, resolveOptions } from './options';
 import type { ClientEvents, ClientStats, SendOptions, StateChangeEvent } from './types';
 import { noop } from '../core/noop';
 
@@ -35,7 +36,8 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
 
   constructor(options: ClientOptions<M>) {
     super();
-    this.life = new Lifecycle(resolveOptions(options), this, resolveClientId(options));
+    const opts = resolveOptions(options);
+    this.life = new Lifecycle(opts, this, newClientId(options.clientId));
     // Native protocol: a handshake's link.send is encoded and bounded like a send().
     if (this.opts.handshake && !this.opts.codec) this.life.encodeAhead = (m) => this.checkedPayload(m as Sendable<M>);
     if (this.opts.queue.overflow === 'drop-oldest') {

@@ -23,6 +23,7 @@ import type { NativeSession } from '../io/native-link';
 import type { UserTimeoutSetter } from '../io/user-timeout';
 import { payloadLimit, pump } from '../protocol/peer';
 import { drain, emitClose, finishClose, release } from './closing';
+import { ClientIdSource, clientIdText } from './client-id';
 import { EndpointRotation } from './endpoints';
 import { openLink } from './open-link';
 import { RetryPlanner } from './retry';
@@ -88,12 +89,12 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
 
   /**
    * @param opts the resolved options (shared by every client built from equal options)
-   * @param clientId this client's id (client/options.ts resolveClientId())
+   * @param id this client's id, or the number its default id is made from (client/client-id.ts)
    */
   constructor(
     readonly opts: ResolvedOptions<M>,
     readonly events: EventEmitter<ClientEvents<M>>,
-    readonly clientId: string,
+    private readonly id: ClientIdSource,
   ) {
     this.outbound = new OutboundWindow(opts.queue);
     this.endpoints = new EndpointRotation(opts);
@@ -115,6 +116,11 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
     const waiters = this.connectWaiters;
     this.connectWaiters = NO_WAITERS;
     return waiters;
+  }
+
+  /** NativeSession: the client's id, as every HELLO sends it (made from a number for a default id: no string kept per client). */
+  get clientId(): string {
+    return clientIdText(this.id);
   }
 
   /** LinkHooks and HandshakeWiring: the error's kind, by the client's classifyError, then the default (a method: no closure per client). */

@@ -7,7 +7,6 @@
  */
 import type { LookupFunction } from 'node:net';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
-import { randomUUID } from 'node:crypto';
 import { QUEUE_DEFAULTS } from '../core/delivery';
 import type { ErrorKind } from '../core/errors';
 import { HEARTBEAT_DEFAULTS } from '../core/heartbeat';
@@ -94,7 +93,7 @@ export interface ClientOptions<M = Buffer> {
   closeTimeoutMs?: number;
   /** Credential sent in HELLO for the server's `authenticate` hook. */
   token?: string;
-  /** Stable id of this client, shown in the server's table. @default a random UUID */
+  /** Stable id of this client, shown in the server's table. @default a UUID, distinct per client (client/client-id.ts) */
   clientId?: string;
   /** Overrides the default classification; return undefined to fall back to it. */
   classifyError?: (err: unknown) => ErrorKind | undefined;
@@ -120,7 +119,7 @@ export interface ClientOptions<M = Buffer> {
  * The options after validation, with every default filled in. Frozen, and one
  * object for every client built from equal options (client/shared-options.ts): it
  * holds nothing of one client's own. The client id is the client's
- * (resolveClientId(), kept by the lifecycle).
+ * (client/client-id.ts, kept by the lifecycle).
  */
 export interface ResolvedOptions<M = Buffer> {
   readonly endpoints: readonly Endpoint[];
@@ -170,10 +169,6 @@ function checkEndpoint(name: string, e: unknown): Endpoint {
   return { host, port: checkNumber(`${name}.port`, port, 1, { integer: true, max: 65535 }) };
 }
 
-/** The client's id: `clientId` as given (resolveOptions() checked it), else a random UUID. */
-export function resolveClientId(input: { clientId?: string }): string {
-  return input.clientId ?? randomUUID();
-}
 
 /**
  * Validates user options (`clientId` included) and fills in DEFAULTS. Throws

@@ -1,6 +1,7 @@
 import { ResilientClient } from '../../src';
 import { HeartbeatServer } from '../../src/server';
-import { resolveClientId, resolveOptions } from '../../src/client/options';
+import { clientIdText, newClientId } from '../../src/client/client-id';
+import { resolveOptions } from '../../src/client/options';
 import { lineCodec } from '../../src/protocol/codec';
 
 const codecPing = { codec: lineCodec(), heartbeat: { createPing: (n: number) => `PING ${n}`, isPong: (m: string) => m === 'PONG' } };
@@ -118,8 +119,10 @@ describe('resolved options are one frozen object for every client built from equ
     expect(Object.isFrozen(a)).toBe(true);
     expect(Object.isFrozen(a.endpoints)).toBe(true);
     expect(Object.isFrozen(a.endpoints[0])).toBe(true);
-    expect(resolveClientId({})).not.toBe(resolveClientId({}));
-    expect(resolveClientId({ clientId: 'mine' })).toBe('mine');
+    const [x, y] = [clientIdText(newClientId(undefined)), clientIdText(newClientId(undefined))];
+    expect(x).not.toBe(y);
+    for (const id of [x, y]) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(clientIdText(newClientId('mine'))).toBe('mine');
   });
 
   it('a value that differs, a different function or object, or a signal gives its own object', () => {
