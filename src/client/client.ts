@@ -39,7 +39,8 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
     const opts = resolveOptions(options);
     this.life = new Lifecycle(opts, this, newClientId(options.clientId));
     // Native protocol: a handshake's link.send is encoded and bounded like a send().
-    if (this.opts.handshake && !this.opts.codec) this.life.encodeAhead = (m) => this.checkedPayload(m as Sendable<M>);
+    const handshake = this.life.handshake;
+    if (handshake && !opts.codec) handshake.encodeAhead = (m) => this.checkedPayload(m as Sendable<M>);
     if (this.opts.queue.overflow === 'drop-oldest') {
       this.life.outbound.onDropped = (d) => this.emit('dropped', { payload: d.payload, error: sdkError('ERR_QUEUE_FULL', `message ${d.id} dropped`) });
     }

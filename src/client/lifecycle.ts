@@ -33,8 +33,7 @@ import type { ClientEvents } from './types';
 import { UserHandshake } from './user-handshake';
 import { noop } from '../core/noop';
 
-/** Until the client sets them: one function or array for every client, not one each. */
-const encodeNothing = (): Buffer => Buffer.alloc(0);
+/** Until the client sets them: one array for every client, not one each. */
 const NO_PAYLOADS = Object.freeze([]) as unknown as Buffer[];
 const NO_WAITERS: readonly Waiter[] = Object.freeze([]);
 
@@ -55,7 +54,6 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
   lastLink: Link<M> | undefined;
   readonly timers: LifecycleTimers;
   private readonly retry: RetryPlanner;
-  private everOpened = false;
   private readonly endpoints: EndpointRotation;
   readonly outbound: OutboundWindow;
   private inbound = new InboundTracker();
@@ -84,8 +82,6 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
   /** The client's pings (both links), across connections; with confirmed delivery, what they confirm. */
   readonly pings = new PingLedger();
   readonly confirm: ConfirmLedger<number> | undefined;
-  /** Set by the client: encodes a native-protocol handshake's message and checks the frame limit (throws like send() rejects). */
-  encodeAhead: (message: M) => Buffer = encodeNothing;
 
   /**
    * @param opts the resolved options (shared by every client built from equal options)
@@ -126,11 +122,6 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
   /** LinkHooks and HandshakeWiring: the error's kind, by the client's classifyError, then the default (a method: no closure per client). */
   classify(err: unknown): ErrorKind {
     return this.opts.classifyError?.(err) ?? defaultClassify(err);
-  }
-
-  /** HandshakeWiring: encodes a native-protocol handshake message (encodeAhead). */
-  encode(message: M): Buffer {
-    return this.encodeAhead(message);
   }
 
   /** NativeSession: the session's inbound tracker (new when the server starts a new session). */
@@ -255,8 +246,7 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
 
   /** The connection is usable (the user's handshake, if any, done): open. */
   private established(info: OpenInfo, resumed: boolean): void {
-    if (this.everOpened) this.reconnects++;
-    this.everOpened = true;
+    if (this.retry.everOpened) this.reconnects++;
     const attempt = this.machine.retries;
     this.dispatch({ type: 'established' });
     this.retry.opened();

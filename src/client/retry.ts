@@ -10,11 +10,14 @@ import { ResilientError, retriesAtOnce, sdkError } from '../core/errors';
 import { type LostEvent, type Machine, type MachineIn, type RetryPolicy, nextRetry } from '../core/state';
 import type { ResolvedOptions } from './options';
 
+/** openedAt before the first open. */
+const NEVER = -1;
+
 export class RetryPlanner {
   /** The last delay waited: decorrelated jitter grows from it; a stable connection resets it. */
   private lastDelay = 0;
   /** When the client last became open (performance.now() in whole ms: a small integer, not a boxed heap number per client; so stable up to 1 ms early). */
-  private openedAt = 0;
+  private openedAt = NEVER;
 
   constructor(private readonly opts: Pick<ResolvedOptions<unknown>, 'reconnect' | 'random'>) {}
 
@@ -36,6 +39,11 @@ export class RetryPlanner {
     const delayMs = m.retry.delayMs ?? (m.retry.immediate ? 0 : backoffDelay(this.opts.reconnect, m.retries - 1, this.lastDelay, this.opts.random));
     this.lastDelay = delayMs;
     return delayMs;
+  }
+
+  /** Whether the client was ever open (the lifecycle counts the opens after the first as reconnects). */
+  get everOpened(): boolean {
+    return this.openedAt !== NEVER;
   }
 
   /** The client is open now (performance.now() is noted: no timer runs while open, docs/decisions.md). */

@@ -136,7 +136,6 @@ export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends Lin
   private pingsEnabled = true;
   /** The heartbeat's wake-up, created once open and re-armed in place for the link's lifetime. */
   private heartbeatEntry: HeartbeatWake | undefined = undefined;
-  protected readonly wheel: TimerWheel;
   // Each deadline exists only while it can fire (an idle open link holds none):
   /** TCP (+TLS) connect plus handshake: connectTimeoutMs from the start; gone once open (released, with a user handshake). */
   private connectDeadline: Deadline | undefined;
@@ -162,7 +161,6 @@ export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends Lin
     const { socket, readyEvent } = openSocket({ endpoint, tls: cfg.tls, lookup: cfg.lookup });
     this.socket = socket;
     this.writer = new FrameWriter(socket);
-    this.wheel = cfg.wheel ?? processWheel();
     this.connectDeadline = new Deadline(this.wheel, () => this.onConnectTimeout(), cfg.unref);
     (socket as LinkedSocket)[LINK] = this;
     socket.on(readyEvent, onReadyEvent);
@@ -173,6 +171,11 @@ export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends Lin
   /** Resolves when the socket has fully closed (its handle released); made on first use. */
   get closed(): Promise<void> {
     return (this.closedPromise ??= new Promise<void>((resolve) => this.socket.once('close', () => resolve())));
+  }
+
+  /** The timer wheel its deadlines and heartbeat run on (read from the options: no field per link). */
+  protected get wheel(): TimerWheel {
+    return this.cfg.wheel ?? processWheel();
   }
 
   get isOpen(): boolean {
