@@ -113,3 +113,18 @@ describe('HeartbeatMonitor and our own stalls', () => {
     expect(m.stalledMs).toBe(4000);
   });
 });
+
+describe('HeartbeatMonitor keeps whole ms (small integers V8 stores in the object, bench/heap-per-client.ts)', () => {
+  it('a fractional interval (deadAfterMs / 3) is rounded: every time it hands out is an integer', () => {
+    const m = new HeartbeatMonitor({ intervalMs: 10_000 / 3, timeoutMs: 10_000 }, 0);
+    expect(m.wakeAt()).toBe(3333);
+    expect(m.tick(3333)).toBe('ping');
+    expect(m.wakeAt()).toBe(6666);
+  });
+
+  it('timeoutMs Infinity (pinging only so the server does not sweep us) never declares the link dead', () => {
+    const m = new HeartbeatMonitor({ intervalMs: 1000, timeoutMs: Infinity }, 0);
+    for (let t = 1000; t <= 100_000; t += 1000) expect(m.tick(t)).toBe('ping');
+    expect(m.wakeAt()).toBe(101_000);
+  });
+});
