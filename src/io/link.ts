@@ -116,26 +116,17 @@ function stopReady(socket: Socket): void {
 /** `closed` of every link whose socket 'close' came before anybody asked. */
 const RELEASED = Promise.resolve();
 
-/** The heartbeat's entry on the wheel: fire() is the link's heartbeatDue(), no closure per link. */
-class HeartbeatWake extends WheelEntry {
-  constructor(private readonly link: Link<unknown>) {
-    super();
-  }
-
-  override fire(lateMs: number): void {
-    this.link.heartbeatDue(lateMs);
-  }
-}
-
-/** `O` and `H`: the options and hooks a kind of link reads (native-link.ts, codec-link.ts), kept once here, not twice. */
-export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends LinkHooks<M> = LinkHooks<M>> {
+/**
+ * `O` and `H`: the options and hooks a kind of link reads (native-link.ts, codec-link.ts), kept once here, not twice.
+ * The link is its heartbeat's entry on the wheel (fire() is heartbeatDue()): its one wake-up that lives as long as
+ * it is open, so no object of its own (80 B per idle client, bench/heap-per-client.ts). Its deadlines are entries of their own.
+ */
+export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends LinkHooks<M> = LinkHooks<M>> extends WheelEntry {
   private phase: LinkPhase = 'connecting';
   protected readonly socket: Socket;
   protected readonly writer: FrameWriter;
   private monitor: HeartbeatMonitor | undefined;
   private pingsEnabled = true;
-  /** The heartbeat's wake-up, created once open and re-armed in place for the link's lifetime. */
-  private heartbeatEntry: HeartbeatWake | undefined = undefined;
   // Each deadline exists only while it can fire (an idle open link holds none):
   /** TCP (+TLS) connect plus handshake: connectTimeoutMs from the start; gone once open (released, with a user handshake). */
   private connectDeadline: Deadline | undefined;
@@ -158,6 +149,7 @@ export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends Lin
     private readonly endpoint: Endpoint,
     protected readonly hooks: H,
   ) {
+    super();
     const { socket, readyEvent } = openSocket({ endpoint, tls: cfg.tls, lookup: cfg.lookup });
     this.socket = socket;
     this.writer = new FrameWriter(socket);
@@ -274,7 +266,6 @@ export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends Lin
       const now = this.wheel.now();
       this.monitor = new HeartbeatMonitor(heartbeat, now);
       this.pingsEnabled = sendsPings;
-      this.heartbeatEntry = new HeartbeatWake(this);
       this.scheduleHeartbeat(now);
     }
     this.hooks.onOpen(info);
@@ -341,12 +332,17 @@ export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends Lin
 
   private scheduleHeartbeat(now: number): void {
     const m = this.monitor;
-    if (!m || !this.heartbeatEntry || (this.phase !== 'open' && this.phase !== 'held')) return;
-    this.wheel.reschedule(this.heartbeatEntry, Math.min(Math.max(0, m.wakeAt() - now), MAX_DELAY_MS), now);
+    if (!m || (this.phase !== 'open' && this.phase !== 'held')) return;
+    this.wheel.reschedule(this, Math.min(Math.max(0, m.wakeAt() - now), MAX_DELAY_MS), now);
   }
 
   private stopHeartbeat(): void {
-    if (this.heartbeatEntry) this.wheel.cancel(this.heartbeatEntry);
+    this.wheel.cancel(this);
+  }
+
+  /** @internal The wheel's call: the heartbeat's wake-up (the link is its entry). */
+  override fire(lateMs: number): void {
+    this.heartbeatDue(lateMs);
   }
 
   /** @internal The heartbeat's wake-up from the wheel (`lateMs`: how late it ran, which the monitor credits as our own stall past the threshold). */
