@@ -52,7 +52,8 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
   link: Link<M> | undefined;
   /** The link that ended last; closing waits for its socket to be released. */
   lastLink: Link<M> | undefined;
-  readonly timers: LifecycleTimers;
+  /** Made by the first timer (a retry, a ttl, a close): an idle open client has none (bench/heap-per-client.ts). */
+  private namedTimers: LifecycleTimers | undefined = undefined;
   private readonly retry: RetryPlanner;
   private readonly endpoints: EndpointRotation;
   readonly outbound: OutboundWindow;
@@ -96,9 +97,13 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
     this.endpoints = new EndpointRotation(opts);
     this.maxPayload = opts.codec ? Infinity : payloadLimit(opts.maxFrameBytes);
     this.retry = new RetryPlanner(opts);
-    this.timers = new NamedTimers(opts.unref);
     this.confirm = opts.delivery === 'confirmed' ? new ConfirmLedger<number>() : undefined;
     this.handshake = opts.handshake ? new UserHandshake(opts, this) : undefined;
+  }
+
+  /** The retry, ttl and close timers, by name. */
+  get timers(): LifecycleTimers {
+    return (this.namedTimers ??= new NamedTimers(this.opts.unref));
   }
 
   /** A connect() caller now waits for open. */
