@@ -33,6 +33,10 @@ export const HEARTBEAT_DEFAULTS: Readonly<HeartbeatOptions> = Object.freeze({
   timeoutMs: 15_000,
 });
 
+/** HeartbeatMonitor.traffic's bits. */
+const HEARD = 1;
+const WROTE = 2;
+
 /** What a wake-up decided: the link is dead, a ping is due now, or nothing (wake again at wakeAt()). */
 export type TickKind = 'dead' | 'ping' | 'wait';
 
@@ -46,9 +50,8 @@ export class HeartbeatMonitor {
   private expectedWake: number;
   /** Time credited for our own stalls (the rule in core/clock.ts), in ms. */
   private stalled = 0;
-  /** Since the last ping fell due: a frame came in / went out. */
-  private heard = false;
-  private wrote = false;
+  /** Since the last ping fell due: a frame came in (HEARD) / went out (WROTE); one field, not two. */
+  private traffic = 0;
 
   /** @param opts read once: the monitor keeps the two numbers, rounded, not the object. `timeoutMs` Infinity: never dead. */
   constructor(opts: HeartbeatOptions, now: number) {
@@ -61,13 +64,13 @@ export class HeartbeatMonitor {
 
   /** Any inbound frame arrived: the peer is alive. O(1), no allocation. */
   onInbound(now: number): void {
-    this.heard = true;
+    this.traffic |= HEARD;
     if (now > this.lastInboundAt) this.lastInboundAt = now;
   }
 
   /** A frame went out. O(1), no clock read. */
   onOutbound(): void {
-    this.wrote = true;
+    this.traffic |= WROTE;
   }
 
   /** When the owner's timer should fire next. */
@@ -100,8 +103,8 @@ export class HeartbeatMonitor {
       // After a stall the schedule restarts from the wake-up.
       this.nextPingAt = stalled > 0 ? now + this.intervalMs : Math.max(this.nextPingAt + this.intervalMs, now);
       // Frames went both ways within the interval: no ping needed. After a stall, one goes out anyway.
-      const busy = this.heard && this.wrote && stalled === 0;
-      this.heard = this.wrote = false;
+      const busy = this.traffic === (HEARD | WROTE) && stalled === 0;
+      this.traffic = 0;
       this.wakeAt();
       return busy ? 'wait' : 'ping';
     }
