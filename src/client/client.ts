@@ -15,6 +15,7 @@ import { loadUserTimeout } from '../io/user-timeout';
 import { withAbort } from './abort';
 import { pumpSoon } from './flush';
 import { Lifecycle } from './lifecycle';
+import { newClientId } from './client-id';
 import { ClientOptions, ResolvedOptions, resolveOptions } from './options';
 import type { ClientEvents, ClientStats, SendOptions, StateChangeEvent } from './types';
 import { noop } from '../core/noop';
@@ -28,7 +29,6 @@ const NO_OPTIONS: SendOptions = Object.freeze({});
 export type Sendable<M> = [M] extends [Buffer] ? Buffer | Uint8Array | string : M;
 
 export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
-  private readonly opts: ResolvedOptions<M>;
   private readonly life: Lifecycle<M>;
   private closePromise: Promise<void> | undefined;
   /** The `signal` option's listener; only a client given one has it. */
@@ -36,10 +36,11 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
 
   constructor(options: ClientOptions<M>) {
     super();
-    this.opts = resolveOptions(options);
-    this.life = new Lifecycle(this.opts, this);
+    const opts = resolveOptions(options);
+    this.life = new Lifecycle(opts, this, newClientId(options.clientId));
     // Native protocol: a handshake's link.send is encoded and bounded like a send().
-    if (this.opts.handshake && !this.opts.codec) this.life.encodeAhead = (m) => this.checkedPayload(m as Sendable<M>);
+    const handshake = this.life.handshake;
+    if (handshake && !opts.codec) handshake.encodeAhead = (m) => this.checkedPayload(m as Sendable<M>);
     if (this.opts.queue.overflow === 'drop-oldest') {
       this.life.outbound.onDropped = (d) => this.emit('dropped', { payload: d.payload, error: sdkError('ERR_QUEUE_FULL', `message ${d.id} dropped`) });
     }
@@ -47,6 +48,11 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
       this.onAbort = (): void => void this.close();
       this.opts.signal.addEventListener('abort', this.onAbort, { once: true });
     }
+  }
+
+  /** The resolved options (the lifecycle's: no second field per client). */
+  private get opts(): ResolvedOptions<M> {
+    return this.life.opts;
   }
 
   /** Current state of the reconnect state machine. */
@@ -67,7 +73,7 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
     const life = this.life;
     const p = new Promise<void>((resolve, reject) => {
       const waiter = { resolve, reject };
-      life.connectWaiters.push(waiter);
+      life.addWaiter(waiter);
       withAbort(options.signal, waiter, () => {
         life.connectWaiters = life.connectWaiters.filter((w) => w !== waiter);
       });
@@ -194,22 +200,22 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
   /** Counters, queue sizes and the liveness layers in force. */
   stats(): ClientStats {
     const life = this.life;
-    const { counters, outbound } = life;
+    const outbound = life.outbound;
     const bytes = life.bytes;
     return {
       state: life.machine.state,
       sessionId: life.sessionId,
-      reconnects: counters.reconnects,
+      reconnects: life.reconnects,
       retries: life.retries,
       lastRttMs: life.lastRtt,
       queued: outbound.queued,
       inFlight: outbound.inFlight,
       queuedBytes: outbound.sizeBytes,
-      messagesIn: counters.messagesIn,
-      messagesOut: counters.messagesOut,
+      messagesIn: life.messagesIn,
+      messagesOut: life.messagesOut,
       bytesIn: bytes.in,
       bytesOut: bytes.out,
-      duplicatesDropped: counters.duplicatesDropped,
+      duplicatesDropped: life.duplicatesDropped,
       layers: {
         heartbeat: this.opts.heartbeat !== false,
         keepAliveMs: this.opts.keepAliveMs,

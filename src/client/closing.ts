@@ -22,12 +22,13 @@ export interface CloseHost<M> {
   readonly events: EventEmitter<ClientEvents<M>>;
   readonly timers: LifecycleTimers;
   readonly outbound: OutboundWindow;
-  readonly handshake: UserHandshake<M>;
+  readonly handshake: UserHandshake<M> | undefined;
   /** The current link, and the one that ended last (closing waits for its socket to be released). */
   link: Link<M> | undefined;
   readonly lastLink: Link<M> | undefined;
   abandoned: Buffer[];
-  connectWaiters: Array<{ reject(e: ResilientError): void }>;
+  /** The connect() callers waiting, taken (none are left waiting). */
+  takeWaiters(): ReadonlyArray<{ reject(e: ResilientError): void }>;
   onClosed(): void;
   dispatch(event: MachineEvent): void;
   pump(): void;
@@ -46,7 +47,7 @@ export function drain<M>(h: CloseHost<M>): void {
 /** closing (releasing): ends whatever is left of the link; closed follows once its socket is released. */
 export function release<M>(h: CloseHost<M>): void {
   h.timers.clearAll();
-  h.handshake.end(sdkError('ERR_CLOSED', 'client closed during the handshake'));
+  h.handshake?.end(sdkError('ERR_CLOSED', 'client closed during the handshake'));
   const c = h.link ?? h.lastLink;
   if (h.link?.isOpen) emitClose(h.events, h.link, undefined, false);
   h.link = undefined;
@@ -59,13 +60,13 @@ export function release<M>(h: CloseHost<M>): void {
 /** closed: everything still pending rejects with ERR_CLOSED (`destroyReason` its cause); the client's close promise resolves. */
 export function finishClose<M>(h: CloseHost<M>, destroyReason: Error | undefined): void {
   h.timers.clearAll();
-  h.handshake.end(sdkError('ERR_CLOSED', 'client closed'));
+  h.handshake?.end(sdkError('ERR_CLOSED', 'client closed'));
   h.link?.destroy();
   h.link = undefined;
   const left = h.outbound.rejectAll(sdkError('ERR_CLOSED', 'client closed before the message was acknowledged', destroyReason));
   if (left.length > 0) h.abandoned = left;
   const closed = sdkError('ERR_CLOSED', 'client closed');
-  for (const waiter of h.connectWaiters.splice(0)) waiter.reject(closed);
+  for (const waiter of h.takeWaiters()) waiter.reject(closed);
   h.onClosed();
 }
 

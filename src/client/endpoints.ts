@@ -6,15 +6,18 @@
  */
 import type { Endpoint } from './options';
 
+/** What the rotation reads of the client's options (the resolved options themselves, shared: no copy of the three per client). */
+export interface RotationOptions {
+  readonly endpoints: readonly Endpoint[];
+  readonly randomize: boolean;
+  readonly random: () => number;
+}
+
 export class EndpointRotation {
   private order: readonly Endpoint[];
   private index = 0;
 
-  constructor(
-    private readonly endpoints: readonly Endpoint[],
-    private readonly randomize: boolean,
-    private readonly random: () => number,
-  ) {
+  constructor(private readonly opts: RotationOptions) {
     this.order = this.round();
   }
 
@@ -36,11 +39,11 @@ export class EndpointRotation {
 
   /** The order of one round: the list itself unless shuffled (no copy per client). */
   private round(): readonly Endpoint[] {
-    if (!this.randomize) return this.endpoints;
-    const list = [...this.endpoints];
+    if (!this.opts.randomize) return this.opts.endpoints;
+    const list = [...this.opts.endpoints];
     // Fisher-Yates with the injected random source.
     for (let i = list.length - 1; i > 0; i--) {
-      const j = Math.floor(this.random() * (i + 1));
+      const j = Math.floor(this.opts.random() * (i + 1));
       [list[i], list[j]] = [list[j] as Endpoint, list[i] as Endpoint];
     }
     return list;

@@ -5,6 +5,9 @@
  * ttl and close timers, each by name. client.ts is the public API
  * on top of it. Beside it: the retry policy's inputs and outputs (retry.ts),
  * the user's handshake (user-handshake.ts) and the close stages (closing.ts).
+ * Over 300 lines: the lifecycle is its links' hooks, their native session and
+ * the user handshake's wiring in one object (no closures or objects of their
+ * own per client, bench/heap-per-client.ts), so each of those is a method here.
  */
 import type { EventEmitter } from 'eventemitter3';
 import type { Socket } from 'node:net';
@@ -20,6 +23,7 @@ import type { NativeSession } from '../io/native-link';
 import type { UserTimeoutSetter } from '../io/user-timeout';
 import { payloadLimit, pump } from '../protocol/peer';
 import { drain, emitClose, finishClose, release } from './closing';
+import { ClientIdSource, clientIdText } from './client-id';
 import { EndpointRotation } from './endpoints';
 import { openLink } from './open-link';
 import { RetryPlanner } from './retry';
@@ -29,9 +33,9 @@ import type { ClientEvents } from './types';
 import { UserHandshake } from './user-handshake';
 import { noop } from '../core/noop';
 
-/** Until the client sets them: one function or array for every client, not one each. */
-const encodeNothing = (): Buffer => Buffer.alloc(0);
+/** Until the client sets them: one array for every client, not one each. */
 const NO_PAYLOADS = Object.freeze([]) as unknown as Buffer[];
+const NO_WAITERS: readonly Waiter[] = Object.freeze([]);
 
 /** A connect() caller waiting for open (resolved) or for failure or close (rejected). */
 export interface Waiter {
@@ -48,50 +52,81 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
   link: Link<M> | undefined;
   /** The link that ended last; closing waits for its socket to be released. */
   lastLink: Link<M> | undefined;
-  readonly timers: LifecycleTimers;
+  /** Made by the first timer (a retry, a ttl, a close): an idle open client has none (bench/heap-per-client.ts). */
+  private namedTimers: LifecycleTimers | undefined = undefined;
   private readonly retry: RetryPlanner;
-  private everOpened = false;
   private readonly endpoints: EndpointRotation;
   readonly outbound: OutboundWindow;
   private inbound = new InboundTracker();
   sessionId: string | undefined;
   /** Largest payload of one message: the frame limit until the server tells its own. */
   maxPayload: number;
-  readonly counters = { reconnects: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, duplicatesDropped: 0 };
+  // Counters for stats(): fields of the lifecycle, not an object of their own per client.
+  reconnects = 0;
+  messagesIn = 0;
+  messagesOut = 0;
+  duplicatesDropped = 0;
+  /** Bytes in and out of the links that ended (`bytes` adds the current one's). */
+  private bytesInBefore = 0;
+  private bytesOutBefore = 0;
   /** Payloads rejected by the last giveUp or close, still reported by pending(). */
   abandoned: Buffer[] = NO_PAYLOADS;
-  connectWaiters: Waiter[] = [];
+  /** connect() callers waiting for open: the shared empty array while there are none (an array per idle client otherwise). */
+  connectWaiters: readonly Waiter[] = NO_WAITERS;
   /** Set by the client: runs once the client is closed. */
   onClosed: () => void = noop;
   userTimeout: UserTimeoutSetter | undefined;
   /** Connection attempts so far (`link.attempt`). */
   private attempts = 0;
-  readonly handshake: UserHandshake<M>;
+  /** The user's handshake (the `handshake` option): none without one. */
+  readonly handshake: UserHandshake<M> | undefined;
   /** The client's pings (both links), across connections; with confirmed delivery, what they confirm. */
   readonly pings = new PingLedger();
   readonly confirm: ConfirmLedger<number> | undefined;
-  /** Set by the client: encodes a native-protocol handshake's message and checks the frame limit (throws like send() rejects). */
-  encodeAhead: (message: M) => Buffer = encodeNothing;
-  readonly classify: (err: unknown) => ErrorKind;
 
+  /**
+   * @param opts the resolved options (shared by every client built from equal options)
+   * @param id this client's id, or the number its default id is made from (client/client-id.ts)
+   */
   constructor(
     readonly opts: ResolvedOptions<M>,
     readonly events: EventEmitter<ClientEvents<M>>,
+    private readonly id: ClientIdSource,
   ) {
     this.outbound = new OutboundWindow(opts.queue);
-    this.endpoints = new EndpointRotation(opts.endpoints, opts.randomize, opts.random);
+    this.endpoints = new EndpointRotation(opts);
     this.maxPayload = opts.codec ? Infinity : payloadLimit(opts.maxFrameBytes);
     this.retry = new RetryPlanner(opts);
-    const own = opts.classifyError;
-    this.classify = own ? (err) => own(err) ?? defaultClassify(err) : defaultClassify;
-    this.timers = new NamedTimers(opts.unref);
     this.confirm = opts.delivery === 'confirmed' ? new ConfirmLedger<number>() : undefined;
-    this.handshake = new UserHandshake(opts, this);
+    this.handshake = opts.handshake ? new UserHandshake(opts, this) : undefined;
   }
 
-  /** HandshakeWiring: encodes a native-protocol handshake message (encodeAhead). */
-  encode(message: M): Buffer {
-    return this.encodeAhead(message);
+  /** The retry, ttl and close timers, by name. */
+  get timers(): LifecycleTimers {
+    return (this.namedTimers ??= new NamedTimers(this.opts.unref));
+  }
+
+  /** A connect() caller now waits for open. */
+  addWaiter(waiter: Waiter): void {
+    if (this.connectWaiters === NO_WAITERS) this.connectWaiters = [waiter];
+    else (this.connectWaiters as Waiter[]).push(waiter);
+  }
+
+  /** The connect() callers waiting, taken: none wait after this. */
+  takeWaiters(): readonly Waiter[] {
+    const waiters = this.connectWaiters;
+    this.connectWaiters = NO_WAITERS;
+    return waiters;
+  }
+
+  /** NativeSession: the client's id, as every HELLO sends it (made from a number for a default id: no string kept per client). */
+  get clientId(): string {
+    return clientIdText(this.id);
+  }
+
+  /** LinkHooks and HandshakeWiring: the error's kind, by the client's classifyError, then the default (a method: no closure per client). */
+  classify(err: unknown): ErrorKind {
+    return this.opts.classifyError?.(err) ?? defaultClassify(err);
   }
 
   /** NativeSession: the session's inbound tracker (new when the server starts a new session). */
@@ -111,7 +146,7 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
 
   /** Bytes in and out, the current link's included. */
   get bytes(): { in: number; out: number } {
-    return { in: this.counters.bytesIn + (this.link?.bytesIn ?? 0), out: this.counters.bytesOut + (this.link?.bytesOut ?? 0) };
+    return { in: this.bytesInBefore + (this.link?.bytesIn ?? 0), out: this.bytesOutBefore + (this.link?.bytesOut ?? 0) };
   }
 
   /** Computes and applies an event (the table throws on an illegal move). */
@@ -177,7 +212,7 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
   private openLink(): void {
     this.lastLink = undefined;
     this.attempts++;
-    this.link = openLink(this.opts, this.endpoints.next(), this.sessionId, this);
+    this.link = openLink(this.opts, this.endpoints.next(), this);
   }
 
   /** LinkHooks: the socket is connected; TCP_USER_TIMEOUT when `deadAfterMs` asks for it. */
@@ -209,19 +244,18 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
     }
     this.sessionId = info.sessionId;
     this.maxPayload = info.maxPayloadBytes;
-    this.counters.messagesOut += acked;
+    this.messagesOut += acked;
     const done = (): void => this.established(info, resumed);
-    if (!this.handshake.start(this.link, { attempt: this.attempts, resumed }, done)) done();
+    if (!this.handshake?.start(this.link, { attempt: this.attempts, resumed }, done)) done();
   }
 
   /** The connection is usable (the user's handshake, if any, done): open. */
   private established(info: OpenInfo, resumed: boolean): void {
-    if (this.everOpened) this.counters.reconnects++;
-    this.everOpened = true;
+    if (this.retry.everOpened) this.reconnects++;
     const attempt = this.machine.retries;
     this.dispatch({ type: 'established' });
     this.retry.opened();
-    for (const waiter of this.connectWaiters.splice(0)) waiter.resolve();
+    for (const waiter of this.takeWaiters()) waiter.resolve();
     this.events.emit('open', { sessionId: info.sessionId, resumed, attempt });
     publish(channels.clientConnect, () => ({ client: this.events, remote: this.link?.remote, sessionId: info.sessionId, resumed, attempt }));
     this.pump();
@@ -230,11 +264,11 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
   /** LinkHooks: a message arrived. */
   onData(id: number, message: M): void {
     if (!this.inbound.accept(id)) {
-      this.counters.duplicatesDropped++;
+      this.duplicatesDropped++;
       return;
     }
-    if (this.handshake.take(message)) return;
-    this.counters.messagesIn++;
+    if (this.handshake?.take(message)) return;
+    this.messagesIn++;
     this.events.emit('message', message, { id, sessionId: this.sessionId });
     // Per message: gated here so no closure is built when nobody subscribes.
     if (channels.clientMessage.hasSubscribers) publish(channels.clientMessage, () => ({ client: this.events, direction: 'in' as const, id, bytes: Buffer.isBuffer(message) ? message.length : undefined }));
@@ -242,7 +276,7 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
 
   /** LinkHooks: the peer has everything up to `id`. */
   onAck(id: number): void {
-    this.counters.messagesOut += this.outbound.ack(id);
+    this.messagesOut += this.outbound.ack(id);
     if (this.machine.state === 'closing' && this.outbound.size === 0) this.link?.end('client closing');
   }
 
@@ -252,10 +286,10 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
     this.link = undefined;
     this.lastLink = c;
     if (c) {
-      this.counters.bytesIn += c.bytesIn;
-      this.counters.bytesOut += c.bytesOut;
+      this.bytesInBefore += c.bytesIn;
+      this.bytesOutBefore += c.bytesOut;
     }
-    this.handshake.end(err);
+    this.handshake?.end(err);
     this.pings.clear();
     // Unconfirmed messages are still in the window: rewind writes them first again.
     this.confirm?.drop();
@@ -295,6 +329,6 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
     // pending() keeps showing what was never acknowledged, for the app to persist.
     this.abandoned = this.outbound.rejectAll(err);
     this.events.emit('giveUp', err);
-    for (const waiter of this.connectWaiters.splice(0)) waiter.reject(err);
+    for (const waiter of this.takeWaiters()) waiter.reject(err);
   }
 }

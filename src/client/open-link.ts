@@ -12,11 +12,11 @@ import type { ResolvedOptions } from './options';
 /**
  * Builds the link for one attempt to `endpoint`. The link reads the client's
  * resolved options as they are (no config object per link: a copy cost about
- * 180 B per client, bench/heap-per-client.ts) and the rest from `owner`.
- * @param sessionId the session to resume (native protocol), if any
+ * 180 B per client, bench/heap-per-client.ts) and the rest, the client and
+ * session ids included, from `owner`.
  */
-export function openLink<M>(o: ResolvedOptions<M>, endpoint: Endpoint, sessionId: string | undefined, owner: LinkHooks<M> & NativeSession & CodecOwner): Link<M> {
+export function openLink<M>(o: ResolvedOptions<M>, endpoint: Endpoint, owner: LinkHooks<M> & NativeSession & CodecOwner): Link<M> {
   if (o.codec) return new CodecLink<M>(o as CodecLinkOptions<M>, endpoint, owner);
   // Without a codec, messages are Buffers (M defaults to Buffer; Sendable<M> in client.ts): the one cast between the two.
-  return new NativeLink(o, endpoint, sessionId, owner as unknown as LinkHooks<Buffer> & NativeSession) as unknown as Link<M>;
+  return new NativeLink(o, endpoint, owner as unknown as LinkHooks<Buffer> & NativeSession) as unknown as Link<M>;
 }

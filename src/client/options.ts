@@ -7,7 +7,6 @@
  */
 import type { LookupFunction } from 'node:net';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
-import { randomUUID } from 'node:crypto';
 import { QUEUE_DEFAULTS } from '../core/delivery';
 import type { ErrorKind } from '../core/errors';
 import { HEARTBEAT_DEFAULTS } from '../core/heartbeat';
@@ -20,6 +19,7 @@ import type { Endpoint } from '../io/socket';
 import type { Delivery, HandshakeFn } from './handshake';
 import { HeartbeatConfig, ResolvedHeartbeat, resolveHeartbeat } from './heartbeat-options';
 import { RECONNECT_DEFAULTS, ReconnectOptions, ResolvedReconnect, resolveReconnect } from './reconnect-options';
+import { shareResolved } from './shared-options';
 
 export type { Endpoint, HeartbeatConfig, Logger, QueueConfig, ReconnectOptions, ResolvedHeartbeat };
 
@@ -93,7 +93,7 @@ export interface ClientOptions<M = Buffer> {
   closeTimeoutMs?: number;
   /** Credential sent in HELLO for the server's `authenticate` hook. */
   token?: string;
-  /** Stable id of this client, shown in the server's table. @default a random UUID */
+  /** Stable id of this client, shown in the server's table. @default a UUID, distinct per client (client/client-id.ts) */
   clientId?: string;
   /** Overrides the default classification; return undefined to fall back to it. */
   classifyError?: (err: unknown) => ErrorKind | undefined;
@@ -115,8 +115,14 @@ export interface ClientOptions<M = Buffer> {
   delivery?: Delivery;
 }
 
+/**
+ * The options after validation, with every default filled in. Frozen, and one
+ * object for every client built from equal options (client/shared-options.ts): it
+ * holds nothing of one client's own. The client id is the client's
+ * (client/client-id.ts, kept by the lifecycle).
+ */
 export interface ResolvedOptions<M = Buffer> {
-  endpoints: Endpoint[];
+  readonly endpoints: readonly Endpoint[];
   randomize: boolean;
   codec: Codec<M> | undefined;
   /** TCP_USER_TIMEOUT to set when the platform and net-keepalive allow it. */
@@ -133,7 +139,6 @@ export interface ResolvedOptions<M = Buffer> {
   maxFrameBytes: number;
   closeTimeoutMs: number;
   token: string | undefined;
-  clientId: string;
   classifyError: ((err: unknown) => ErrorKind | undefined) | undefined;
   signal: AbortSignal | undefined;
   logger: Logger | undefined;
@@ -164,7 +169,12 @@ function checkEndpoint(name: string, e: unknown): Endpoint {
   return { host, port: checkNumber(`${name}.port`, port, 1, { integer: true, max: 65535 }) };
 }
 
-/** Validates user options and fills in DEFAULTS. Throws TypeError naming the option. */
+
+/**
+ * Validates user options (`clientId` included) and fills in DEFAULTS. Throws
+ * TypeError naming the option. Returns the shared frozen object for these
+ * values (client/shared-options.ts).
+ */
 export function resolveOptions<M = Buffer>(input: ClientOptions<M>): ResolvedOptions<M> {
   if (typeof input !== 'object' || input === null) throw new TypeError('options must be an object');
   let endpoints: Endpoint[];
@@ -230,7 +240,7 @@ export function resolveOptions<M = Buffer>(input: ClientOptions<M>): ResolvedOpt
   const delivery = input.delivery ?? DEFAULTS.delivery;
   if (delivery !== 'written' && delivery !== 'confirmed') fail('delivery', delivery, "'written' or 'confirmed'");
   if (delivery === 'confirmed' && !(heartbeat && heartbeat.mode === 'ping' && codec)) fail('delivery', delivery, "'written' unless a codec has heartbeat createPing and isPong");
-  return {
+  return shareResolved<ResolvedOptions<M>>({
     endpoints,
     randomize: input.randomize === true,
     codec,
@@ -247,7 +257,6 @@ export function resolveOptions<M = Buffer>(input: ClientOptions<M>): ResolvedOpt
     maxFrameBytes,
     closeTimeoutMs,
     token: input.token,
-    clientId: input.clientId ?? randomUUID(),
     classifyError: input.classifyError,
     signal: input.signal,
     logger: input.logger,
@@ -255,5 +264,5 @@ export function resolveOptions<M = Buffer>(input: ClientOptions<M>): ResolvedOpt
     random: input.random ?? Math.random,
     handshake: input.handshake,
     delivery,
-  };
+  });
 }

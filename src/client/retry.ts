@@ -10,16 +10,20 @@ import { ResilientError, retriesAtOnce, sdkError } from '../core/errors';
 import { type LostEvent, type Machine, type MachineIn, type RetryPolicy, nextRetry } from '../core/state';
 import type { ResolvedOptions } from './options';
 
+/** openedAt before the first open. */
+const NEVER = -1;
+
 export class RetryPlanner {
-  readonly policy: RetryPolicy;
   /** The last delay waited: decorrelated jitter grows from it; a stable connection resets it. */
   private lastDelay = 0;
-  /** When the client last became open (performance.now()). */
-  private openedAt = 0;
+  /** When the client last became open (performance.now() in whole ms: a small integer, not a boxed heap number per client; so stable up to 1 ms early). */
+  private openedAt = NEVER;
 
-  constructor(private readonly opts: Pick<ResolvedOptions<unknown>, 'reconnect' | 'random'>) {
-    // The resolved reconnect options are a RetryPolicy already (often the one shared default object).
-    this.policy = opts.reconnect;
+  constructor(private readonly opts: Pick<ResolvedOptions<unknown>, 'reconnect' | 'random'>) {}
+
+  /** The resolved reconnect options, a RetryPolicy already (often the one shared default object): read, not kept in a field of its own. */
+  get policy(): RetryPolicy {
+    return this.opts.reconnect;
   }
 
   /** The `lost` event for `err` in `machine`, with the user's hook's answer when a retry would follow. */
@@ -37,9 +41,14 @@ export class RetryPlanner {
     return delayMs;
   }
 
+  /** Whether the client was ever open (the lifecycle counts the opens after the first as reconnects). */
+  get everOpened(): boolean {
+    return this.openedAt !== NEVER;
+  }
+
   /** The client is open now (performance.now() is noted: no timer runs while open, docs/decisions.md). */
   opened(): void {
-    this.openedAt = performance.now();
+    this.openedAt = Math.floor(performance.now());
   }
 
   /** The open connection has been open resetAfterMs or longer. */

@@ -18,14 +18,17 @@ import { noop } from '../core/noop';
 /** What the handshake's messages go through besides the options. */
 export interface HandshakeWiring<M> {
   readonly outbound: OutboundWindow;
-  readonly classify: (err: unknown) => ErrorKind;
-  /** Native protocol: encodes a handshake message and checks the frame limit (throws like send() rejects). */
-  readonly encode: (message: M) => Buffer;
+  classify(err: unknown): ErrorKind;
   /** Writes what the window may write now. */
   readonly pump: () => void;
 }
 
+/** Until the client sets encodeAhead (a codec's handshake writes its messages itself). */
+const encodeNothing = (): Buffer => Buffer.alloc(0);
+
 export class UserHandshake<M> {
+  /** Set by the client, native protocol: encodes a handshake message and checks the frame limit (throws like send() rejects). */
+  encodeAhead: (message: M) => Buffer = encodeNothing;
   /** The running user handshake of the current link, if any. */
   private run: HandshakeRun<M> | undefined;
 
@@ -48,7 +51,7 @@ export class UserHandshake<M> {
       link.release();
       done();
     };
-    this.run = new HandshakeRun(fn, { ...info, send }, this.wiring.classify, settled, (err) => link.fail(err));
+    this.run = new HandshakeRun(fn, { ...info, send }, (e) => this.wiring.classify(e), settled, (err) => link.fail(err));
     this.wiring.pump();
     return true;
   }
@@ -70,7 +73,7 @@ export class UserHandshake<M> {
 
   /** Native protocol: a handshake message goes ahead of everything never written, in id order (OutboundWindow.enqueueAhead). */
   private sendAhead(message: M): void {
-    const r = this.wiring.outbound.enqueueAhead(this.wiring.encode(message), noop, noop);
+    const r = this.wiring.outbound.enqueueAhead(this.encodeAhead(message), noop, noop);
     if (r.refused) throw r.refused;
     this.wiring.pump();
   }

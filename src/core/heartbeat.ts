@@ -10,8 +10,14 @@
  * ping ledger's (core/pong.ts), one for both kinds of link. No socket, no
  * timer. A late wake-up is a stall of our own process, credited by the rule in
  * core/clock.ts.
+ *
+ * Every time the monitor keeps is an integer number of ms (the intervals are
+ * rounded, the clock passed in is the timer wheel's integer one,
+ * io/timer-wheel.ts), so its fields stay small integers that V8 stores in
+ * place: a fractional value would box each field as a heap number (16 B
+ * each, bench/heap-per-client.ts) for every monitor of the process.
  */
-import { StalledTime } from './clock';
+import { stallOf } from './clock';
 
 export interface HeartbeatOptions {
   /** Time between pings, in ms. */
@@ -27,73 +33,87 @@ export const HEARTBEAT_DEFAULTS: Readonly<HeartbeatOptions> = Object.freeze({
   timeoutMs: 15_000,
 });
 
-export type TickResult =
-  | { readonly kind: 'dead'; readonly silentMs: number }
-  | { readonly kind: 'ping' | 'wait'; readonly wakeAt: number };
+/** HeartbeatMonitor.traffic's bits. */
+const HEARD = 1;
+const WROTE = 2;
+
+/** What a wake-up decided: the link is dead, a ping is due now, or nothing (wake again at wakeAt()). */
+export type TickKind = 'dead' | 'ping' | 'wait';
 
 export class HeartbeatMonitor {
+  /** Time between pings and the silence that is death, in whole ms (timeoutMs 0: never dead). */
+  private readonly intervalMs: number;
+  private readonly timeoutMs: number;
   private lastInboundAt: number;
   private nextPingAt: number;
   /** The wake-up time last handed out, to measure how late the timer fired. */
   private expectedWake: number;
-  private readonly stalls = new StalledTime();
-  /** Since the last ping fell due: a frame came in / went out. */
-  private heard = false;
-  private wrote = false;
+  /** Time credited for our own stalls (the rule in core/clock.ts), in ms. */
+  private stalled = 0;
+  /** Since the last ping fell due: a frame came in (HEARD) / went out (WROTE); one field, not two. */
+  private traffic = 0;
 
-  constructor(
-    private readonly opts: HeartbeatOptions,
-    now: number,
-  ) {
+  /** @param opts read once: the monitor keeps the two numbers, rounded, not the object. `timeoutMs` Infinity: never dead. */
+  constructor(opts: HeartbeatOptions, now: number) {
+    this.intervalMs = Math.max(1, Math.round(opts.intervalMs));
+    this.timeoutMs = opts.timeoutMs === Infinity ? 0 : Math.max(1, Math.round(opts.timeoutMs));
     this.lastInboundAt = now;
-    this.nextPingAt = now + opts.intervalMs;
+    this.nextPingAt = now + this.intervalMs;
     this.expectedWake = this.wakeAt();
   }
 
   /** Any inbound frame arrived: the peer is alive. O(1), no allocation. */
   onInbound(now: number): void {
-    this.heard = true;
+    this.traffic |= HEARD;
     if (now > this.lastInboundAt) this.lastInboundAt = now;
   }
 
   /** A frame went out. O(1), no clock read. */
   onOutbound(): void {
-    this.wrote = true;
+    this.traffic |= WROTE;
   }
 
   /** When the owner's timer should fire next. */
   wakeAt(): number {
-    this.expectedWake = Math.min(this.nextPingAt, this.lastInboundAt + this.opts.timeoutMs);
+    this.expectedWake = this.timeoutMs === 0 ? this.nextPingAt : Math.min(this.nextPingAt, this.lastInboundAt + this.timeoutMs);
     return this.expectedWake;
   }
 
+  /** The inbound silence at `now`, stalls credited: after a 'dead' tick at `now`, the silence that was judged. */
+  silentMs(now: number): number {
+    return now - this.lastInboundAt;
+  }
+
   /**
-   * Called when the timer fires (early or late). Decides dead / ping / wait;
-   * 'ping' means a ping is due now (the owner writes it and records it in its
-   * ping ledger). `lateMs`: how late the timer ran, as the timer wheel
-   * reports it; by default measured from the last wakeAt().
+   * Called when the timer fires (early or late). Decides dead / ping / wait
+   * (a constant: nothing is allocated per wake-up; the next wake-up is
+   * wakeAt()). 'ping' means a ping is due now (the owner writes it and
+   * records it in its ping ledger). `lateMs`: how late the timer ran, as the
+   * timer wheel reports it; by default measured from the last wakeAt().
    */
-  tick(now: number, lateMs = now - this.expectedWake): TickResult {
-    const stalled = this.stalls.credit(lateMs);
+  tick(now: number, lateMs = now - this.expectedWake): TickKind {
+    const stalled = stallOf(lateMs);
+    this.stalled += stalled;
     // We were not listening during the stall: do not blame the peer for it.
     if (stalled > 0) this.lastInboundAt = Math.min(now, this.lastInboundAt + stalled);
-    const silentMs = now - this.lastInboundAt;
-    if (silentMs >= this.opts.timeoutMs) return { kind: 'dead', silentMs };
+    if (this.timeoutMs !== 0 && now - this.lastInboundAt >= this.timeoutMs) return 'dead';
     if (now >= this.nextPingAt) {
       // On time (the timer wheel wakes up to one tick late): the next ping keeps
       // the schedule, so the lateness does not add up into a longer interval.
       // After a stall the schedule restarts from the wake-up.
-      this.nextPingAt = stalled > 0 ? now + this.opts.intervalMs : Math.max(this.nextPingAt + this.opts.intervalMs, now);
+      this.nextPingAt = stalled > 0 ? now + this.intervalMs : Math.max(this.nextPingAt + this.intervalMs, now);
       // Frames went both ways within the interval: no ping needed. After a stall, one goes out anyway.
-      const busy = this.heard && this.wrote && stalled === 0;
-      this.heard = this.wrote = false;
-      return { kind: busy ? 'wait' : 'ping', wakeAt: this.wakeAt() };
+      const busy = this.traffic === (HEARD | WROTE) && stalled === 0;
+      this.traffic = 0;
+      this.wakeAt();
+      return busy ? 'wait' : 'ping';
     }
-    return { kind: 'wait', wakeAt: this.wakeAt() };
+    this.wakeAt();
+    return 'wait';
   }
 
   /** Total time credited for our own stalls, in ms. */
   get stalledMs(): number {
-    return this.stalls.total;
+    return this.stalled;
   }
 }

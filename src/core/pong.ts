@@ -65,15 +65,19 @@ const NONE = -1;
 export class PingLedger {
   /** The oldest outstanding ping (NONE: none), when it was written and its mark. */
   private headSeq = NONE;
-  private headSentAt = NaN;
+  private headSentAt = 0;
   private headMark = 0;
   /** The pings written after it, in write order; undefined while there are none. */
   private later: Map<number, Outstanding> | undefined = undefined;
   private nextSeq: number;
   /** Pings forgotten past the bound and not known to be answered: bare pongs pay these first. */
   private forgotten = 0;
-  /** NaN until a pong matched: a number field, never a box per pong. */
-  private lastRtt = NaN;
+  /**
+   * NONE until a pong matched. Times come from the timer wheel's clock in whole
+   * ms (io/timer-wheel.ts), so this and headSentAt stay small integers that V8
+   * keeps in the object: NaN or a fraction would box each as a heap number.
+   */
+  private lastRtt = NONE;
 
   constructor(
     private readonly max = MAX_OUTSTANDING_PINGS,
@@ -153,7 +157,7 @@ export class PingLedger {
 
   /** The last measured RTT in ms, if any pong matched. */
   get rttMs(): number | undefined {
-    return Number.isNaN(this.lastRtt) ? undefined : this.lastRtt;
+    return this.lastRtt === NONE ? undefined : this.lastRtt;
   }
 
   /** Drops the oldest outstanding ping; the next one, if any, becomes the oldest. */

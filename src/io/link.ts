@@ -100,29 +100,17 @@ function stopReady(socket: Socket): void {
 /** `closed` of every link whose socket 'close' came before anybody asked. */
 const RELEASED = Promise.resolve();
 
-/** The heartbeat's entry on the wheel: fire() is the link's heartbeatDue(), no closure per link. */
-class HeartbeatWake extends WheelEntry {
-  constructor(private readonly link: Link<unknown>) {
-    super();
-  }
-
-  override fire(lateMs: number): void {
-    this.link.heartbeatDue(lateMs);
-  }
-}
-
-/** `O` and `H`: the options and hooks a kind of link reads (native-link.ts, codec-link.ts), kept once here, not twice. */
-export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends LinkHooks<M> = LinkHooks<M>> {
+/**
+ * `O` and `H`: the options and hooks a kind of link reads (native-link.ts, codec-link.ts), kept once here, not twice.
+ * The link is its heartbeat's entry on the wheel (fire() is heartbeatDue()): its one wake-up that lives as long as
+ * it is open, so no object of its own (80 B per idle client, bench/heap-per-client.ts). Its deadlines are entries of their own.
+ */
+export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends LinkHooks<M> = LinkHooks<M>> extends WheelEntry {
   private phase: LinkPhase = 'connecting';
   protected readonly socket: Socket;
   protected readonly writer: FrameWriter;
   private monitor: HeartbeatMonitor | undefined;
   private pingsEnabled = true;
-  /** NaN until a pong matched: a number field, never a box per pong. */
-  private lastRtt = NaN;
-  /** The heartbeat's wake-up, created once open and re-armed in place for the link's lifetime. */
-  private heartbeatEntry: HeartbeatWake | undefined = undefined;
-  protected readonly wheel: TimerWheel;
   // Each deadline exists only while it can fire (an idle open link holds none):
   /** TCP (+TLS) connect plus handshake: connectTimeoutMs from the start; gone once open (released, with a user handshake). */
   private connectDeadline: Deadline | undefined;
@@ -145,10 +133,10 @@ export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends Lin
     private readonly endpoint: Endpoint,
     protected readonly hooks: H,
   ) {
+    super();
     const { socket, readyEvent } = openSocket({ endpoint, tls: cfg.tls, lookup: cfg.lookup });
     this.socket = socket;
     this.writer = new FrameWriter(socket);
-    this.wheel = cfg.wheel ?? processWheel();
     this.connectDeadline = new Deadline(this.wheel, () => this.onConnectTimeout(), cfg.unref);
     (socket as LinkedSocket)[LINK] = this;
     socket.on(readyEvent, onReadyEvent);
@@ -159,6 +147,11 @@ export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends Lin
   /** Resolves when the socket has fully closed (its handle released); made on first use. */
   get closed(): Promise<void> {
     return (this.closedPromise ??= new Promise<void>((resolve) => this.socket.once('close', () => resolve())));
+  }
+
+  /** The timer wheel its deadlines and heartbeat run on (read from the options: no field per link). */
+  protected get wheel(): TimerWheel {
+    return this.cfg.wheel ?? processWheel();
   }
 
   get isOpen(): boolean {
@@ -182,9 +175,9 @@ export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends Lin
   get bytesOut(): number {
     return this.writer.bytesWritten;
   }
-  /** The last round trip measured on this link, in ms. */
+  /** The client's last round trip measured, in ms (its ping ledger's: one copy per client, not a field per link). */
   get rttMs(): number | undefined {
-    return Number.isNaN(this.lastRtt) ? undefined : this.lastRtt;
+    return this.hooks.pings.rttMs;
   }
   get remote(): string {
     return `${this.endpoint.host}:${this.endpoint.port}`;
@@ -261,7 +254,6 @@ export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends Lin
       const now = this.wheel.now();
       this.monitor = new HeartbeatMonitor(heartbeat, now);
       this.pingsEnabled = sendsPings;
-      this.heartbeatEntry = new HeartbeatWake(this);
       this.scheduleHeartbeat(now);
     }
     this.hooks.onOpen(info);
@@ -287,7 +279,6 @@ export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends Lin
 
   /** The ledger matched a pong to a ping of ours: report its RTT. */
   protected answered(match: PingMatch): void {
-    this.lastRtt = match.rttMs;
     this.hooks.onPong(match.rttMs);
   }
 
@@ -329,12 +320,17 @@ export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends Lin
 
   private scheduleHeartbeat(now: number): void {
     const m = this.monitor;
-    if (!m || !this.heartbeatEntry || (this.phase !== 'open' && this.phase !== 'held')) return;
-    this.wheel.reschedule(this.heartbeatEntry, Math.min(Math.max(0, m.wakeAt() - now), MAX_DELAY_MS), now);
+    if (!m || (this.phase !== 'open' && this.phase !== 'held')) return;
+    this.wheel.reschedule(this, Math.min(Math.max(0, m.wakeAt() - now), MAX_DELAY_MS), now);
   }
 
   private stopHeartbeat(): void {
-    if (this.heartbeatEntry) this.wheel.cancel(this.heartbeatEntry);
+    this.wheel.cancel(this);
+  }
+
+  /** @internal The wheel's call: the heartbeat's wake-up (the link is its entry). */
+  override fire(lateMs: number): void {
+    this.heartbeatDue(lateMs);
   }
 
   /** @internal The heartbeat's wake-up from the wheel (`lateMs`: how late it ran, which the monitor credits as our own stall past the threshold). */
@@ -342,13 +338,13 @@ export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends Lin
     const m = this.monitor;
     if (!m || (this.phase !== 'open' && this.phase !== 'held')) return;
     const now = this.wheel.now();
-    const r = m.tick(now, lateMs);
-    if (r.kind === 'dead') {
-      this.down(sdkError('ERR_HEARTBEAT_TIMEOUT', `no data from ${this.remote} for ${Math.round(r.silentMs)} ms`));
+    const kind = m.tick(now, lateMs);
+    if (kind === 'dead') {
+      this.down(sdkError('ERR_HEARTBEAT_TIMEOUT', `no data from ${this.remote} for ${Math.round(m.silentMs(now))} ms`));
       return;
     }
     // No pings of ours during the user's handshake: a server expecting a login first may drop us for one.
-    if (r.kind === 'ping' && this.pingsEnabled && this.phase === 'open') this.sendPing(now);
+    if (kind === 'ping' && this.pingsEnabled && this.phase === 'open') this.sendPing(now);
     this.scheduleHeartbeat(now);
   }
 

@@ -15,29 +15,24 @@ import type { Endpoint } from './socket';
 export interface NativeLinkOptions extends LinkOptions {
   heartbeat: LinkHeartbeat | false;
   maxFrameBytes: number;
-  /** The HELLO's fields (the HELLO itself is built when the socket is ready, and not kept). */
-  clientId: string;
+  /** The HELLO's credential (the HELLO itself is built when the socket is ready, and not kept). */
   token: string | undefined;
 }
 
-/** What the native link reads from its owner besides LinkHooks: the session's inbound tracker. */
+/** What the native link reads from its owner besides LinkHooks: the HELLO's ids and the session's inbound tracker (no copy per link). */
 export interface NativeSession {
+  /** The client's id, sent in every HELLO. */
+  readonly clientId: string;
+  /** The session to resume, if any: read when the HELLO is written. */
+  readonly sessionId: string | undefined;
   /** The session's inbound tracker, read for the HELLO and once the WELCOME is handled (it may be new after a session change). */
   sessionInbound(): InboundTracker;
 }
 
 export class NativeLink extends Link<Buffer, NativeLinkOptions, LinkHooks<Buffer> & NativeSession> implements PeerEvents {
   private readonly peer: NativePeer;
-  /** When the chunk being pushed was read (the link's one clock read per socket read): times its PONGs. */
-  private readAt = 0;
 
-  /** @param sessionId the session to resume, if any */
-  constructor(
-    options: NativeLinkOptions,
-    endpoint: Endpoint,
-    private readonly sessionId: string | undefined,
-    owner: LinkHooks<Buffer> & NativeSession,
-  ) {
+  constructor(options: NativeLinkOptions, endpoint: Endpoint, owner: LinkHooks<Buffer> & NativeSession) {
     super(options, endpoint, owner);
     this.peer = new NativePeer('client', options.maxFrameBytes, this.writer, this);
   }
@@ -59,9 +54,9 @@ export class NativeLink extends Link<Buffer, NativeLinkOptions, LinkHooks<Buffer
     this.hooks.onAck(id);
   }
 
-  /** A PONG, timed by the read it came in. */
+  /** A PONG, timed when handled: the wheel's clock (whole ms) read once per pong, not kept per socket read in a field. */
   ping(p: PingPayload): void {
-    this.pong(p.seq, this.readAt);
+    this.pong(p.seq, this.wheel.now());
   }
 
   bye(reason: string): void {
@@ -85,14 +80,15 @@ export class NativeLink extends Link<Buffer, NativeLinkOptions, LinkHooks<Buffer
   protected onReady(): void {
     const c = this.cfg;
     const hb = c.heartbeat;
+    const sessionId = this.hooks.sessionId;
     // A fixed shape: JSON leaves out the fields that are undefined.
     const hello: Hello = {
       v: PROTOCOL_VERSION,
-      clientId: c.clientId,
+      clientId: this.hooks.clientId,
       heartbeatMs: hb ? Math.round(hb.intervalMs) : 0,
       maxFrameBytes: c.maxFrameBytes,
-      sessionId: this.sessionId || undefined,
-      lastSeen: this.sessionId ? this.hooks.sessionInbound().lastDelivered : undefined,
+      sessionId: sessionId || undefined,
+      lastSeen: sessionId ? this.hooks.sessionInbound().lastDelivered : undefined,
       token: c.token,
     };
     this.peer.sendHello(hello);
@@ -104,8 +100,7 @@ export class NativeLink extends Link<Buffer, NativeLinkOptions, LinkHooks<Buffer
     this.peer.sendPing(this.hooks.pings.sent(now), Date.now(), this.rttMs);
   }
 
-  protected onChunk(chunk: Buffer, now: number): PartialFrame {
-    this.readAt = now;
+  protected onChunk(chunk: Buffer): PartialFrame {
     return this.peer.push(chunk);
   }
 }

@@ -26,6 +26,9 @@ const FLUSH_EARLY_BYTES = 64 * 1024;
 /** Size of one slab: a batch of small frames fits in it. */
 const SLAB_BYTES = 256 * 1024;
 const EMPTY = Buffer.alloc(0);
+/** `parts` and `flushCallbacks` while empty: one frozen array for every writer, so an idle connection holds none of its own. */
+const NO_PARTS = Object.freeze([]) as unknown as Buffer[];
+const NO_CALLBACKS = Object.freeze([]) as unknown as Array<() => void>;
 
 /** The process's current slab and how much of it has been handed out. */
 const shared = { slab: EMPTY, used: 0 };
@@ -38,11 +41,11 @@ export class FrameWriter {
   private start = 0;
   private used = 0;
   /** Finished parts of the current batch, in order (slab segments and large payloads). */
-  private parts: Buffer[] = [];
+  private parts: Buffer[] = NO_PARTS;
   private pendingBytes = 0;
   private scheduled = false;
   private closed = false;
-  private flushCallbacks: Array<() => void> = [];
+  private flushCallbacks: Array<() => void> = NO_CALLBACKS;
   /** Bytes handed to the socket in total. */
   bytesWritten = 0;
 
@@ -56,7 +59,7 @@ export class FrameWriter {
     if (this.closed) return;
     if (frame.length >= COPY_PAYLOAD_BELOW) {
       this.cut();
-      this.parts.push(frame);
+      this.addPart(frame);
     } else {
       this.reserve(frame.length);
       this.slab.set(frame, this.used);
@@ -74,7 +77,7 @@ export class FrameWriter {
     this.advance(DATA_HEADER_BYTES);
     if (large) {
       this.cut();
-      this.parts.push(payload);
+      this.addPart(payload);
     } else {
       // TypedArray set, not Buffer#copy: no argument checks per message.
       this.slab.set(payload, this.used);
@@ -99,7 +102,8 @@ export class FrameWriter {
    */
   afterFlush(fn: () => void): void {
     if (this.closed) return;
-    this.flushCallbacks.push(fn);
+    if (this.flushCallbacks === NO_CALLBACKS) this.flushCallbacks = [fn];
+    else this.flushCallbacks.push(fn);
     this.schedule();
   }
 
@@ -111,9 +115,9 @@ export class FrameWriter {
     const parts = this.parts;
     const bytes = this.pendingBytes;
     const cbs = this.flushCallbacks;
-    this.parts = [];
+    this.parts = NO_PARTS;
     this.pendingBytes = 0;
-    if (cbs.length > 0) this.flushCallbacks = [];
+    this.flushCallbacks = NO_CALLBACKS;
     const s = this.stream;
     if (s.destroyed || !s.writable) return;
     this.bytesWritten += bytes;
@@ -134,16 +138,22 @@ export class FrameWriter {
   /** Drops what is pending; later writes are ignored. */
   close(): void {
     this.closed = true;
-    this.parts = [];
+    this.parts = NO_PARTS;
     this.pendingBytes = 0;
-    this.flushCallbacks = [];
+    this.flushCallbacks = NO_CALLBACKS;
     this.letGoOfSlab();
+  }
+
+  /** Appends a part of the batch: its array is made by the first part. */
+  private addPart(part: Buffer): void {
+    if (this.parts === NO_PARTS) this.parts = [part];
+    else this.parts.push(part);
   }
 
   /** Ends the current slab segment as a part of the batch. */
   private cut(): void {
     if (this.used > this.start) {
-      this.parts.push(this.slab.subarray(this.start, this.used));
+      this.addPart(this.slab.subarray(this.start, this.used));
       this.start = this.used;
     }
   }

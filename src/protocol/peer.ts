@@ -95,8 +95,8 @@ export class NativePeer {
   private phaseNow: PeerPhase = 'handshake';
   private readonly decoder: FrameDecoder;
   private framesInChunk = 0;
-  /** The peer's own frame bound (client: from WELCOME; server: from HELLO). */
-  private peerMaxFrameBytes = Infinity;
+  /** The peer's own frame bound (client: from WELCOME; server: from HELLO); our own until it is known (an integer, not Infinity: a heap number per peer). */
+  private peerMaxFrameBytes: number;
   /** The delivery state of the open connection: acks are taken from `inbound` after each chunk. */
   private inbound: InboundTracker | undefined;
   /** The heartbeat frame this end receives: PING on the server, PONG on the client. */
@@ -120,6 +120,7 @@ export class NativePeer {
     // be judged by the same limit.
     this.decoder = new FrameDecoder(role === 'server' ? Math.min(maxFrameBytes, MAX_HANDSHAKE_FRAME_BYTES) : maxFrameBytes);
     this.heartbeatIn = role === 'server' ? FrameType.PING : FrameType.PONG;
+    this.peerMaxFrameBytes = maxFrameBytes;
   }
 
   get phase(): PeerPhase {
@@ -187,7 +188,7 @@ export class NativePeer {
     const wasPartial = this.decoder.midFrame;
     this.framesInChunk = 0;
     // Frames are handled as they are decoded: no Frame objects, no array.
-    this.decoder.pushEach(chunk, this.onFrame);
+    this.decoder.pushEach(chunk, this.onFrame, this);
     if (this.stopped()) return 'none';
     if (this.ackEachChunk) this.flushAck();
     if (!this.decoder.midFrame) return wasPartial ? 'done' : 'none';
@@ -205,12 +206,15 @@ export class NativePeer {
   private open(inbound: InboundTracker | undefined, peerMaxFrameBytes: number | undefined): void {
     this.phaseNow = 'open';
     this.inbound = inbound;
-    this.peerMaxFrameBytes = peerMaxFrameBytes ?? Infinity;
+    this.peerMaxFrameBytes = peerMaxFrameBytes ?? this.maxFrameBytes;
     this.decoder.maxFrameBytes = this.maxFrameBytes;
   }
 
-  /** One decoded frame, its body (type byte, then payload) at `buf[start, end)`. False stops decoding. */
-  private readonly onFrame = (type: FrameType, buf: Buffer, start: number, end: number): boolean => {
+  /**
+   * One decoded frame, its body (type byte, then payload) at `buf[start, end)`. False stops decoding.
+   * A method the decoder calls with this peer as `this`: an arrow field was a closure and a context per connection.
+   */
+  private onFrame(type: FrameType, buf: Buffer, start: number, end: number): boolean {
     if (this.stopped()) return false;
     this.framesInChunk++;
     if (type === FrameType.DATA && this.phaseNow === 'open') {
@@ -222,7 +226,7 @@ export class NativePeer {
       this.handle(type, buf.subarray(start + 1, end));
     }
     return !this.stopped();
-  };
+  }
 
   /** The server's PING (answered at once with its PONG) or the client's PONG, its payload at `buf[start, end)`: read in place. */
   private onHeartbeat(buf: Buffer, start: number, end: number): void {

@@ -7,9 +7,10 @@ describe('HeartbeatMonitor (fake clock)', () => {
     const kinds: string[] = [];
     for (let t = 1000; t <= 10_000; t += 1000) {
       m.onInbound(t - 500);
-      const r = m.tick(t);
-      kinds.push(r.kind);
-      expect(r).toEqual({ kind: 'ping', wakeAt: t + 1000 });
+      const kind = m.tick(t);
+      kinds.push(kind);
+      expect(kind).toBe('ping');
+      expect(m.wakeAt()).toBe(t + 1000);
     }
     expect(kinds).toHaveLength(10);
   });
@@ -19,7 +20,7 @@ describe('HeartbeatMonitor (fake clock)', () => {
     for (let i = 1; i <= 10; i++) {
       const at = m.wakeAt() + 19; // the end of the wheel's tick, and a little timer lateness
       m.onInbound(at - 1);
-      expect(m.tick(at, 4).kind).toBe('ping');
+      expect(m.tick(at, 4)).toBe('ping');
     }
     expect(m.wakeAt()).toBe(11_000);
     expect(m.stalledMs).toBe(0);
@@ -28,22 +29,23 @@ describe('HeartbeatMonitor (fake clock)', () => {
   it('declares dead exactly timeoutMs after the last inbound frame', () => {
     const m = new HeartbeatMonitor({ intervalMs: 1000, timeoutMs: 3000 }, 0);
     m.onInbound(500);
-    expect(m.tick(1000).kind).toBe('ping');
-    expect(m.tick(2000).kind).toBe('ping');
-    expect(m.tick(3000).kind).toBe('ping');
+    expect(m.tick(1000)).toBe('ping');
+    expect(m.tick(2000)).toBe('ping');
+    expect(m.tick(3000)).toBe('ping');
     // silence since 500: deadline 3500 is the next wake-up
     expect(m.wakeAt()).toBe(3500);
-    expect(m.tick(3499).kind).not.toBe('dead');
-    const r = m.tick(3500);
-    expect(r).toEqual({ kind: 'dead', silentMs: 3000 });
+    expect(m.tick(3499)).not.toBe('dead');
+    expect(m.tick(3500)).toBe('dead');
+    expect(m.silentMs(3500)).toBe(3000);
   });
 
   it('an early wake-up waits; punctual wake-ups reach the dead verdict', () => {
     const m = new HeartbeatMonitor({ intervalMs: 1000, timeoutMs: 3000 }, 0);
-    expect(m.tick(200)).toEqual({ kind: 'wait', wakeAt: 1000 });
-    let r = m.tick(m.wakeAt());
-    while (r.kind !== 'dead') r = m.tick(m.wakeAt());
-    expect(r.silentMs).toBe(3000);
+    expect(m.tick(200)).toBe('wait');
+    expect(m.wakeAt()).toBe(1000);
+    let at = m.wakeAt();
+    while (m.tick(at) !== 'dead') at = m.wakeAt();
+    expect(m.silentMs(at)).toBe(3000);
   });
 });
 
@@ -52,31 +54,33 @@ describe('HeartbeatMonitor skips a ping while frames flow both ways', () => {
     const m = new HeartbeatMonitor({ intervalMs: 1000, timeoutMs: 3000 }, 0);
     m.onInbound(400);
     m.onOutbound();
-    expect(m.tick(1000)).toEqual({ kind: 'wait', wakeAt: 2000 });
+    expect(m.tick(1000)).toBe('wait');
+    expect(m.wakeAt()).toBe(2000);
     m.onOutbound(); // sending only: the peer may be gone, ask it
-    expect(m.tick(2000).kind).toBe('ping');
+    expect(m.tick(2000)).toBe('ping');
     m.onInbound(2500); // receiving only: the peer's idle timer needs a frame from us
-    expect(m.tick(3000).kind).toBe('ping');
-    expect(m.tick(4000).kind).toBe('ping');
+    expect(m.tick(3000)).toBe('ping');
+    expect(m.tick(4000)).toBe('ping');
   });
 
   it('traffic both ways never hides a dead peer: silence still ends in the verdict', () => {
     const m = new HeartbeatMonitor({ intervalMs: 1000, timeoutMs: 3000 }, 0);
     m.onInbound(100);
     m.onOutbound();
-    expect(m.tick(1000).kind).toBe('wait');
+    expect(m.tick(1000)).toBe('wait');
     for (const t of [2000, 3000]) {
       m.onOutbound();
-      expect(m.tick(t).kind).toBe('ping');
+      expect(m.tick(t)).toBe('ping');
     }
-    expect(m.tick(3100)).toEqual({ kind: 'dead', silentMs: 3000 });
+    expect(m.tick(3100)).toBe('dead');
+    expect(m.silentMs(3100)).toBe(3000);
   });
 
   it('after a stall of our own process a ping goes out even if frames flowed both ways', () => {
     const m = new HeartbeatMonitor({ intervalMs: 1000, timeoutMs: 3000 }, 0);
     m.onInbound(500);
     m.onOutbound();
-    expect(m.tick(6000, 5000).kind).toBe('ping');
+    expect(m.tick(6000, 5000)).toBe('ping');
   });
 });
 
@@ -86,12 +90,12 @@ describe('HeartbeatMonitor and our own stalls', () => {
     expect(m.wakeAt()).toBe(1000);
     // The event loop was blocked from 900 to 5000: the wake-up at 1000 comes at 5000.
     const r = m.tick(5000);
-    expect(r.kind).toBe('ping');
+    expect(r).toBe('ping');
     expect(m.stalledMs).toBe(4000);
     // The peer now gets its full budget counted from the end of the stall.
     expect(m.wakeAt()).toBeLessThanOrEqual(6000);
-    expect(m.tick(m.wakeAt()).kind).not.toBe('dead');
-    expect(m.tick(8000).kind).toBe('dead');
+    expect(m.tick(m.wakeAt())).not.toBe('dead');
+    expect(m.tick(8000)).toBe('dead');
   });
 
   it('ordinary timer lateness (under the threshold) is not credited', () => {
@@ -107,5 +111,20 @@ describe('HeartbeatMonitor and our own stalls', () => {
     expect(m.stalledMs).toBe(0);
     m.tick(m.wakeAt() + 4000, 4000);
     expect(m.stalledMs).toBe(4000);
+  });
+});
+
+describe('HeartbeatMonitor keeps whole ms (small integers V8 stores in the object, bench/heap-per-client.ts)', () => {
+  it('a fractional interval (deadAfterMs / 3) is rounded: every time it hands out is an integer', () => {
+    const m = new HeartbeatMonitor({ intervalMs: 10_000 / 3, timeoutMs: 10_000 }, 0);
+    expect(m.wakeAt()).toBe(3333);
+    expect(m.tick(3333)).toBe('ping');
+    expect(m.wakeAt()).toBe(6666);
+  });
+
+  it('timeoutMs Infinity (pinging only so the server does not sweep us) never declares the link dead', () => {
+    const m = new HeartbeatMonitor({ intervalMs: 1000, timeoutMs: Infinity }, 0);
+    for (let t = 1000; t <= 100_000; t += 1000) expect(m.tick(t)).toBe('ping');
+    expect(m.wakeAt()).toBe(101_000);
   });
 });

@@ -1,5 +1,6 @@
 import { ResilientClient } from '../../src';
 import { HeartbeatServer } from '../../src/server';
+import { clientIdText, newClientId } from '../../src/client/client-id';
 import { resolveOptions } from '../../src/client/options';
 import { lineCodec } from '../../src/protocol/codec';
 
@@ -107,5 +108,35 @@ describe('resolved options equal to the defaults are shared (memory per client)'
     expect(c.reconnect).toMatchObject({ initialDelayMs: 10, enabled: true });
     expect(c.queue).toMatchObject({ maxMessages: 5, overflow: 'reject' });
     expect(resolveOptions({ port: 4, reconnect: false }).reconnect).toMatchObject({ enabled: false });
+  });
+});
+
+describe('resolved options are one frozen object for every client built from equal options (memory per client)', () => {
+  it('equal options, even from different objects, resolve to the same frozen object; the client id stays per client', () => {
+    const a = resolveOptions({ host: '127.0.0.1', port: 9 });
+    const b = resolveOptions({ port: 9, host: '127.0.0.1', heartbeat: {} });
+    expect(b).toBe(a);
+    expect(Object.isFrozen(a)).toBe(true);
+    expect(Object.isFrozen(a.endpoints)).toBe(true);
+    expect(Object.isFrozen(a.endpoints[0])).toBe(true);
+    const [x, y] = [clientIdText(newClientId(undefined)), clientIdText(newClientId(undefined))];
+    expect(x).not.toBe(y);
+    for (const id of [x, y]) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(clientIdText(newClientId('mine'))).toBe('mine');
+  });
+
+  it('a value that differs, a different function or object, or a signal gives its own object', () => {
+    const a = resolveOptions({ host: '127.0.0.1', port: 9 });
+    expect(resolveOptions({ host: '127.0.0.1', port: 10 })).not.toBe(a);
+    expect(resolveOptions({ host: '127.0.0.1', port: 9, heartbeat: { intervalMs: 1000 } })).not.toBe(a);
+    const logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+    const withLogger = resolveOptions({ host: '127.0.0.1', port: 9, logger });
+    expect(withLogger).not.toBe(a);
+    expect(resolveOptions({ host: '127.0.0.1', port: 9, logger })).toBe(withLogger);
+    expect(resolveOptions({ host: '127.0.0.1', port: 9, logger: { ...logger } })).not.toBe(withLogger);
+    const signal = new AbortController().signal;
+    const own = resolveOptions({ host: '127.0.0.1', port: 9, signal });
+    expect(own.signal).toBe(signal);
+    expect(resolveOptions({ host: '127.0.0.1', port: 9, signal })).not.toBe(own);
   });
 });
