@@ -26,6 +26,10 @@ const FLUSH_EARLY_BYTES = 64 * 1024;
 /** Size of one slab: a batch of small frames fits in it. */
 const SLAB_BYTES = 256 * 1024;
 const EMPTY = Buffer.alloc(0);
+/** FrameWriter.scheduled: nothing queued, a process.nextTick flush queued, or held until release(). */
+const NONE = 0;
+const TICK = 1;
+const HELD = 2;
 /** `parts` and `flushCallbacks` while empty: one frozen array for every writer, so an idle connection holds none of its own. */
 const NO_PARTS = Object.freeze([]) as unknown as Buffer[];
 const NO_CALLBACKS = Object.freeze([]) as unknown as Array<() => void>;
@@ -43,7 +47,8 @@ export class FrameWriter {
   /** Finished parts of the current batch, in order (slab segments and large payloads). */
   private parts: Buffer[] = NO_PARTS;
   private pendingBytes = 0;
-  private scheduled = false;
+  /** NONE, TICK (a process.nextTick flush is queued) or HELD (the caller flushes with release()). */
+  private scheduled = NONE;
   private closed = false;
   private flushCallbacks: Array<() => void> = NO_CALLBACKS;
   /** Bytes handed to the socket in total. */
@@ -107,9 +112,39 @@ export class FrameWriter {
     this.schedule();
   }
 
+  /**
+   * Starts a batch the caller ends itself, in the same call stack, with
+   * release(): writes until then queue no process.nextTick. The server holds
+   * its writer while it handles one socket read, so the PONG to a lone PING
+   * is one socket.write() with no tick (docs/decisions.md, "Writer held per read").
+   * Does nothing while a tick is already queued (that tick flushes).
+   */
+  hold(): void {
+    if (this.scheduled === NONE) this.scheduled = HELD;
+  }
+
+  /** Ends a hold(): writes what was queued since, now. */
+  release(): void {
+    if (this.scheduled !== HELD) return;
+    this.scheduled = NONE;
+    if (this.pendingBytes > 0 || this.flushCallbacks !== NO_CALLBACKS) this.flush();
+  }
+
   /** Writes everything pending now. */
   flush(): void {
     if (this.closed) return;
+    if (this.parts === NO_PARTS && this.flushCallbacks === NO_CALLBACKS && this.used > this.start) {
+      // The usual lone batch: one slab segment, written with no parts array.
+      const part = this.slab.subarray(this.start, this.used);
+      const bytes = this.pendingBytes;
+      this.letGoOfSlab();
+      this.pendingBytes = 0;
+      const s = this.stream;
+      if (s.destroyed || !s.writable) return;
+      this.bytesWritten += bytes;
+      s.write(part);
+      return;
+    }
     this.cut();
     this.letGoOfSlab();
     const parts = this.parts;
@@ -198,14 +233,14 @@ export class FrameWriter {
   }
 
   private schedule(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
+    if (this.scheduled !== NONE) return;
+    this.scheduled = TICK;
     process.nextTick(flushTick, this);
   }
 
   /** @internal The scheduled flush (flushTick below): a method, not a closure per writer. */
   flushScheduled(): void {
-    this.scheduled = false;
+    this.scheduled = NONE;
     this.flush();
   }
 }

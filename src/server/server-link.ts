@@ -234,6 +234,8 @@ export class ServerLink implements PeerEvents {
   onSocketData(chunk: Buffer): void {
     this.hooks.onActivity(this);
     let partial: PartialFrame;
+    // This read's answers (PONG per PING, ACK) leave in one write at its end, with no nextTick (a failure closes the writer).
+    this.writer.hold();
     try {
       partial = this.peer.push(chunk);
     } catch (err) {
@@ -250,6 +252,7 @@ export class ServerLink implements PeerEvents {
       this.peer.flushAck();
       this.ackTurn = setImmediate(ackTurnOf, this);
     }
+    this.writer.release();
     this.hooks.onPartialFrame(this, partial);
     // A peer that sends (pings, data) but does not read our answers must not
     // grow our output buffer: stop reading until it drains.

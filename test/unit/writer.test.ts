@@ -46,6 +46,38 @@ describe('FrameWriter', () => {
     expect(Buffer.concat(sink.chunks)).toEqual(Buffer.from(Array.from({ length: 1000 }, (_, i) => i & 0xff)));
   });
 
+  it('hold() … release(): the frames written between leave in one write at release, with no tick', async () => {
+    const sink = new CountingSink();
+    const w = new FrameWriter(sink);
+    w.hold();
+    w.write(Buffer.from([1, 2]));
+    w.writeData(5, Buffer.from('hi'));
+    expect(sink.writes).toBe(0);
+    w.release();
+    expect(sink.writes).toBe(1);
+    expect(Buffer.concat(sink.chunks)).toEqual(Buffer.concat([Buffer.from([1, 2]), encodeData(5, Buffer.from('hi'))]));
+    await tick();
+    expect(sink.writes).toBe(1);
+    // Released, the writer schedules its tick again.
+    w.write(Buffer.from([3]));
+    expect(sink.writes).toBe(1);
+    await tick();
+    expect(sink.writes).toBe(2);
+  });
+
+  it('hold() with a tick already queued leaves the flush to that tick; release() with nothing held does nothing', async () => {
+    const sink = new CountingSink();
+    const w = new FrameWriter(sink);
+    w.write(Buffer.from([1]));
+    w.hold();
+    w.write(Buffer.from([2]));
+    w.release();
+    expect(sink.writes).toBe(0);
+    await tick();
+    expect(sink.writes).toBe(1);
+    expect(Buffer.concat(sink.chunks)).toEqual(Buffer.from([1, 2]));
+  });
+
   it('flushes early past 256 KiB rather than build one huge buffer', () => {
     const sink = new CountingSink();
     const w = new FrameWriter(sink);
