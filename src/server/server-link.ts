@@ -171,7 +171,7 @@ export class ServerLink implements PeerEvents {
   /** Writes the session's queued messages while the socket takes them. */
   pump(): void {
     const s = this.session;
-    if (s && this.isOpen) pump(s.outbound, this.peer, this.peer.payloadLimit());
+    if (s?.outboundIfAny && this.isOpen) pump(s.outboundIfAny, this.peer, this.peer.payloadLimit());
     this.noteOutput();
   }
 

@@ -233,7 +233,8 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
     const resumed = session !== undefined;
     try {
       // Before the takeover: a forged resume position must not end the owner's connection either.
-      session?.outbound.checkAcked(hello.lastSeen ?? 0, 'HELLO lastSeen');
+      // A session that never sent has no window (session.ts): only a position past 0 needs one to be checked against.
+      if (hello.lastSeen) session?.outbound.checkAcked(hello.lastSeen, 'HELLO lastSeen');
     } catch (err) {
       return c.fail(ResilientError.from(err));
     }
@@ -247,7 +248,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
         old.fail(sdkError('ERR_SESSION_TAKEN_OVER', 'the session reconnected on another connection'));
         this.emit('disconnect', session, sdkError('ERR_SESSION_TAKEN_OVER', 'replaced by a newer connection'));
       }
-      session.messagesOut += session.outbound.resume(hello.lastSeen ?? 0);
+      session.messagesOut += session.outboundIfAny?.resume(hello.lastSeen ?? 0) ?? 0;
     } else {
       if (!this.makeRoomForSession()) return c.fail(sdkError('ERR_SERVER_FULL', `server holds maxSessions (${this.opts.maxSessions}) connected sessions`));
       session = new Session(randomUUID(), hello.clientId, this.opts.queue, digest);
@@ -284,7 +285,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
     const s = c.session;
     if (!s || this.links.get(s) !== c) return;
     this.detach(s);
-    s.outbound.rewind();
+    s.outboundIfAny?.rewind();
     this.emit('disconnect', s, err);
     if (graceful) {
       this.endSession(s, sdkError('ERR_CLOSED', 'client said goodbye'));

@@ -29,7 +29,9 @@ export class Session {
    */
   wake: Pump | undefined = undefined;
   /** @internal */ readonly inbound = new InboundTracker();
-  /** @internal */ readonly outbound: OutboundWindow;
+  /** @internal The window of sends, made by the first send (or resume): a session that only pings holds none. */
+  outboundIfAny: OutboundWindow | undefined = undefined;
+  private readonly queue: QueueOptions;
   /** @internal node in the server's retention list while disconnected; made at the first disconnect. */
   retention: ExpiryNode<Session> | undefined = undefined;
   /** @internal SHA-256 of the token it was created with (server/identity.ts): a resume must present the same. */
@@ -40,7 +42,12 @@ export class Session {
     this.id = id;
     this.clientId = clientId;
     this.tokenDigest = tokenDigest;
-    this.outbound = new OutboundWindow(queue);
+    this.queue = queue;
+  }
+
+  /** @internal The window of sends, made on first use. */
+  get outbound(): OutboundWindow {
+    return (this.outboundIfAny ??= new OutboundWindow(this.queue));
   }
 
   /** @internal The retention list's node, made on first use. */
@@ -70,7 +77,7 @@ export class Session {
   end(err: ResilientError): void {
     if (this.ended) return;
     this.ended = true;
-    this.outbound.rejectAll(err);
+    this.outboundIfAny?.rejectAll(err);
   }
 
   get isEnded(): boolean {

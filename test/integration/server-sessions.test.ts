@@ -28,6 +28,22 @@ describe('server sessions and slow peers', () => {
     expect(server.sessionCount).toBe(1);
   });
 
+  it('a session holds no send window until its first send; a disconnect of one that never sent makes none', async () => {
+    const server = new HeartbeatServer({ host: '127.0.0.1', sessionTtlMs: 60_000 });
+    const { port } = await server.listen();
+    const client = new ResilientClient({ host: '127.0.0.1', port, heartbeat: { intervalMs: 20 }, reconnect: { initialDelayMs: 5 } });
+    cleanup.push(() => client.close(), () => server.close());
+    const [session] = await Promise.all([waitFor<[Session]>(server, 'connection').then(([s]) => s), client.connect()]);
+    expect(session.outboundIfAny).toBeUndefined();
+    serverSockets(server)[0]!.destroy();
+    await waitFor(server, 'connection');
+    expect(session.outboundIfAny).toBeUndefined();
+    const got = waitFor(client, 'message');
+    await session.send('first');
+    expect(session.outboundIfAny).toBeDefined();
+    expect((await got)[0].toString()).toBe('first');
+  });
+
   it('a session not resumed within sessionTtlMs is swept: its pending sends reject with ERR_CLOSED; presenting it later starts a new session', async () => {
     const server = new HeartbeatServer({ host: '127.0.0.1', sessionTtlMs: 100, sweepIntervalMs: 20 });
     const { port } = await server.listen();
