@@ -37,8 +37,15 @@ import { noop } from '../core/noop';
 const NO_PAYLOADS = Object.freeze([]) as unknown as Buffer[];
 const NO_WAITERS: readonly Waiter[] = Object.freeze([]);
 
-/** The lifecycle's rarely set fields, in one object made when the first of them is: none per idle client on its first link. */
+/**
+ * The lifecycle's rarely set fields, in one object made when the first of them is: none per idle client on its first
+ * link without `deadAfterMs` (bench/heap-per-client.ts).
+ */
 class History<M> {
+  /** Made by the first timer (a retry, a ttl, a close). */
+  timers: LifecycleTimers | undefined = undefined;
+  onClosed: () => void = noop;
+  userTimeout: UserTimeoutSetter | undefined = undefined;
   /** The link that ended last. */
   lastLink: Link<M> | undefined = undefined;
   reconnects = 0;
@@ -62,10 +69,8 @@ export interface Waiter {
 export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
   machine: Machine = INITIAL_MACHINE;
   link: Link<M> | undefined;
-  /** What the first lost link, duplicate or abandoned payload starts keeping: an idle client on its first link has none. */
+  /** What the first lost link, duplicate, timer, close or abandoned payload starts keeping: an idle client on its first link has none. */
   private past: History<M> | undefined = undefined;
-  /** Made by the first timer (a retry, a ttl, a close): an idle open client has none (bench/heap-per-client.ts). */
-  private namedTimers: LifecycleTimers | undefined = undefined;
   private readonly retry: RetryPlanner;
   private readonly endpoints: EndpointRotation;
   readonly outbound: OutboundWindow;
@@ -78,9 +83,6 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
   messagesOut = 0;
   /** connect() callers waiting for open: the shared empty array while there are none (an array per idle client otherwise). */
   connectWaiters: readonly Waiter[] = NO_WAITERS;
-  /** Set by the client: runs once the client is closed. */
-  onClosed: () => void = noop;
-  userTimeout: UserTimeoutSetter | undefined;
   /** Connection attempts so far (`link.attempt`). */
   private attempts = 0;
   /** The user's handshake (the `handshake` option): none without one. */
@@ -141,7 +143,25 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
 
   /** The retry, ttl and close timers, by name. */
   get timers(): LifecycleTimers {
-    return (this.namedTimers ??= new NamedTimers(this.opts.unref));
+    return (this.history.timers ??= new NamedTimers(this.opts.unref));
+  }
+
+  /** Set by the client: runs once the client is closed. */
+  get onClosed(): () => void {
+    return this.past?.onClosed ?? noop;
+  }
+
+  set onClosed(fn: () => void) {
+    this.history.onClosed = fn;
+  }
+
+  /** The TCP_USER_TIMEOUT setter (`deadAfterMs`), once the client looked it up: null when there is none. */
+  get userTimeout(): UserTimeoutSetter | undefined {
+    return this.past?.userTimeout;
+  }
+
+  set userTimeout(setter: UserTimeoutSetter | undefined) {
+    this.history.userTimeout = setter;
   }
 
   /** A connect() caller now waits for open. */
