@@ -37,6 +37,25 @@ import { noop } from '../core/noop';
 const NO_PAYLOADS = Object.freeze([]) as unknown as Buffer[];
 const NO_WAITERS: readonly Waiter[] = Object.freeze([]);
 
+/**
+ * The lifecycle's rarely set fields, in one object made when the first of them is: none per idle client on its first
+ * link without `deadAfterMs` (bench/heap-per-client.ts).
+ */
+class History<M> {
+  /** Made by the first timer (a retry, a ttl, a close). */
+  timers: LifecycleTimers | undefined = undefined;
+  onClosed: () => void = noop;
+  userTimeout: UserTimeoutSetter | undefined = undefined;
+  /** The link that ended last. */
+  lastLink: Link<M> | undefined = undefined;
+  reconnects = 0;
+  duplicatesDropped = 0;
+  /** Bytes in and out of the links that ended. */
+  bytesIn = 0;
+  bytesOut = 0;
+  abandoned: Buffer[] = NO_PAYLOADS;
+}
+
 /** A connect() caller waiting for open (resolved) or for failure or close (rejected). */
 export interface Waiter {
   resolve(): void;
@@ -50,10 +69,8 @@ export interface Waiter {
 export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
   machine: Machine = INITIAL_MACHINE;
   link: Link<M> | undefined;
-  /** The link that ended last; closing waits for its socket to be released. */
-  lastLink: Link<M> | undefined;
-  /** Made by the first timer (a retry, a ttl, a close): an idle open client has none (bench/heap-per-client.ts). */
-  private namedTimers: LifecycleTimers | undefined = undefined;
+  /** What the first lost link, duplicate, timer, close or abandoned payload starts keeping: an idle client on its first link has none. */
+  private past: History<M> | undefined = undefined;
   private readonly retry: RetryPlanner;
   private readonly endpoints: EndpointRotation;
   readonly outbound: OutboundWindow;
@@ -61,21 +78,11 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
   sessionId: string | undefined;
   /** Largest payload of one message: the frame limit until the server tells its own. */
   maxPayload: number;
-  // Counters for stats(): fields of the lifecycle, not an object of their own per client.
-  reconnects = 0;
+  // Counters for stats() every open client moves: fields of the lifecycle (the rarer ones are in `past`).
   messagesIn = 0;
   messagesOut = 0;
-  duplicatesDropped = 0;
-  /** Bytes in and out of the links that ended (`bytes` adds the current one's). */
-  private bytesInBefore = 0;
-  private bytesOutBefore = 0;
-  /** Payloads rejected by the last giveUp or close, still reported by pending(). */
-  abandoned: Buffer[] = NO_PAYLOADS;
   /** connect() callers waiting for open: the shared empty array while there are none (an array per idle client otherwise). */
   connectWaiters: readonly Waiter[] = NO_WAITERS;
-  /** Set by the client: runs once the client is closed. */
-  onClosed: () => void = noop;
-  userTimeout: UserTimeoutSetter | undefined;
   /** Connection attempts so far (`link.attempt`). */
   private attempts = 0;
   /** The user's handshake (the `handshake` option): none without one. */
@@ -101,9 +108,60 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
     this.handshake = opts.handshake ? new UserHandshake(opts, this) : undefined;
   }
 
+  /** The rarely set fields, made on the first write. */
+  private get history(): History<M> {
+    return (this.past ??= new History<M>());
+  }
+
+  /** The link that ended last; closing waits for its socket to be released. */
+  get lastLink(): Link<M> | undefined {
+    return this.past?.lastLink;
+  }
+
+  set lastLink(link: Link<M> | undefined) {
+    if (link || this.past) this.history.lastLink = link;
+  }
+
+  /** Connections opened after the first one (`stats().reconnects`). */
+  get reconnects(): number {
+    return this.past?.reconnects ?? 0;
+  }
+
+  /** Messages the inbound tracker dropped as already seen (`stats().duplicatesDropped`). */
+  get duplicatesDropped(): number {
+    return this.past?.duplicatesDropped ?? 0;
+  }
+
+  /** Payloads rejected by the last giveUp or close, still reported by pending(). */
+  get abandoned(): Buffer[] {
+    return this.past?.abandoned ?? NO_PAYLOADS;
+  }
+
+  set abandoned(payloads: Buffer[]) {
+    this.history.abandoned = payloads;
+  }
+
   /** The retry, ttl and close timers, by name. */
   get timers(): LifecycleTimers {
-    return (this.namedTimers ??= new NamedTimers(this.opts.unref));
+    return (this.history.timers ??= new NamedTimers(this.opts.unref));
+  }
+
+  /** Set by the client: runs once the client is closed. */
+  get onClosed(): () => void {
+    return this.past?.onClosed ?? noop;
+  }
+
+  set onClosed(fn: () => void) {
+    this.history.onClosed = fn;
+  }
+
+  /** The TCP_USER_TIMEOUT setter (`deadAfterMs`), once the client looked it up: null when there is none. */
+  get userTimeout(): UserTimeoutSetter | undefined {
+    return this.past?.userTimeout;
+  }
+
+  set userTimeout(setter: UserTimeoutSetter | undefined) {
+    this.history.userTimeout = setter;
   }
 
   /** A connect() caller now waits for open. */
@@ -146,7 +204,8 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
 
   /** Bytes in and out, the current link's included. */
   get bytes(): { in: number; out: number } {
-    return { in: this.bytesInBefore + (this.link?.bytesIn ?? 0), out: this.bytesOutBefore + (this.link?.bytesOut ?? 0) };
+    const past = this.past;
+    return { in: (past?.bytesIn ?? 0) + (this.link?.bytesIn ?? 0), out: (past?.bytesOut ?? 0) + (this.link?.bytesOut ?? 0) };
   }
 
   /** Computes and applies an event (the table throws on an illegal move). */
@@ -251,7 +310,7 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
 
   /** The connection is usable (the user's handshake, if any, done): open. */
   private established(info: OpenInfo, resumed: boolean): void {
-    if (this.retry.everOpened) this.reconnects++;
+    if (this.retry.everOpened) this.history.reconnects++;
     const attempt = this.machine.retries;
     this.dispatch({ type: 'established' });
     this.retry.opened();
@@ -264,7 +323,7 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
   /** LinkHooks: a message arrived. */
   onData(id: number, message: M): void {
     if (!this.inbound.accept(id)) {
-      this.duplicatesDropped++;
+      this.history.duplicatesDropped++;
       return;
     }
     if (this.handshake?.take(message)) return;
@@ -286,8 +345,9 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
     this.link = undefined;
     this.lastLink = c;
     if (c) {
-      this.bytesInBefore += c.bytesIn;
-      this.bytesOutBefore += c.bytesOut;
+      const past = this.history;
+      past.bytesIn += c.bytesIn;
+      past.bytesOut += c.bytesOut;
     }
     this.handshake?.end(err);
     this.pings.clear();

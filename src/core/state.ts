@@ -119,9 +119,24 @@ type Handler = (m: Machine, e: MachineEvent, p: RetryPolicy) => Machine;
 /** The states without data. */
 type Plain = 'idle' | 'connecting' | 'open';
 
+/**
+ * The data-less machines with no retries, one frozen object per state for every client: an idle open client
+ * holds the shared one, not a machine of its own (bench/heap-per-client.ts).
+ */
+const PLAIN_AT_ZERO: Readonly<Record<Plain, Machine>> = {
+  idle: Object.freeze({ state: 'idle', retries: 0 }),
+  connecting: Object.freeze({ state: 'connecting', retries: 0 }),
+  open: Object.freeze({ state: 'open', retries: 0 }),
+};
+
+/** The machine in a data-less state: the shared one when `retries` is 0. */
+function plain(state: Plain, retries: number): Machine {
+  return retries === 0 ? PLAIN_AT_ZERO[state] : { state, retries };
+}
+
 const to =
   (state: Plain, retries?: 'reset'): Handler =>
-  (m) => ({ state, retries: retries === 'reset' ? 0 : m.retries });
+  (m) => plain(state, retries === 'reset' ? 0 : m.retries);
 
 /** Into closing at `stage`, keeping an earlier destroy reason. */
 const closing =
@@ -202,9 +217,11 @@ export function machineIn(state: ClientState, retries = 0): Machine {
       return { state, retries, giveUp: { why: 'fatal' } };
     case 'closing':
       return { state, retries, closing: { stage: 'draining' } };
-    default:
+    case 'closed':
       return { state, retries };
+    default:
+      return plain(state, retries);
   }
 }
 
-export const INITIAL_MACHINE: Machine = Object.freeze({ state: 'idle', retries: 0 });
+export const INITIAL_MACHINE: Machine = PLAIN_AT_ZERO.idle;

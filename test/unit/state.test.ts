@@ -60,6 +60,18 @@ describe('state machine table', () => {
     }
   }
 
+  it('a data-less state at 0 retries is one frozen machine for every client; with retries it is a machine of its own', () => {
+    const open = (from: Machine): Machine => transition(transition(from, { type: 'connect' }, policy).machine, { type: 'established' }, policy).machine;
+    const a = open(INITIAL_MACHINE);
+    expect(a).toEqual({ state: 'open', retries: 0 });
+    expect(open(machineIn('failed'))).toBe(a);
+    expect(machineIn('open')).toBe(a);
+    expect(Object.isFrozen(a)).toBe(true);
+    const later = transition(machineIn('reconnecting', 2), { type: 'retryDue' }, policy).machine;
+    expect(later).toEqual({ state: 'connecting', retries: 2 });
+    expect(transition(later, { type: 'established' }, policy).machine).not.toBe(transition(later, { type: 'established' }, policy).machine);
+  });
+
   it('has no entry beyond the expected ones', () => {
     const actual = STATES.flatMap((s) => Object.keys(TRANSITIONS[s]).map((e) => `${s}/${e}`)).sort();
     expect(actual).toEqual(Object.keys(EXPECTED).sort());
