@@ -31,24 +31,46 @@ export const QUEUE_DEFAULTS: Readonly<QueueOptions> = Object.freeze({
   overflow: 'reject',
 });
 
-export interface OutboundEntry {
-  /** Fixed once written; before that a handshake message put ahead may move it up by one. */
-  id: number;
-  readonly payload: Buffer;
-  /** Absolute time after which an unsent entry expires (Infinity: never). */
-  readonly expiresAt: number;
-  resolve(): void;
-  reject(err: ResilientError): void;
-  /** Called once the entry is settled either way (e.g. to drop an abort listener). */
-  onSettle?: () => void;
+/**
+ * One message held by the window. A class with every field set in its
+ * constructor, so all entries share one shape with every field in-object:
+ * an object literal that gains `written` at its first write (or `onSettle`)
+ * grows an out-of-object property store, one more allocation per held
+ * message that survives young-generation collections (bench/send-path.ts,
+ * docs/decisions.md "A held message is one entry of one shape").
+ */
+export class OutboundEntry {
   /**
    * True once written on any connection. Such an entry may have arrived, so
    * it is never expired, dropped or withdrawn: only acked, or rejected when
    * the whole window is given up.
    */
-  written?: boolean;
-  /** A handshake message: written before anything never written, and while the queue is held. */
-  ahead?: boolean;
+  written = false;
+  /** Called once the entry is settled either way (e.g. to drop an abort listener). */
+  onSettle: (() => void) | undefined = undefined;
+  /**
+   * The expiry, or undefined for none: Infinity is a heap number, and a
+   * field that only ever held numbers would box a copy of it in every entry.
+   */
+  private readonly expiry: number | undefined;
+
+  constructor(
+    /** Fixed once written; before that a handshake message put ahead may move it up by one. */
+    public id: number,
+    readonly payload: Buffer,
+    expiresAt: number,
+    readonly resolve: () => void,
+    readonly reject: (err: ResilientError) => void,
+    /** A handshake message: written before anything never written, and while the queue is held. */
+    readonly ahead = false,
+  ) {
+    this.expiry = expiresAt === Infinity ? undefined : expiresAt;
+  }
+
+  /** Absolute time after which an unsent entry expires (Infinity: never). */
+  get expiresAt(): number {
+    return this.expiry ?? Infinity;
+  }
 }
 
 function settleOk(e: OutboundEntry): void {
@@ -146,7 +168,7 @@ export class OutboundWindow {
       reject(refused);
       return undefined;
     }
-    const entry: OutboundEntry = { id: this.nextId++, payload, expiresAt, resolve, reject };
+    const entry = new OutboundEntry(this.nextId++, payload, expiresAt, resolve, reject);
     this.entries.push(entry);
     this.bytes += payload.length;
     return entry;
@@ -172,7 +194,7 @@ export class OutboundWindow {
       reject(refused);
       return 0;
     }
-    for (const payload of payloads) this.entries.push({ id: this.nextId++, payload, expiresAt, resolve, reject });
+    for (const payload of payloads) this.entries.push(new OutboundEntry(this.nextId++, payload, expiresAt, resolve, reject));
     this.bytes += bytes;
     return payloads.length;
   }
@@ -195,7 +217,7 @@ export class OutboundWindow {
     let at = this.head + this.sent;
     while (at < this.entries.length && (this.entries[at] as OutboundEntry).written) at++;
     while (at < this.entries.length && (this.entries[at] as OutboundEntry).ahead) at++;
-    const entry: OutboundEntry = { id: this.nextId++, payload, expiresAt: Infinity, resolve, reject, ahead: true };
+    const entry = new OutboundEntry(this.nextId++, payload, Infinity, resolve, reject, true);
     if (at < this.entries.length) {
       entry.id = (this.entries[at] as OutboundEntry).id;
       for (let i = at; i < this.entries.length; i++) (this.entries[i] as OutboundEntry).id++;
