@@ -384,10 +384,13 @@ export async function run(opts: { smoke: boolean; runs: number; log: (s: string)
   const serverJudged = sizes.filter((n) => clean(n, 'server'));
   const worstServer = Math.max(...serverJudged.map((n) => rssRatio(n, 'server')));
   // The verdict reads the heartbeat's own cost: net of what the same processes burn with idle sockets.
-  const ping = Math.max(...sizes.map((n) => med('rc', n, netPerPing(n))));
-  const floor = Math.max(...sizes.map((n) => med('ping', n, netPerPing(n))));
-  const floorSpread = Math.max(...sizes.map((n) => med('ping-spread', n, netPerPing(n))));
-  const cpuRatio = Math.max(...sizes.map((n) => med('rc', n, netPerPing(n)) / med('ping', n, netPerPing(n))));
+  // The worst N by ratio; its own two figures name it (not each kind's maximum over N).
+  const cpuRatioAt = (n: number): number => med('rc', n, netPerPing(n)) / med('ping', n, netPerPing(n));
+  const worstCpuN = sizes.reduce((a, n) => (cpuRatioAt(n) > cpuRatioAt(a) ? n : a));
+  const cpuRatio = cpuRatioAt(worstCpuN);
+  const ping = med('rc', worstCpuN, netPerPing(worstCpuN));
+  const floor = med('ping', worstCpuN, netPerPing(worstCpuN));
+  const floorSpread = med('ping-spread', worstCpuN, netPerPing(worstCpuN));
   const jsWorst = Math.max(...sizes.map((n) => med('rc', n, (r) => r.client.jsPerConn)));
   const jsRaw = Math.max(...sizes.map((n) => med('raw', n, (r) => r.client.jsPerConn)));
   const p99 = Math.max(med('rc', big, (r) => r.client.p99), med('rc', big, (r) => r.server.p99));
@@ -435,7 +438,7 @@ Every helper process runs with \`${NODE_ARGS.join(' ')}\`: a young generation of
       },
       {
         target: 'heartbeat CPU per ping ≤ 1.2× the raw ping/pong floor (bursts), net of idle',
-        measured: `${fmt(cpuRatio)}× (worst N: ${fmt(ping)} µs against ${fmt(floor)} µs; spread floor ${fmt(floorSpread)} µs)`,
+        measured: `${fmt(cpuRatio)}× (worst N = ${fmt(worstCpuN)}: ${fmt(ping)} µs against ${fmt(floor)} µs; spread floor ${fmt(floorSpread)} µs)`,
         met: cpuRatio <= 1.2,
       },
       { target: `event-loop p99 < 20 ms at ${fmt(big)}`, measured: `${fmt(p99)} ms (worse of client and server)`, met: p99 < 20 },
