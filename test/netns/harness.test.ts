@@ -67,14 +67,25 @@ function nextData(socket: net.Socket, guardMs: number): Promise<Buffer | null> {
 }
 
 /** Reads until `expected` has arrived (retransmission after a link comes back may take a few seconds). */
-async function expectEcho(socket: net.Socket, expected: string): Promise<void> {
+async function expectEcho(socket: net.Socket, expected: string, guardMs = 30_000): Promise<void> {
   let got = '';
   while (got.length < expected.length) {
-    const d = await nextData(socket, 30_000);
-    if (d === null) throw new Error(`no echo of ${JSON.stringify(expected)} within 30 s (got ${JSON.stringify(got)})`);
+    const d = await nextData(socket, guardMs);
+    if (d === null) throw new Error(`no echo of ${JSON.stringify(expected)} within ${guardMs} ms (got ${JSON.stringify(got)})`);
     got += d.toString();
   }
   expect(got).toBe(expected);
+}
+
+/**
+ * How long to wait for a segment written at `wroteAt` once the link is back:
+ * TCP doubles its retransmission timeout while the link is down, so the next
+ * try comes up to about as long after link-up as the segment had waited
+ * before it (a loaded machine stretches the down phase: the `ip` commands
+ * and the 2 s no-answer check). Twice the wait so far plus 10 s, at least 30 s.
+ */
+function retransmitGuardMs(wroteAt: number): number {
+  return Math.max(30_000, 2 * (Date.now() - wroteAt) + 10_000);
 }
 
 /** True unless the PID is gone or a zombie (a container's PID 1 may not reap orphans). */
@@ -182,6 +193,7 @@ describeNetns('netns harness', () => {
 
     await p.linkDown();
     await expectRouteStaysOnVeth(p);
+    const wroteAt = Date.now();
     c.socket.write('two');
     // The definition of the fault: no answer and no error for a while.
     expect(await nextData(c.socket, 2000)).toBeNull();
@@ -189,9 +201,9 @@ describeNetns('netns harness', () => {
     expect(c.closed).toBe(false);
 
     await p.linkUp();
-    await expectEcho(c.socket, 'two'); // TCP retransmits once the cable is back
+    await expectEcho(c.socket, 'two', retransmitGuardMs(wroteAt)); // TCP retransmits once the cable is back
     expect(c.errors).toEqual([]);
-  });
+  }, 150_000);
 
   test('a cable pull on the namespace end stalls and resumes too', async () => {
     const { pair: p, conn: c } = await echoPair();
@@ -200,13 +212,14 @@ describeNetns('netns harness', () => {
 
     await p.nsLinkDown();
     await expectRouteStaysOnVeth(p);
+    const wroteAt = Date.now();
     c.socket.write('b');
     expect(await nextData(c.socket, 2000)).toBeNull();
     expect(c.errors).toEqual([]);
 
     await p.nsLinkUp();
-    await expectEcho(c.socket, 'b');
-  });
+    await expectEcho(c.socket, 'b', retransmitGuardMs(wroteAt));
+  }, 150_000);
 
   test('ssCount sees the connection on the host and in the namespace, and nothing once it is gone', async () => {
     const { port, conn: c, pair: p } = await echoPair();
