@@ -34,7 +34,7 @@ function main(): void {
     for (let r = 0; r < ACKS_PER_ROUND; r++) {
       for (let i = 0; i < PER_ACK; i++) void client.send(payload);
       let last = 0;
-      for (let e = window.takeNext(); e; e = window.takeNext()) last = e.id;
+      while (window.takeNext()) last = window.takenId;
       if (last > held) window.ack(last - held);
     }
     const u = process.cpuUsage(t0);
