@@ -36,10 +36,8 @@ const WRITTEN = 1;
 const AHEAD = 2;
 const HOLE = 4;
 
-/** Slots of a window's first ring; it doubles when full. */
-const FIRST_CAPACITY = 16;
-/** An emptied ring larger than this is let go (the next send makes a small one). */
-const KEEP_CAPACITY = 1024;
+/** Slots of a window's first ring; it doubles when full, and is kept (see emptied()). */
+const FIRST_CAPACITY = 8;
 
 /** What enqueueAhead() returns: the message's id, or why it was refused (already rejected). */
 export interface Enqueued {
@@ -78,6 +76,8 @@ export class OutboundWindow {
   private head = 0;
   /** Slots in use from the head, holes included. */
   private len = 0;
+  /** Most slots in use since the window last emptied. */
+  private peak = 0;
   /** Messages held (slots that are not holes). */
   private count = 0;
   /** Slots from the head taken on the current connection. */
@@ -352,7 +352,7 @@ export class OutboundWindow {
       if (!(this.flags[i]! & HOLE)) rejects.push(this.rejects[i]!);
     }
     this.baseId += this.len;
-    this.head = this.len = this.count = this.cursor = this.sent = this.bytes = 0;
+    this.head = this.len = this.peak = this.count = this.cursor = this.sent = this.bytes = 0;
     this.release();
     for (const reject of rejects) reject(err);
     return all;
@@ -419,7 +419,7 @@ export class OutboundWindow {
   private push(payload: Buffer | undefined, expiresAt: number, resolve: (() => void) | undefined, reject: ((err: ResilientError) => void) | undefined, flags: number): void {
     if (this.len === this.cap) this.grow();
     this.setSlot(this.len, payload, expiresAt, resolve, reject, flags);
-    this.len++;
+    if (++this.len > this.peak) this.peak = this.len;
     this.count++;
   }
 
@@ -461,11 +461,18 @@ export class OutboundWindow {
     reject(err);
   }
 
-  /** No message held: the holes go (their ids stay used; their slots are clear already), and a large ring with them. */
+  /**
+   * No message held: the holes go (their ids stay used; their slots are clear
+   * already). The ring stays for the next run of sends, unless that run used
+   * a quarter of it or less: a ring grown for a burst is let go once the
+   * sends that follow are small again (and on rejectAll()), so growing is
+   * paid once per size of burst, not once per emptying.
+   */
   private emptied(): void {
     this.baseId += this.len;
     this.head = this.len = this.cursor = this.sent = 0;
-    if (this.cap > KEEP_CAPACITY) this.release();
+    if (this.cap > FIRST_CAPACITY && this.peak * 4 <= this.cap) this.release();
+    this.peak = 0;
   }
 
   private release(): void {

@@ -313,7 +313,7 @@ describe('OutboundWindow (ring) settles, numbers and counts as the array-of-entr
     );
   });
 
-  it('holds thousands of messages across growth and wrap-around, and lets a large ring go once empty', () => {
+  it('holds thousands of messages across growth and wrap-around, keeps its ring while runs fill it and lets it go after a small one', () => {
     const w = new OutboundWindow({ maxMessages: 100_000, maxBytes: 1 << 30, overflow: 'reject' });
     const resolved: number[] = [];
     let sent = 0;
@@ -333,7 +333,15 @@ describe('OutboundWindow (ring) settles, numbers and counts as the array-of-entr
     w.ack(sent);
     expect(resolved).toEqual(Array.from({ length: sent }, (_, i) => i + 1));
     expect(w.size).toBe(0);
-    expect((w as unknown as { cap: number }).cap).toBe(0);
+    const cap = (): number => (w as unknown as { cap: number }).cap;
+    // Emptied after a run that used it: the ring stays for the next run.
+    expect(cap()).toBe(8192);
+    // A small run after it: emptied, the ring grown for the burst goes.
     expect(w.enqueue(Buffer.from('next'), Infinity, () => undefined, () => undefined)).toBe(sent + 1);
+    w.takeNext();
+    w.ack(sent + 1);
+    expect(cap()).toBe(0);
+    expect(w.enqueue(Buffer.from('again'), Infinity, () => undefined, () => undefined)).toBe(sent + 2);
+    expect(cap()).toBe(8);
   });
 });
