@@ -10,7 +10,8 @@
  * first write on an id is fixed, so a resend carries the same id and the
  * receiver drops what it already has.
  * Over 300 lines: the two halves of one contract (ids, cumulative acks,
- * resume), kept side by side so they read together.
+ * resume), kept side by side so they read together, and the outbound ring's
+ * slot plumbing (push, move, clear, grow), which no other file needs.
  */
 import { ResilientError, sdkError } from './errors';
 
