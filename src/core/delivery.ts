@@ -37,6 +37,13 @@ const WRITTEN = 1;
 const AHEAD = 2;
 const HOLE = 4;
 
+/**
+ * The arrays of a window with no ring (cap 0): one frozen empty array shared
+ * by every such window, so an idle one (every client has one) allocates none.
+ * Nothing writes a slot before grow() made the ring.
+ */
+const NO_SLOTS: never[] = Object.freeze([]) as never[];
+
 /** Slots of a window's first ring; it doubles when full, and is kept (see emptied()). */
 const FIRST_CAPACITY = 8;
 
@@ -65,12 +72,12 @@ export interface Enqueued {
  * be written. Removal from the front is O(1).
  */
 export class OutboundWindow {
-  private payloads: (Buffer | undefined)[] = [];
-  private resolves: ((() => void) | undefined)[] = [];
-  private rejects: (((err: ResilientError) => void) | undefined)[] = [];
-  /** Absolute expiry of an unsent message (Infinity: none); doubles, unboxed in a packed array. */
-  private expiries: number[] = [];
-  private flags: number[] = [];
+  private payloads: (Buffer | undefined)[] = NO_SLOTS;
+  private resolves: ((() => void) | undefined)[] = NO_SLOTS;
+  private rejects: (((err: ResilientError) => void) | undefined)[] = NO_SLOTS;
+  /** Absolute expiry of an unsent message (Infinity: none); doubles, unboxed in a double array. */
+  private expiries: number[] = NO_SLOTS;
+  private flags: number[] = NO_SLOTS;
   /** Ring capacity, a power of two (0 before the first message). */
   private cap = 0;
   /** Ring index of the oldest slot. */
@@ -464,24 +471,23 @@ export class OutboundWindow {
 
   /**
    * No message held: the holes go (their ids stay used; their slots are clear
-   * already). The ring stays for the next run of sends, unless that run used
-   * a quarter of it or less: a ring grown for a burst is let go once the
-   * sends that follow are small again (and on rejectAll()), so growing is
-   * paid once per size of burst, not once per emptying.
+   * already). The ring stays for the next run of sends, unless the run since
+   * the last emptying used a quarter of it or less: a ring grown for a burst
+   * is let go once the sends that follow are small again, and a window whose
+   * sends come one at a time (awaited, or rare) holds no ring between them
+   * (8 slots in five arrays are about 600 B per connection). So growing is
+   * paid once per size of burst, not once per emptying (growing on every
+   * emptying was 11 % of bench/send-path.ts's busy time).
    */
   private emptied(): void {
     this.baseId += this.len;
     this.head = this.len = this.cursor = this.sent = 0;
-    if (this.cap > FIRST_CAPACITY && this.peak * 4 <= this.cap) this.release();
+    if (this.cap > 0 && this.peak * 4 <= this.cap) this.release();
     this.peak = 0;
   }
 
   private release(): void {
-    this.payloads = [];
-    this.resolves = [];
-    this.rejects = [];
-    this.expiries = [];
-    this.flags = [];
+    this.payloads = this.resolves = this.rejects = this.expiries = this.flags = NO_SLOTS;
     this.cap = 0;
   }
 
