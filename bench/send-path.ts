@@ -1,12 +1,12 @@
 /**
  * The client's per-message bookkeeping with no socket: send() (promise,
- * queue entry, pump request), then the window's takeNext() and one
+ * the window's ring slots, pump request), then the window's takeNext() and one
  * cumulative ack() per 4,000 messages, as a connection would. CPU time per
  * message, min and median of 15 rounds of 2,000,000 messages. Twice: acked
  * at once, and with each ack HELD messages behind the last one taken, so
  * that 4,000 to 8,000 are unacknowledged, as the throughput bench's
- * fire-and-forget row keeps them (FF_HIGH): those
- * entries and promises survive young-generation collections, which the
+ * fire-and-forget row keeps them (FF_HIGH): their promises (and, before the
+ * ring window, their entries) survive young-generation collections, which the
  * first case never sees (the client's profile there: garbage collector
  * about 30 % of its busy time). Compare two
  * versions back to back on the same machine (docs/decisions.md, "send()
@@ -34,7 +34,7 @@ function main(): void {
     for (let r = 0; r < ACKS_PER_ROUND; r++) {
       for (let i = 0; i < PER_ACK; i++) void client.send(payload);
       let last = 0;
-      for (let e = window.takeNext(); e; e = window.takeNext()) last = e.id;
+      while (window.takeNext()) last = window.takenId;
       if (last > held) window.ack(last - held);
     }
     const u = process.cpuUsage(t0);

@@ -7,7 +7,6 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { performance } from 'node:perf_hooks';
-import type { OutboundEntry } from '../core/delivery';
 import { ResilientError, sdkError } from '../core/errors';
 import type { ClientState } from '../core/state';
 import { channels, publish } from '../io/diagnostics';
@@ -42,7 +41,7 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
     const handshake = this.life.handshake;
     if (handshake && !opts.codec) handshake.encodeAhead = (m) => this.checkedPayload(m as Sendable<M>);
     if (this.opts.queue.overflow === 'drop-oldest') {
-      this.life.outbound.onDropped = (d) => this.emit('dropped', { payload: d.payload, error: sdkError('ERR_QUEUE_FULL', `message ${d.id} dropped`) });
+      this.life.outbound.onDropped = (id, payload) => this.emit('dropped', { payload, error: sdkError('ERR_QUEUE_FULL', `message ${id} dropped`) });
     }
     if (this.opts.signal) {
       this.onAbort = (): void => void this.close();
@@ -119,11 +118,11 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
     const reject = settlers.reject;
     settlers.resolve = settlers.reject = noop;
     try {
-      const entry = this.life.outbound.enqueue(payload, expiresAt, resolve, reject);
-      if (!entry) return promise;
+      // The window holds the promise's own resolving functions: nothing per message but its slots.
+      const id = options.signal ? this.enqueueAbortable(payload, expiresAt, resolve, reject, options.signal) : this.life.outbound.enqueue(payload, expiresAt, resolve, reject);
+      if (id === undefined) return promise;
       // Per message: gated here so no closure is built when nobody subscribes.
-      if (channels.clientMessage.hasSubscribers) this.publishOut(entry.id, payload);
-      if (options.signal) this.abortable(entry, options.signal);
+      if (channels.clientMessage.hasSubscribers) this.publishOut(id, payload);
       this.accepted(expiresAt, payload.length);
     } catch (err) {
       // What a throwing executor would have done: the promise rejects, send() does not throw.
@@ -132,11 +131,25 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
     return promise;
   }
 
-  /** Withdraws `entry` (never written) when `signal` aborts; the listener goes when the entry settles. */
-  private abortable(entry: OutboundEntry, signal: AbortSignal): void {
-    const onAbort = (): void => void this.life.outbound.withdraw(entry, sdkError('ERR_ABORTED', 'send aborted before it was written'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    entry.onSettle = () => signal.removeEventListener('abort', onAbort);
+  /**
+   * A send with a signal: its message settles through wrappers that drop the
+   * abort listener, and aborting withdraws it (if never written) by its own
+   * reject wrapper. Returns its id, or undefined when refused (already rejected).
+   */
+  private enqueueAbortable(payload: Buffer, expiresAt: number, resolve: () => void, reject: (err: ResilientError) => void, signal: AbortSignal): number | undefined {
+    const outbound = this.life.outbound;
+    const onAbort = (): void => void outbound.withdraw(rejectOne, sdkError('ERR_ABORTED', 'send aborted before it was written'));
+    const resolveOne = (): void => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    };
+    const rejectOne = (err: ResilientError): void => {
+      signal.removeEventListener('abort', onAbort);
+      reject(err);
+    };
+    const id = outbound.enqueue(payload, expiresAt, resolveOne, rejectOne);
+    if (id !== undefined) signal.addEventListener('abort', onAbort, { once: true });
+    return id;
   }
 
   /**
@@ -167,7 +180,7 @@ export class ResilientClient<M = Buffer> extends EventEmitter<ClientEvents<M>> {
       const signal = options.signal;
       let left = encoded.length;
       let settled = false;
-      const onAbort = (): void => void outbound.withdrawGroup(rejectOne, sdkError('ERR_ABORTED', 'sendMany aborted before its messages were written'));
+      const onAbort = (): void => void outbound.withdraw(rejectOne, sdkError('ERR_ABORTED', 'sendMany aborted before its messages were written'));
       const settle = (): boolean => {
         if (settled) return false;
         settled = true;

@@ -10,7 +10,8 @@
  * first write on an id is fixed, so a resend carries the same id and the
  * receiver drops what it already has.
  * Over 300 lines: the two halves of one contract (ids, cumulative acks,
- * resume), kept side by side so they read together.
+ * resume), kept side by side so they read together, and the outbound ring's
+ * slot plumbing (push, move, clear, grow), which no other file needs.
  */
 import { ResilientError, sdkError } from './errors';
 
@@ -31,85 +32,80 @@ export const QUEUE_DEFAULTS: Readonly<QueueOptions> = Object.freeze({
   overflow: 'reject',
 });
 
+/** Slot flags: written on some connection; a handshake message put ahead; a hole (its message removed). */
+const WRITTEN = 1;
+const AHEAD = 2;
+const HOLE = 4;
+
 /**
- * One message held by the window. A class with every field set in its
- * constructor, so all entries share one shape with every field in-object:
- * an object literal that gains `written` at its first write (or `onSettle`)
- * grows an out-of-object property store, one more allocation per held
- * message that survives young-generation collections (bench/send-path.ts,
- * docs/decisions.md "A held message is one entry of one shape").
+ * The arrays of a window with no ring (cap 0): one frozen empty array shared
+ * by every such window, so an idle one (every client has one) allocates none.
+ * Nothing writes a slot before grow() made the ring.
  */
-export class OutboundEntry {
-  /**
-   * True once written on any connection. Such an entry may have arrived, so
-   * it is never expired, dropped or withdrawn: only acked, or rejected when
-   * the whole window is given up.
-   */
-  written = false;
-  /** Called once the entry is settled either way (e.g. to drop an abort listener). */
-  onSettle: (() => void) | undefined = undefined;
-  /**
-   * The expiry, or undefined for none: Infinity is a heap number, and a
-   * field that only ever held numbers would box a copy of it in every entry.
-   */
-  private readonly expiry: number | undefined;
+const NO_SLOTS: never[] = Object.freeze([]) as never[];
 
-  constructor(
-    /** Fixed once written; before that a handshake message put ahead may move it up by one. */
-    public id: number,
-    readonly payload: Buffer,
-    expiresAt: number,
-    readonly resolve: () => void,
-    readonly reject: (err: ResilientError) => void,
-    /** A handshake message: written before anything never written, and while the queue is held. */
-    readonly ahead = false,
-  ) {
-    this.expiry = expiresAt === Infinity ? undefined : expiresAt;
-  }
+/** Slots of a window's first ring; it doubles when full, and is kept (see emptied()). */
+const FIRST_CAPACITY = 8;
 
-  /** Absolute time after which an unsent entry expires (Infinity: never). */
-  get expiresAt(): number {
-    return this.expiry ?? Infinity;
-  }
-}
-
-function settleOk(e: OutboundEntry): void {
-  e.onSettle?.();
-  e.resolve();
-}
-
-function settleErr(e: OutboundEntry, err: ResilientError): void {
-  e.onSettle?.();
-  e.reject(err);
-}
-
-/** What enqueueAhead() returns: the entry, or why it was refused (already rejected). */
+/** What enqueueAhead() returns: the message's id, or why it was refused (already rejected). */
 export interface Enqueued {
-  readonly entry?: OutboundEntry;
+  readonly id?: number;
   readonly refused?: ResilientError;
 }
 
 /**
- * Messages accepted but not yet acknowledged, in id order. The first
- * `inFlight` entries have been written on the current connection; the rest
- * are waiting to be written. Removal from the front is O(1) amortised.
+ * Messages accepted but not yet acknowledged, in id order: a ring of
+ * parallel arrays (payload, resolve, reject, expiry, flags), so a held
+ * message is five array slots and no object of its own (an object per held
+ * message lived until its ack and survived young-generation collections:
+ * docs/decisions.md, "The outbound window is a ring of parallel arrays").
+ *
+ * A slot's id is implicit: the id of the slot at the head plus its offset.
+ * A message removed before its turn (expired, withdrawn, dropped,
+ * discarded) leaves a hole, skipped by takeNext() and freed when the head
+ * passes it, so its id is never reused and removal moves nothing. A
+ * handshake message put ahead shifts the slots behind it up by one, which
+ * is exactly its taking of their ids (enqueueAhead).
+ *
+ * The first `cursor` slots from the head were taken on the current
+ * connection (`sent` of them messages, the rest holes); the others wait to
+ * be written. Removal from the front is O(1).
  */
 export class OutboundWindow {
-  private entries: OutboundEntry[] = [];
+  private payloads: (Buffer | undefined)[] = NO_SLOTS;
+  private resolves: ((() => void) | undefined)[] = NO_SLOTS;
+  private rejects: (((err: ResilientError) => void) | undefined)[] = NO_SLOTS;
+  /** Absolute expiry of an unsent message (Infinity: none); doubles, unboxed in a double array. */
+  private expiries: number[] = NO_SLOTS;
+  private flags: number[] = NO_SLOTS;
+  /** Ring capacity, a power of two (0 before the first message). */
+  private cap = 0;
+  /** Ring index of the oldest slot. */
   private head = 0;
+  /** Slots in use from the head, holes included. */
+  private len = 0;
+  /** Most slots in use since the window last emptied. */
+  private peak = 0;
+  /** Messages held (slots that are not holes). */
+  private count = 0;
+  /** Slots from the head taken on the current connection. */
+  private cursor = 0;
   private sent = 0;
   private bytes = 0;
-  private nextId: number;
+  /** Id of the slot at the head; the next accepted message gets baseId + len. */
+  private baseId: number;
   /** Highest id ever written, on any connection: no peer can hold more (see checkAcked). */
   private maxWritten: number;
-  /** Told of each entry the 'drop-oldest' policy pushed out (already rejected with ERR_QUEUE_FULL). */
-  onDropped: ((entry: OutboundEntry) => void) | undefined = undefined;
+  /** Id of the message last returned by takeNext(). */
+  private lastTaken = 0;
+  /** Told of each message the 'drop-oldest' policy pushed out (already rejected with ERR_QUEUE_FULL). */
+  onDropped: ((id: number, payload: Buffer) => void) | undefined = undefined;
 
   constructor(
     private readonly opts: QueueOptions,
     firstId = 1,
   ) {
-    this.nextId = firstId;
+    this.baseId = firstId;
     this.maxWritten = firstId - 1;
   }
 
@@ -131,7 +127,7 @@ export class OutboundWindow {
 
   /** Messages held (queued + in flight). */
   get size(): number {
-    return this.entries.length - this.head;
+    return this.count;
   }
   /** Payload bytes held. */
   get sizeBytes(): number {
@@ -143,42 +139,46 @@ export class OutboundWindow {
   }
   /** Messages waiting to be written. */
   get queued(): number {
-    return this.size - this.sent;
+    return this.count - this.sent;
   }
   /** The id the next accepted message gets. */
   get peekNextId(): number {
-    return this.nextId;
+    return this.baseId + this.len;
+  }
+  /** The id of the message last returned by takeNext(). */
+  get takenId(): number {
+    return this.lastTaken;
   }
 
   /**
-   * Accepts a message, or refuses it by the overflow policy: returns the
-   * entry (its promise callbacks are the caller's), or undefined after
-   * rejecting it with ERR_QUEUE_FULL. Entries pushed out by 'drop-oldest' are
-   * rejected with ERR_QUEUE_FULL and handed to `onDropped`. Allocates nothing
-   * but the entry (no closure, no result object: it runs once per send()).
+   * Accepts a message, or refuses it by the overflow policy: returns its id,
+   * or undefined after rejecting it with ERR_QUEUE_FULL. Messages pushed out
+   * by 'drop-oldest' are rejected with ERR_QUEUE_FULL and handed to
+   * `onDropped`. Allocates nothing (it runs once per send()), but a new ring
+   * when this one is full.
    */
   enqueue(
     payload: Buffer,
     expiresAt: number,
     resolve: () => void,
     reject: (err: ResilientError) => void,
-  ): OutboundEntry | undefined {
+  ): number | undefined {
     const refused = this.makeRoom(1, payload.length);
     if (refused) {
       reject(refused);
       return undefined;
     }
-    const entry = new OutboundEntry(this.nextId++, payload, expiresAt, resolve, reject);
-    this.entries.push(entry);
+    const id = this.baseId + this.len;
+    this.push(payload, expiresAt, resolve, reject, 0);
     this.bytes += payload.length;
-    return entry;
+    return id;
   }
 
   /**
    * Accepts all of `payloads` or none (one sendMany() batch): if the batch as
    * a whole does not fit the bounds (after 'drop-oldest' made what room it
    * can), nothing is accepted and `reject` is called once with
-   * ERR_QUEUE_FULL. Every entry of the batch shares `resolve` and `reject`.
+   * ERR_QUEUE_FULL. Every message of the batch shares `resolve` and `reject`.
    * Returns how many were accepted (0 or payloads.length).
    */
   enqueueAll(
@@ -194,7 +194,7 @@ export class OutboundWindow {
       reject(refused);
       return 0;
     }
-    for (const payload of payloads) this.entries.push(new OutboundEntry(this.nextId++, payload, expiresAt, resolve, reject));
+    for (const payload of payloads) this.push(payload, expiresAt, resolve, reject, 0);
     this.bytes += bytes;
     return payloads.length;
   }
@@ -214,61 +214,82 @@ export class OutboundWindow {
       reject(refused);
       return { refused };
     }
-    let at = this.head + this.sent;
-    while (at < this.entries.length && (this.entries[at] as OutboundEntry).written) at++;
-    while (at < this.entries.length && (this.entries[at] as OutboundEntry).ahead) at++;
-    const entry = new OutboundEntry(this.nextId++, payload, Infinity, resolve, reject, true);
-    if (at < this.entries.length) {
-      entry.id = (this.entries[at] as OutboundEntry).id;
-      for (let i = at; i < this.entries.length; i++) (this.entries[i] as OutboundEntry).id++;
-    }
-    this.entries.splice(at, 0, entry);
+    let at = this.cursor;
+    while (at < this.len && this.flagsAt(at) & (WRITTEN | HOLE)) at++;
+    while (at < this.len && this.flagsAt(at) & (AHEAD | HOLE)) at++;
+    // Room for one more at the tail, then the slots from `at` move up by one.
+    this.push(undefined, Infinity, undefined, undefined, HOLE);
+    this.count--;
+    for (let i = this.len - 1; i > at; i--) this.moveSlot(i - 1, i);
+    this.setSlot(at, payload, Infinity, resolve, reject, AHEAD);
+    this.count++;
     this.bytes += payload.length;
-    return { entry };
+    return { id: this.baseId + at };
   }
 
   /**
-   * The next entry to write, marked as in flight; undefined when none waits.
-   * `held` (a handshake is running): only resends and handshake messages.
+   * The payload of the next message to write, marked as in flight (its id:
+   * `takenId`); undefined when none waits. `held` (a handshake is running):
+   * only resends and handshake messages.
    */
-  takeNext(held = false): OutboundEntry | undefined {
-    const e = this.entries[this.head + this.sent];
-    if (e && held && !e.written && !e.ahead) return undefined;
-    if (e) {
-      this.sent++;
-      e.written = true;
-      if (e.id > this.maxWritten) this.maxWritten = e.id;
-    }
-    return e;
+  takeNext(held = false): Buffer | undefined {
+    const mask = this.cap - 1;
+    const flags = this.flags;
+    let at = this.cursor;
+    while (at < this.len && flags[(this.head + at) & mask]! & HOLE) at++;
+    this.cursor = at;
+    if (at === this.len) return undefined;
+    const i = (this.head + at) & mask;
+    const f = flags[i]!;
+    if (held && !(f & (WRITTEN | AHEAD))) return undefined;
+    flags[i] = f | WRITTEN;
+    this.cursor = at + 1;
+    this.sent++;
+    const id = this.baseId + at;
+    this.lastTaken = id;
+    if (id > this.maxWritten) this.maxWritten = id;
+    return this.payloads[i];
   }
 
-  /** Removes the entry last returned by takeNext() and rejects it with `err`. */
+  /** Removes the message last returned by takeNext() and rejects it with `err`. */
   discardTaken(err: ResilientError): void {
     if (this.sent === 0) return;
     this.sent--;
-    settleErr(this.removeAt(this.head + this.sent), err);
+    this.removeAt(this.cursor - 1, err);
   }
 
-  /** The peer has everything up to `id`: resolves those entries. Returns how many. Throws ERR_PROTOCOL, resolving nothing, beyond the highest id written. */
+  /** The peer has everything up to `id`: resolves those messages. Returns how many. Throws ERR_PROTOCOL, resolving nothing, beyond the highest id written. */
   ack(id: number): number {
     this.checkAcked(id);
     let n = 0;
-    while (this.head < this.entries.length) {
-      const e = this.entries[this.head] as OutboundEntry;
-      if (e.id > id || !e.written) break;
-      this.entries[this.head] = undefined as unknown as OutboundEntry;
-      this.head++;
-      this.bytes -= e.payload.length;
-      if (this.sent > 0) this.sent--;
-      n++;
-      settleOk(e);
+    const mask = this.cap - 1;
+    while (this.len > 0) {
+      const i = this.head;
+      const f = this.flags[i]!;
+      if (!(f & HOLE) && (this.baseId > id || !(f & WRITTEN))) break;
+      const resolve = this.resolves[i];
+      if (!(f & HOLE)) {
+        this.bytes -= (this.payloads[i] as Buffer).length;
+        this.count--;
+        n++;
+      }
+      this.clearSlot(i);
+      this.head = (i + 1) & mask;
+      this.len--;
+      this.baseId++;
+      if (this.cursor > 0) {
+        this.cursor--;
+        if (!(f & HOLE)) this.sent--;
+      }
+      resolve?.();
     }
-    this.compact();
+    if (this.count === 0) this.emptied();
     return n;
   }
 
   /** The connection ended: everything in flight must be written again. */
   rewind(): void {
+    this.cursor = 0;
     this.sent = 0;
   }
 
@@ -279,88 +300,89 @@ export class OutboundWindow {
     return this.ack(acked);
   }
 
-  /** Rejects and removes unsent entries whose expiry has passed. Returns them. */
-  expire(now: number): OutboundEntry[] {
-    const expired: OutboundEntry[] = [];
-    for (let i = this.head + this.sent; i < this.entries.length; ) {
-      const e = this.entries[i] as OutboundEntry;
-      if (e.expiresAt <= now && !e.written) {
-        this.removeAt(i);
-        settleErr(e, sdkError('ERR_MESSAGE_EXPIRED', `message ${e.id} expired before it could be sent`));
-        expired.push(e);
-      } else {
-        i++;
-      }
-    }
-    return expired;
-  }
-
-  /** Withdraws an entry not yet written, rejecting it with `err`. False if it was written (or settled) already. */
-  withdraw(entry: OutboundEntry, err: ResilientError): boolean {
-    if (entry.written) return false;
-    for (let i = this.head + this.sent; i < this.entries.length; i++) {
-      if (this.entries[i] === entry) {
-        settleErr(this.removeAt(i), err);
-        return true;
-      }
-    }
-    return false;
-  }
-
-  /**
-   * Withdraws every entry not yet written that settles through `reject` (the
-   * entries of one sendMany() batch share it), rejecting each with `err`.
-   * Returns how many. O(messages held), once per aborted batch.
-   */
-  withdrawGroup(reject: (err: ResilientError) => void, err: ResilientError): number {
+  /** Rejects and removes unsent messages whose expiry has passed. Returns how many. */
+  expire(now: number): number {
     let n = 0;
-    for (let i = this.head + this.sent; i < this.entries.length; ) {
-      const e = this.entries[i] as OutboundEntry;
-      if (e.reject === reject && !e.written) {
-        settleErr(this.removeAt(i), err);
-        n++;
-      } else i++;
+    for (let at = this.cursor; at < this.len; at++) {
+      const i = (this.head + at) & (this.cap - 1);
+      if (this.flags[i]! & (WRITTEN | HOLE) || this.expiries[i]! > now) continue;
+      const id = this.baseId + at;
+      this.removeAt(at, sdkError('ERR_MESSAGE_EXPIRED', `message ${id} expired before it could be sent`));
+      n++;
     }
     return n;
   }
 
-  /** The earliest expiry among unsent entries (Infinity if none). */
+  /**
+   * Withdraws every message not yet written that settles through `reject`
+   * (one send() with an abort signal has its own; the messages of one
+   * sendMany() batch share one), rejecting each with `err`. Returns how many:
+   * 0 when they were written (or settled) already. O(messages held), once per
+   * aborted send.
+   */
+  withdraw(reject: (err: ResilientError) => void, err: ResilientError): number {
+    let n = 0;
+    for (let at = this.cursor; at < this.len; at++) {
+      const i = (this.head + at) & (this.cap - 1);
+      if (this.flags[i]! & (WRITTEN | HOLE) || this.rejects[i] !== reject) continue;
+      this.removeAt(at, err);
+      n++;
+    }
+    return n;
+  }
+
+  /** The earliest expiry among unsent messages (Infinity if none). */
   nextExpiry(): number {
     let min = Infinity;
-    for (let i = this.head + this.sent; i < this.entries.length; i++) {
-      const e = this.entries[i] as OutboundEntry;
-      if (e.expiresAt < min && !e.written) min = e.expiresAt;
+    for (let at = this.cursor; at < this.len; at++) {
+      const i = (this.head + at) & (this.cap - 1);
+      if (this.expiries[i]! < min && !(this.flags[i]! & (WRITTEN | HOLE))) min = this.expiries[i]!;
     }
     return min;
   }
 
   /** Payloads not yet acknowledged, in order (for the app to persist). */
   pending(): Buffer[] {
-    return this.entries.slice(this.head).map((e) => e.payload);
+    const out: Buffer[] = [];
+    for (let at = 0; at < this.len; at++) {
+      const i = (this.head + at) & (this.cap - 1);
+      if (!(this.flags[i]! & HOLE)) out.push(this.payloads[i] as Buffer);
+    }
+    return out;
   }
 
-  /** Rejects every entry with `err`, empties the window, returns the payloads in order. */
+  /** Rejects every message with `err`, empties the window, returns the payloads in order. */
   rejectAll(err: ResilientError): Buffer[] {
-    const all = this.entries.slice(this.head);
-    this.entries = [];
-    this.head = 0;
-    this.sent = 0;
-    this.bytes = 0;
-    for (const e of all) settleErr(e, err);
-    return all.map((e) => e.payload);
+    const all = this.pending();
+    const rejects: ((err: ResilientError) => void)[] = [];
+    for (let at = 0; at < this.len; at++) {
+      const i = (this.head + at) & (this.cap - 1);
+      if (!(this.flags[i]! & HOLE)) rejects.push(this.rejects[i]!);
+    }
+    this.baseId += this.len;
+    this.head = this.len = this.peak = this.count = this.cursor = this.sent = this.bytes = 0;
+    this.release();
+    for (const reject of rejects) reject(err);
+    return all;
   }
 
   /** Withdraws the handshake messages not yet written (their handshake ended), rejecting them with `err`. */
   withdrawAhead(err: ResilientError): void {
-    for (let i = this.head + this.sent; i < this.entries.length; ) {
-      const e = this.entries[i] as OutboundEntry;
-      if (e.ahead && !e.written) {
+    for (let at = this.cursor; at < this.len; ) {
+      const f = this.flagsAt(at);
+      if (f & AHEAD && !(f & (WRITTEN | HOLE))) {
         // The messages behind it take back the ids they had before it went ahead.
-        for (let j = i + 1; j < this.entries.length; j++) (this.entries[j] as OutboundEntry).id--;
-        this.nextId--;
-        settleErr(this.removeAt(i), err);
-      } else i++;
+        const i = (this.head + at) & (this.cap - 1);
+        const reject = this.rejects[i]!;
+        this.bytes -= (this.payloads[i] as Buffer).length;
+        for (let j = at; j < this.len - 1; j++) this.moveSlot(j + 1, j);
+        this.clearSlot((this.head + this.len - 1) & (this.cap - 1));
+        this.len--;
+        this.count--;
+        reject(err);
+      } else at++;
     }
+    if (this.count === 0) this.emptied();
   }
 
   /**
@@ -374,43 +396,124 @@ export class OutboundWindow {
     if (count > maxMessages || bytes > maxBytes) {
       return sdkError('ERR_QUEUE_FULL', `a batch of ${count} messages (${bytes} bytes) exceeds queue.maxMessages / queue.maxBytes (${maxMessages} / ${maxBytes})`);
     }
-    while (this.size + count > maxMessages || this.bytes + bytes > maxBytes) {
+    while (this.count + count > maxMessages || this.bytes + bytes > maxBytes) {
       // Only a message never written may be dropped: one that was on the wire
       // may already have arrived, and rejecting it would be a lie.
       const at = this.opts.overflow === 'drop-oldest' ? this.firstNeverWritten() : -1;
       if (at < 0) {
-        return sdkError('ERR_QUEUE_FULL', `queue full (${this.size} messages, ${this.bytes} bytes; limits ${maxMessages} / ${maxBytes})`);
+        return sdkError('ERR_QUEUE_FULL', `queue full (${this.count} messages, ${this.bytes} bytes; limits ${maxMessages} / ${maxBytes})`);
       }
-      const victim = this.removeAt(at);
-      settleErr(victim, sdkError('ERR_QUEUE_FULL', `message ${victim.id} dropped by queue.overflow 'drop-oldest'`));
-      this.onDropped?.(victim);
+      const id = this.baseId + at;
+      const payload = this.payloads[(this.head + at) & (this.cap - 1)] as Buffer;
+      this.removeAt(at, sdkError('ERR_QUEUE_FULL', `message ${id} dropped by queue.overflow 'drop-oldest'`));
+      this.onDropped?.(id, payload);
     }
     return undefined;
   }
 
-  /** Index of the oldest user message never written (handshake messages are not dropped), or -1. */
+  /** Offset of the oldest user message never written (handshake messages are not dropped), or -1. */
   private firstNeverWritten(): number {
-    for (let i = this.head + this.sent; i < this.entries.length; i++) {
-      const e = this.entries[i] as OutboundEntry;
-      if (!e.written && !e.ahead) return i;
+    for (let at = this.cursor; at < this.len; at++) {
+      if (!(this.flagsAt(at) & (WRITTEN | AHEAD | HOLE))) return at;
     }
     return -1;
   }
 
-  private removeAt(index: number): OutboundEntry {
-    const [e] = this.entries.splice(index, 1) as [OutboundEntry];
-    this.bytes -= e.payload.length;
-    return e;
+  private flagsAt(at: number): number {
+    return this.flags[(this.head + at) & (this.cap - 1)]!;
   }
 
-  private compact(): void {
-    if (this.head === this.entries.length) {
-      this.entries = [];
-      this.head = 0;
-    } else if (this.head >= 1024 && this.head * 2 >= this.entries.length) {
-      this.entries = this.entries.slice(this.head);
-      this.head = 0;
+  /** Appends a slot at the tail, doubling the ring when it is full. */
+  private push(payload: Buffer | undefined, expiresAt: number, resolve: (() => void) | undefined, reject: ((err: ResilientError) => void) | undefined, flags: number): void {
+    if (this.len === this.cap) this.grow();
+    this.setSlot(this.len, payload, expiresAt, resolve, reject, flags);
+    if (++this.len > this.peak) this.peak = this.len;
+    this.count++;
+  }
+
+  private setSlot(at: number, payload: Buffer | undefined, expiresAt: number, resolve: (() => void) | undefined, reject: ((err: ResilientError) => void) | undefined, flags: number): void {
+    const i = (this.head + at) & (this.cap - 1);
+    this.payloads[i] = payload;
+    this.resolves[i] = resolve;
+    this.rejects[i] = reject;
+    this.expiries[i] = expiresAt;
+    this.flags[i] = flags;
+  }
+
+  private moveSlot(from: number, to: number): void {
+    const mask = this.cap - 1;
+    const f = (this.head + from) & mask;
+    const t = (this.head + to) & mask;
+    this.payloads[t] = this.payloads[f];
+    this.resolves[t] = this.resolves[f];
+    this.rejects[t] = this.rejects[f];
+    this.expiries[t] = this.expiries[f]!;
+    this.flags[t] = this.flags[f]!;
+  }
+
+  private clearSlot(i: number): void {
+    this.payloads[i] = undefined;
+    this.resolves[i] = undefined;
+    this.rejects[i] = undefined;
+  }
+
+  /** Makes the message at offset `at` a hole and rejects it with `err`. */
+  private removeAt(at: number, err: ResilientError): void {
+    const i = (this.head + at) & (this.cap - 1);
+    const reject = this.rejects[i]!;
+    this.bytes -= (this.payloads[i] as Buffer).length;
+    this.clearSlot(i);
+    this.flags[i] = HOLE;
+    this.count--;
+    if (this.count === 0) this.emptied();
+    reject(err);
+  }
+
+  /**
+   * No message held: the holes go (their ids stay used; their slots are clear
+   * already). The ring stays for the next run of sends, unless the run since
+   * the last emptying used a quarter of it or less: a ring grown for a burst
+   * is let go once the sends that follow are small again, and a window whose
+   * sends come one at a time (awaited, or rare) holds no ring between them
+   * (8 slots in five arrays are about 600 B per connection). So growing is
+   * paid once per size of burst, not once per emptying (growing on every
+   * emptying was 11 % of bench/send-path.ts's busy time).
+   */
+  private emptied(): void {
+    this.baseId += this.len;
+    this.head = this.len = this.cursor = this.sent = 0;
+    if (this.cap > 0 && this.peak * 4 <= this.cap) this.release();
+    this.peak = 0;
+  }
+
+  private release(): void {
+    this.payloads = this.resolves = this.rejects = this.expiries = this.flags = NO_SLOTS;
+    this.cap = 0;
+  }
+
+  private grow(): void {
+    const cap = this.cap === 0 ? FIRST_CAPACITY : this.cap * 2;
+    const payloads = new Array<Buffer | undefined>(cap).fill(undefined);
+    const resolves = new Array<(() => void) | undefined>(cap).fill(undefined);
+    const rejects = new Array<((err: ResilientError) => void) | undefined>(cap).fill(undefined);
+    const expiries = new Array<number>(cap).fill(0.5);
+    const flags = new Array<number>(cap).fill(0);
+    const mask = this.cap - 1;
+    for (let at = 0; at < this.len; at++) {
+      const i = (this.head + at) & mask;
+      payloads[at] = this.payloads[i];
+      resolves[at] = this.resolves[i];
+      rejects[at] = this.rejects[i];
+      expiries[at] = this.expiries[i]!;
+      flags[at] = this.flags[i]!;
     }
+    this.payloads = payloads;
+    this.resolves = resolves;
+    this.rejects = rejects;
+    this.expiries = expiries;
+    this.flags = flags;
+    this.cap = cap;
+    this.head = 0;
   }
 }
 

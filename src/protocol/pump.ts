@@ -29,15 +29,15 @@ export interface MessageSink {
 export function pump(window: OutboundWindow, sink: MessageSink, limit: number, held = false): void {
   let room = sink.room;
   while (room > 0 || (room = sink.room) > 0) {
-    const e = window.takeNext(held);
-    if (!e) return;
-    const bytes = e.payload.length;
+    const payload = window.takeNext(held);
+    if (!payload) return;
+    const bytes = payload.length;
     if (bytes > limit) {
       // Accepted before the peer told us its (smaller) frame limit.
       window.discardTaken(sdkError('ERR_FRAME_TOO_LARGE', `message of ${bytes} bytes exceeds the peer's ${limit}-byte limit`));
       continue;
     }
-    sink.sendMessage(e.id, e.payload);
+    sink.sendMessage(window.takenId, payload);
     room -= DATA_HEADER_BYTES + bytes;
   }
 }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { ConfirmLedger } from '../../src/core/confirm';
 import { MAX_OUTSTANDING_PINGS, PingLedger, routePong } from '../../src/core/pong';
-import { OutboundEntry, OutboundWindow } from '../../src/core/delivery';
+import { OutboundWindow } from '../../src/core/delivery';
 
 describe('ConfirmLedger', () => {
   it('asks for one barrier per write batch and confirms the batch when its pong arrives', () => {
@@ -140,7 +140,7 @@ type Reply = { pong: number | true } | { other: number };
 
 class Harness {
   readonly window = new OutboundWindow({ maxMessages: 1e6, maxBytes: 1 << 30, overflow: 'reject' }, 0);
-  readonly confirm: ConfirmLedger<OutboundEntry>;
+  readonly confirm: ConfirmLedger<number>;
   readonly pings: PingLedger;
   wire: WireItem[] = [];
   replies: Reply[] = [];
@@ -162,7 +162,7 @@ class Harness {
     readonly maxBarriers: number,
     readonly maxPings: number,
   ) {
-    this.confirm = new ConfirmLedger<OutboundEntry>(maxBarriers);
+    this.confirm = new ConfirmLedger<number>(maxBarriers);
     this.pings = new PingLedger(maxPings);
   }
 
@@ -186,13 +186,13 @@ class Harness {
   }
 
   flush(max: number): void {
-    const batch: OutboundEntry[] = [];
+    const batch: number[] = [];
     while (batch.length < max) {
-      const e = this.window.takeNext();
-      if (!e) break;
-      batch.push(e);
-      this.wire.push({ msg: e.id });
-      if (this.rewrite.length > 0) must(e.id === this.rewrite.shift(), 'the dropped ones are written first, in order');
+      if (!this.window.takeNext()) break;
+      const id = this.window.takenId;
+      batch.push(id);
+      this.wire.push({ msg: id });
+      if (this.rewrite.length > 0) must(id === this.rewrite.shift(), 'the dropped ones are written first, in order');
     }
     if (batch.length === 0) return;
     this.batches++;
@@ -234,14 +234,14 @@ class Harness {
       return;
     }
     const { confirmed, barrier } = this.confirm.answered(route.match.mark);
-    for (const e of confirmed) must(this.serverGot.has(e.id), `message ${e.id} confirmed before the server read it`);
-    if (confirmed.length > 0) must(this.window.ack((confirmed[confirmed.length - 1] as OutboundEntry).id) === confirmed.length, 'confirmed = acked');
+    for (const id of confirmed) must(this.serverGot.has(id), `message ${id} confirmed before the server read it`);
+    if (confirmed.length > 0) must(this.window.ack(confirmed[confirmed.length - 1] as number) === confirmed.length, 'confirmed = acked');
     if (barrier) this.barrier();
   }
 
   drop(): void {
     const inFlight = this.window.pending().slice(0, this.window.inFlight).map((b) => Number(String(b)));
-    const again = this.confirm.drop().map((e) => e.id);
+    const again = this.confirm.drop();
     expect(again).toEqual(inFlight); // every unconfirmed one, once, in write order
     for (const id of again) must(!this.resolvedSet.has(id), `message ${id} both confirmed and given back`);
     must(this.confirm.barriersInFlight === 0 && this.confirm.uncovered === 0, 'drop() forgets every ping');
