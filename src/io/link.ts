@@ -18,7 +18,7 @@ import type { PingLedger, PingMatch } from '../core/pong';
 import type { PartialFrame } from '../protocol/peer';
 import { Deadline } from './deadline';
 import { watchLocalAddress } from './network-watch';
-import { Endpoint, attach, configureSocket, detach, openSocket, ownerHandlers, resetSocket } from './socket';
+import { Endpoint, attach, configureSocket, detach, localAddressOnce, openSocket, ownerHandlers, resetSocket } from './socket';
 import { MAX_DELAY_MS, TimerWheel, WheelEntry, processWheel } from './timer-wheel';
 import { FrameWriter } from './writer';
 
@@ -376,7 +376,7 @@ export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends Lin
     this.connectDeadline?.progress();
     configureSocket(this.socket, this.cfg.keepAliveMs);
     const every = this.cfg.networkCheckMs;
-    if (every) this.unwatchAddress = watchLocalAddress(this.socket.localAddress, every, () => this.onAddressGone());
+    if (every) this.unwatchAddress = watchLocalAddress(localAddressOnce(this.socket), every, () => this.onAddressGone());
     this.hooks.onSocketReady(this.socket);
     this.onReady();
   }
