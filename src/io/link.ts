@@ -18,7 +18,7 @@ import type { PingLedger, PingMatch } from '../core/pong';
 import type { PartialFrame } from '../protocol/peer';
 import { Deadline } from './deadline';
 import { watchLocalAddress } from './network-watch';
-import { Endpoint, attach, configureSocket, detach, localAddressOnce, openSocket, ownerHandlers, resetSocket } from './socket';
+import { Endpoint, attach, configureSocket, detach, dropStreamEndListener, localAddressOnce, openSocket, ownerHandlers, resetSocket } from './socket';
 import { MAX_DELAY_MS, TimerWheel, WheelEntry, processWheel } from './timer-wheel';
 import { FrameWriter } from './writer';
 
@@ -141,6 +141,8 @@ export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends Lin
     (socket as LinkedSocket)[LINK] = this;
     socket.on(readyEvent, onReadyEvent);
     attach(socket, LINK_HANDLERS);
+    // Our 'end' ends the link and destroys the socket: Node's own listener has nothing left to do.
+    dropStreamEndListener(socket);
     this.connectDeadline.arm(cfg.connectTimeoutMs);
   }
 

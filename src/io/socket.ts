@@ -140,6 +140,20 @@ export function attach(socket: net.Socket, h: SocketHandlers): void {
   for (const e of EVENTS) socket.on(e, h[e]);
 }
 
+/**
+ * Removes Node's own 'end' listener (lib/net.js `onReadableStreamEnd`, which
+ * only turns later writes into errors once the peer's FIN is in) from a socket
+ * whose owner tears it down on 'end' itself: with ours beside it the socket
+ * would keep its 'end' listeners in an array (64 B per connection,
+ * bench/heap-per-client.ts). Call after attach(), so the array collapses back to
+ * our one function. Nothing is removed if that listener is not there.
+ */
+export function dropStreamEndListener(socket: net.Socket): void {
+  for (const l of socket.listeners('end')) {
+    if (l.name === 'onReadableStreamEnd') socket.off('end', l as () => void);
+  }
+}
+
 /** Removes the handlers, keeping a no-op 'error' listener: a late error on a destroyed socket must not crash the process. */
 export function detach(socket: net.Socket, h: SocketHandlers): void {
   for (const e of EVENTS) socket.off(e, h[e]);
