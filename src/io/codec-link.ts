@@ -95,7 +95,7 @@ export class CodecLink<M> extends Link<M, CodecLinkOptions<M>, LinkHooks<M> & Co
   protected onChunk(chunk: Buffer, now: number): undefined {
     for (const m of this.decoder.push(chunk)) {
       if (this.ended) return;
-      const route = routeInbound(m, this.hooksIn, this.hooks.pings, undefined, now);
+      const route = routeInbound(m, this.hooksIn, this.hooks.heartbeat, undefined, now);
       if (route.kind === 'answer') this.sendNow(route.reply);
       else if (route.kind === 'pong') {
         if (route.match) this.onMatched(route.match, now);
@@ -107,7 +107,7 @@ export class CodecLink<M> extends Link<M, CodecLinkOptions<M>, LinkHooks<M> & Co
   private writePing(now: number): void {
     const create = this.createPing;
     if (!create || this.ended) return;
-    const seq = this.hooks.pings.sent(now, this.hooks.confirm?.pinged() ?? 0);
+    const seq = this.hooks.heartbeat.sent(now, this.hooks.confirm?.pinged() ?? 0);
     this.sendNow(create(seq));
   }
 

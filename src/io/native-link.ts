@@ -97,7 +97,7 @@ export class NativeLink extends Link<Buffer, NativeLinkOptions, LinkHooks<Buffer
 
   /** The PING carries its seq from the client's ledger (the server's PONG echoes it) and our last RTT. */
   protected sendPing(now: number): void {
-    this.peer.sendPing(this.hooks.pings.sent(now), Date.now(), this.rttMs);
+    this.peer.sendPing(this.hooks.heartbeat.sent(now), Date.now(), this.rttMs);
   }
 
   protected onChunk(chunk: Buffer): PartialFrame {
