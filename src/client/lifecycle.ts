@@ -274,7 +274,7 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
   private openLink(): void {
     this.lastLink = undefined;
     this.attempts++;
-    this.link = openLink(this.opts, this.endpoints.next(), this);
+    this.link = openLink(this.endpoints.next(), this);
   }
 
   /** LinkHooks: the socket is connected; TCP_USER_TIMEOUT when `deadAfterMs` asks for it. */

@@ -47,12 +47,10 @@ export class CodecLink<M> extends Link<M, CodecLinkOptions<M>, LinkHooks<M> & Co
   /** Ids written in the current batch (confirmed delivery): one barrier check per batch. */
   private batch: number[] = [];
 
-  constructor(
-    config: CodecLinkOptions<M>,
-    endpoint: Endpoint,
-    owner: LinkHooks<M> & CodecOwner,
-  ) {
-    super(config, endpoint, owner);
+  /** @param owner its hooks, and the client's options (`owner.opts`, with a codec: the CodecLinkOptions) */
+  constructor(endpoint: Endpoint, owner: LinkHooks<M> & CodecOwner) {
+    super(endpoint, owner);
+    const config = this.cfg;
     this.decoder = config.codec.decoder();
     const hb = config.heartbeat;
     this.hooksIn = hb && hb.answer ? { answer: hb.answer } : {};

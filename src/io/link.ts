@@ -46,6 +46,8 @@ export interface LinkOptions {
 
 /** What a link reports to its owner, and reads from it (one object per client: the lifecycle). `M` is the message type. */
 export interface LinkHooks<M> {
+  /** The client's options, which its links read from here: no field for them per link (bench/heap-per-client.ts). */
+  readonly opts: LinkOptions;
   /** The error's kind (the client's classifyError, then the default). */
   classify(err: unknown): ErrorKind;
   /**
@@ -133,15 +135,14 @@ export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends Lin
   bytesIn = 0;
 
   /**
-   * @param cfg the client's options (shared by its links)
    * @param endpoint the server this link connects to
    */
   constructor(
-    protected readonly cfg: O,
     private readonly endpoint: Endpoint,
     protected readonly hooks: H,
   ) {
     super();
+    const cfg = this.cfg;
     const { socket, readyEvent } = openSocket({ endpoint, tls: cfg.tls, lookup: cfg.lookup });
     this.socket = socket;
     this.writer = new FrameWriter(socket);
@@ -157,6 +158,11 @@ export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends Lin
   /** Resolves when the socket has fully closed (its handle released); made on first use. */
   get closed(): Promise<void> {
     return (this.closedPromise ??= new Promise<void>((resolve) => this.socket.once('close', () => resolve())));
+  }
+
+  /** The client's options (`hooks.opts`, shared by its links; `O` is what this kind of link reads of them). */
+  protected get cfg(): O {
+    return this.hooks.opts as O;
   }
 
   /** The timer wheel its deadlines and heartbeat run on (read from the options: no field per link). */
