@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { InboundTracker, OutboundWindow } from '../core/delivery';
 import { ErrorKind, ResilientError, classifyError as defaultClassify, sdkError } from '../core/errors';
 import { ConfirmLedger } from '../core/confirm';
-import { PingLedger } from '../core/pong';
+import { HeartbeatMonitor } from '../core/heartbeat';
 import { INITIAL_MACHINE, Machine, MachineEvent, MachineIn, Transition, transition } from '../core/state';
 import { channels, publish } from '../io/diagnostics';
 import type { Link, LinkHooks, OpenInfo } from '../io/link';
@@ -87,8 +87,11 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
   private attempts = 0;
   /** The user's handshake (the `handshake` option): none without one. */
   readonly handshake: UserHandshake<M> | undefined;
-  /** The client's pings (both links), across connections; with confirmed delivery, what they confirm. */
-  readonly pings = new PingLedger();
+  /**
+   * The client's heartbeat: its pings (both kinds of link) across connections, and the open link's schedule, restarted
+   * by each link that opens (one object per client, core/heartbeat.ts). With confirmed delivery, `confirm` is what they confirm.
+   */
+  readonly heartbeat = new HeartbeatMonitor();
   readonly confirm: ConfirmLedger<number> | undefined;
 
   /**
@@ -199,7 +202,7 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
 
   /** The last round trip measured, in ms (the ping ledger's: one copy per client). */
   get lastRtt(): number | undefined {
-    return this.pings.rttMs;
+    return this.heartbeat.rttMs;
   }
 
   /** Bytes in and out, the current link's included. */
@@ -271,7 +274,7 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
   private openLink(): void {
     this.lastLink = undefined;
     this.attempts++;
-    this.link = openLink(this.opts, this.endpoints.next(), this);
+    this.link = openLink(this.endpoints.next(), this);
   }
 
   /** LinkHooks: the socket is connected; TCP_USER_TIMEOUT when `deadAfterMs` asks for it. */
@@ -350,7 +353,7 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
       past.bytesOut += c.bytesOut;
     }
     this.handshake?.end(err);
-    this.pings.clear();
+    this.heartbeat.clear();
     // Unconfirmed messages are still in the window: rewind writes them first again.
     this.confirm?.drop();
     this.outbound.rewind();

@@ -4,19 +4,20 @@
  * codec's. The lifecycle (lifecycle.ts) owns what it returns.
  */
 import type { Link, LinkHooks } from '../io/link';
-import { CodecLink, type CodecLinkOptions, type CodecOwner } from '../io/codec-link';
+import { CodecLink, type CodecOwner } from '../io/codec-link';
 import { NativeLink, type NativeSession } from '../io/native-link';
 import type { Endpoint } from '../io/socket';
 import type { ResolvedOptions } from './options';
 
 /**
  * Builds the link for one attempt to `endpoint`. The link reads the client's
- * resolved options as they are (no config object per link: a copy cost about
- * 180 B per client, bench/heap-per-client.ts) and the rest, the client and
- * session ids included, from `owner`.
+ * resolved options as they are, from `owner.opts` (no config object per link:
+ * a copy cost about 180 B per client, and a field for them 8 B,
+ * bench/heap-per-client.ts) and the rest, the client and session ids
+ * included, from `owner`.
  */
-export function openLink<M>(o: ResolvedOptions<M>, endpoint: Endpoint, owner: LinkHooks<M> & NativeSession & CodecOwner): Link<M> {
-  if (o.codec) return new CodecLink<M>(o as CodecLinkOptions<M>, endpoint, owner);
+export function openLink<M>(endpoint: Endpoint, owner: LinkHooks<M> & NativeSession & CodecOwner & { readonly opts: ResolvedOptions<M> }): Link<M> {
+  if (owner.opts.codec) return new CodecLink<M>(endpoint, owner);
   // Without a codec, messages are Buffers (M defaults to Buffer; Sendable<M> in client.ts): the one cast between the two.
-  return new NativeLink(o, endpoint, owner as unknown as LinkHooks<Buffer> & NativeSession) as unknown as Link<M>;
+  return new NativeLink(endpoint, owner as unknown as LinkHooks<Buffer> & NativeSession) as unknown as Link<M>;
 }

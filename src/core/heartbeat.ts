@@ -7,8 +7,12 @@
  * stay alive), and a ping falls due only when frames did not go both ways
  * since the last one was due: traffic in both directions already keeps both
  * ends' timers fresh (as Netty's IdleStateHandler fires only on idleness). Which pong answers which ping, and the round-trip time, are the
- * ping ledger's (core/pong.ts), one for both kinds of link. No socket, no
- * timer. A late wake-up is a stall of our own process, credited by the rule in
+ * ping ledger's (core/pong.ts), one for both kinds of link. The monitor IS
+ * the client's ping ledger (it extends PingLedger): one object per client,
+ * kept across connections and restarted by each link that opens, not a
+ * monitor per link beside a ledger per client (a second object's header and
+ * the link's field to it, 32 B per idle client, bench/heap-per-client.ts). No
+ * socket, no timer. A late wake-up is a stall of our own process, credited by the rule in
  * core/clock.ts.
  *
  * Every time the monitor keeps is an integer number of ms (the intervals are
@@ -18,6 +22,7 @@
  * each, bench/heap-per-client.ts) for every monitor of the process.
  */
 import { stallOf } from './clock';
+import { MAX_OUTSTANDING_PINGS, PingLedger } from './pong';
 
 export interface HeartbeatOptions {
   /** Time between pings, in ms. */
@@ -40,26 +45,41 @@ const WROTE = 2;
 /** What a wake-up decided: the link is dead, a ping is due now, or nothing (wake again at wakeAt()). */
 export type TickKind = 'dead' | 'ping' | 'wait';
 
-export class HeartbeatMonitor {
+export class HeartbeatMonitor extends PingLedger {
   /** Time between pings and the silence that is death, in whole ms (timeoutMs 0: never dead). */
-  private readonly intervalMs: number;
-  private readonly timeoutMs: number;
-  private lastInboundAt: number;
-  private nextPingAt: number;
+  private intervalMs = 0;
+  private timeoutMs = 0;
+  private lastInboundAt = 0;
+  private nextPingAt = 0;
   /** The wake-up time last handed out, to measure how late the timer fired. */
-  private expectedWake: number;
-  /** Time credited for our own stalls (the rule in core/clock.ts), in ms. */
+  private expectedWake = 0;
+  /** Time credited for our own stalls (the rule in core/clock.ts) since the last restart, in ms. */
   private stalled = 0;
   /** Since the last ping fell due: a frame came in (HEARD) / went out (WROTE); one field, not two. */
   private traffic = 0;
 
-  /** @param opts read once: the monitor keeps the two numbers, rounded, not the object. `timeoutMs` Infinity: never dead. */
-  constructor(opts: HeartbeatOptions, now: number) {
+  /**
+   * @param opts the schedule, as restart() takes it (HEARTBEAT_DEFAULTS when absent: a client's monitor is restarted by each link that opens)
+   * @param maxPings, firstSeq the ping ledger's (core/pong.ts)
+   */
+  constructor(opts: HeartbeatOptions = HEARTBEAT_DEFAULTS, now = 0, maxPings = MAX_OUTSTANDING_PINGS, firstSeq = 0) {
+    super(maxPings, firstSeq);
+    this.restart(opts, now);
+  }
+
+  /**
+   * Starts the schedule afresh at `now` for a link that just opened (the ping
+   * ledger is left alone: seqs keep rising across connections).
+   * @param opts read once: the monitor keeps the two numbers, rounded, not the object. `timeoutMs` Infinity: never dead.
+   */
+  restart(opts: HeartbeatOptions, now: number): void {
     this.intervalMs = Math.max(1, Math.round(opts.intervalMs));
     this.timeoutMs = opts.timeoutMs === Infinity ? 0 : Math.max(1, Math.round(opts.timeoutMs));
     this.lastInboundAt = now;
     this.nextPingAt = now + this.intervalMs;
-    this.expectedWake = this.wakeAt();
+    this.stalled = 0;
+    this.traffic = 0;
+    this.wakeAt();
   }
 
   /** Any inbound frame arrived: the peer is alive. O(1), no allocation. */
@@ -112,7 +132,7 @@ export class HeartbeatMonitor {
     return 'wait';
   }
 
-  /** Total time credited for our own stalls, in ms. */
+  /** Total time credited for our own stalls since the last restart, in ms. */
   get stalledMs(): number {
     return this.stalled;
   }

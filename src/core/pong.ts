@@ -51,7 +51,8 @@ const NONE = -1;
 /**
  * Pings written and not yet answered, in write order. One per client, not per
  * connection: seqs keep rising across reconnects, so a pong that belongs to
- * an earlier connection can never match a ping of this one.
+ * an earlier connection can never match a ping of this one. The client's is
+ * its HeartbeatMonitor (core/heartbeat.ts extends this class): one object.
  *
  * A heartbeat has one ping out at a time: the oldest outstanding ping lives in
  * three number fields, and a Map holds the later ones only while there are

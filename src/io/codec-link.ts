@@ -47,12 +47,10 @@ export class CodecLink<M> extends Link<M, CodecLinkOptions<M>, LinkHooks<M> & Co
   /** Ids written in the current batch (confirmed delivery): one barrier check per batch. */
   private batch: number[] = [];
 
-  constructor(
-    config: CodecLinkOptions<M>,
-    endpoint: Endpoint,
-    owner: LinkHooks<M> & CodecOwner,
-  ) {
-    super(config, endpoint, owner);
+  /** @param owner its hooks, and the client's options (`owner.opts`, with a codec: the CodecLinkOptions) */
+  constructor(endpoint: Endpoint, owner: LinkHooks<M> & CodecOwner) {
+    super(endpoint, owner);
+    const config = this.cfg;
     this.decoder = config.codec.decoder();
     const hb = config.heartbeat;
     this.hooksIn = hb && hb.answer ? { answer: hb.answer } : {};
@@ -95,7 +93,7 @@ export class CodecLink<M> extends Link<M, CodecLinkOptions<M>, LinkHooks<M> & Co
   protected onChunk(chunk: Buffer, now: number): undefined {
     for (const m of this.decoder.push(chunk)) {
       if (this.ended) return;
-      const route = routeInbound(m, this.hooksIn, this.hooks.pings, undefined, now);
+      const route = routeInbound(m, this.hooksIn, this.hooks.heartbeat, undefined, now);
       if (route.kind === 'answer') this.sendNow(route.reply);
       else if (route.kind === 'pong') {
         if (route.match) this.onMatched(route.match, now);
@@ -107,7 +105,7 @@ export class CodecLink<M> extends Link<M, CodecLinkOptions<M>, LinkHooks<M> & Co
   private writePing(now: number): void {
     const create = this.createPing;
     if (!create || this.ended) return;
-    const seq = this.hooks.pings.sent(now, this.hooks.confirm?.pinged() ?? 0);
+    const seq = this.hooks.heartbeat.sent(now, this.hooks.confirm?.pinged() ?? 0);
     this.sendNow(create(seq));
   }
 

@@ -13,12 +13,12 @@
 import type { LookupFunction, Socket } from 'node:net';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { ErrorKind, ResilientError, resetsSocket, sdkError } from '../core/errors';
-import { HeartbeatMonitor } from '../core/heartbeat';
-import type { PingLedger, PingMatch } from '../core/pong';
+import type { HeartbeatMonitor } from '../core/heartbeat';
+import type { PingMatch } from '../core/pong';
 import type { PartialFrame } from '../protocol/peer';
 import { Deadline } from './deadline';
 import { watchLocalAddress } from './network-watch';
-import { Endpoint, attach, configureSocket, detach, openSocket, ownerHandlers, resetSocket } from './socket';
+import { Endpoint, attach, configureSocket, detach, dropStreamEndListener, localAddressOnce, openSocket, ownerHandlers, resetSocket } from './socket';
 import { MAX_DELAY_MS, TimerWheel, WheelEntry, processWheel } from './timer-wheel';
 import { FrameWriter } from './writer';
 
@@ -46,10 +46,15 @@ export interface LinkOptions {
 
 /** What a link reports to its owner, and reads from it (one object per client: the lifecycle). `M` is the message type. */
 export interface LinkHooks<M> {
+  /** The client's options, which its links read from here: no field for them per link (bench/heap-per-client.ts). */
+  readonly opts: LinkOptions;
   /** The error's kind (the client's classifyError, then the default). */
   classify(err: unknown): ErrorKind;
-  /** The client's pings, across connections (seqs keep rising; cleared when a link ends): pongs of both kinds of link are matched here. */
-  readonly pings: PingLedger;
+  /**
+   * The client's heartbeat: its ping ledger across connections (seqs keep rising; cleared when a link ends), where pongs
+   * of both kinds of link are matched, and the schedule of the link that is open (restarted by each one that opens).
+   */
+  readonly heartbeat: HeartbeatMonitor;
   /** The socket is connected: set socket options (e.g. TCP_USER_TIMEOUT). */
   onSocketReady(socket: Socket): void;
   onOpen(info: OpenInfo): void;
@@ -97,6 +102,11 @@ function stopReady(socket: Socket): void {
   socket.off('secureConnect', onReadyEvent);
 }
 
+/** Link.beat: no heartbeat; the monitor watches the link (liveness, wake-ups) but we send no pings; it also sends pings. */
+const BEAT_OFF = 0;
+const BEAT_WATCH = 1;
+const BEAT_PING = 2;
+
 /** `closed` of every link whose socket 'close' came before anybody asked. */
 const RELEASED = Promise.resolve();
 
@@ -109,8 +119,8 @@ export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends Lin
   private phase: LinkPhase = 'connecting';
   protected readonly socket: Socket;
   protected readonly writer: FrameWriter;
-  private monitor: HeartbeatMonitor | undefined;
-  private pingsEnabled = true;
+  /** BEAT_OFF until opened with a heartbeat, and again once done: the client's monitor (hooks.heartbeat) is this link's only between the two. */
+  private beat = BEAT_OFF;
   // Each deadline exists only while it can fire (an idle open link holds none):
   /** TCP (+TLS) connect plus handshake: connectTimeoutMs from the start; gone once open (released, with a user handshake). */
   private connectDeadline: Deadline | undefined;
@@ -125,15 +135,14 @@ export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends Lin
   bytesIn = 0;
 
   /**
-   * @param cfg the client's options (shared by its links)
    * @param endpoint the server this link connects to
    */
   constructor(
-    protected readonly cfg: O,
     private readonly endpoint: Endpoint,
     protected readonly hooks: H,
   ) {
     super();
+    const cfg = this.cfg;
     const { socket, readyEvent } = openSocket({ endpoint, tls: cfg.tls, lookup: cfg.lookup });
     this.socket = socket;
     this.writer = new FrameWriter(socket);
@@ -141,12 +150,19 @@ export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends Lin
     (socket as LinkedSocket)[LINK] = this;
     socket.on(readyEvent, onReadyEvent);
     attach(socket, LINK_HANDLERS);
+    // Our 'end' ends the link and destroys the socket: Node's own listener has nothing left to do.
+    dropStreamEndListener(socket);
     this.connectDeadline.arm(cfg.connectTimeoutMs);
   }
 
   /** Resolves when the socket has fully closed (its handle released); made on first use. */
   get closed(): Promise<void> {
     return (this.closedPromise ??= new Promise<void>((resolve) => this.socket.once('close', () => resolve())));
+  }
+
+  /** The client's options (`hooks.opts`, shared by its links; `O` is what this kind of link reads of them). */
+  protected get cfg(): O {
+    return this.hooks.opts as O;
   }
 
   /** The timer wheel its deadlines and heartbeat run on (read from the options: no field per link). */
@@ -177,7 +193,7 @@ export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends Lin
   }
   /** The client's last round trip measured, in ms (its ping ledger's: one copy per client, not a field per link). */
   get rttMs(): number | undefined {
-    return this.hooks.pings.rttMs;
+    return this.hooks.heartbeat.rttMs;
   }
   get remote(): string {
     return `${this.endpoint.host}:${this.endpoint.port}`;
@@ -189,7 +205,7 @@ export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends Lin
   protected abstract onReady(): void;
   /** Bytes arrived at `now` (the one clock read of this socket read): decode and handle them; throw a ResilientError on bad input. Returns the partial-frame state, where known. */
   protected abstract onChunk(chunk: Buffer, now: number): PartialFrame | undefined;
-  /** The heartbeat says a ping is due at `now`: record it in `hooks.pings` and write it. */
+  /** The heartbeat says a ping is due at `now`: record it in `hooks.heartbeat` (the ping ledger) and write it. */
   protected abstract sendPing(now: number): void;
   /** Writes what the protocol says before a graceful end (a BYE), if anything. */
   protected abstract goodbye(reason: string): void;
@@ -252,8 +268,8 @@ export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends Lin
     if (!holdOpen) this.dropConnectDeadline();
     if (heartbeat) {
       const now = this.wheel.now();
-      this.monitor = new HeartbeatMonitor(heartbeat, now);
-      this.pingsEnabled = sendsPings;
+      this.hooks.heartbeat.restart(heartbeat, now);
+      this.beat = sendsPings ? BEAT_PING : BEAT_WATCH;
       this.scheduleHeartbeat(now);
     }
     this.hooks.onOpen(info);
@@ -268,12 +284,12 @@ export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends Lin
 
   /** A message went out (the heartbeat skips a ping while frames flow both ways). */
   protected wrote(): void {
-    this.monitor?.onOutbound();
+    if (this.beat !== BEAT_OFF) this.hooks.heartbeat.onOutbound();
   }
 
   /** A pong for ping `seq` arrived at `now`; one that answers none of ours (unknown or settled seq) is ignored. */
   protected pong(seq: number, now: number): void {
-    const match = this.hooks.pings.match(seq, now);
+    const match = this.hooks.heartbeat.match(seq, now);
     if (match !== undefined) this.answered(match);
   }
 
@@ -319,12 +335,13 @@ export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends Lin
   }
 
   private scheduleHeartbeat(now: number): void {
-    const m = this.monitor;
-    if (!m || (this.phase !== 'open' && this.phase !== 'held')) return;
-    this.wheel.reschedule(this, Math.min(Math.max(0, m.wakeAt() - now), MAX_DELAY_MS), now);
+    if (this.beat === BEAT_OFF || (this.phase !== 'open' && this.phase !== 'held')) return;
+    this.wheel.reschedule(this, Math.min(Math.max(0, this.hooks.heartbeat.wakeAt() - now), MAX_DELAY_MS), now);
   }
 
+  /** Ends this link's use of the client's monitor: the next link restarts it. */
   private stopHeartbeat(): void {
+    this.beat = BEAT_OFF;
     this.wheel.cancel(this);
   }
 
@@ -335,8 +352,8 @@ export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends Lin
 
   /** @internal The heartbeat's wake-up from the wheel (`lateMs`: how late it ran, which the monitor credits as our own stall past the threshold). */
   heartbeatDue(lateMs: number): void {
-    const m = this.monitor;
-    if (!m || (this.phase !== 'open' && this.phase !== 'held')) return;
+    if (this.beat === BEAT_OFF || (this.phase !== 'open' && this.phase !== 'held')) return;
+    const m = this.hooks.heartbeat;
     const now = this.wheel.now();
     const kind = m.tick(now, lateMs);
     if (kind === 'dead') {
@@ -344,7 +361,7 @@ export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends Lin
       return;
     }
     // No pings of ours during the user's handshake: a server expecting a login first may drop us for one.
-    if (kind === 'ping' && this.pingsEnabled && this.phase === 'open') this.sendPing(now);
+    if (kind === 'ping' && this.beat === BEAT_PING && this.phase === 'open') this.sendPing(now);
     this.scheduleHeartbeat(now);
   }
 
@@ -376,7 +393,7 @@ export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends Lin
     this.connectDeadline?.progress();
     configureSocket(this.socket, this.cfg.keepAliveMs);
     const every = this.cfg.networkCheckMs;
-    if (every) this.unwatchAddress = watchLocalAddress(this.socket.localAddress, every, () => this.onAddressGone());
+    if (every) this.unwatchAddress = watchLocalAddress(localAddressOnce(this.socket), every, () => this.onAddressGone());
     this.hooks.onSocketReady(this.socket);
     this.onReady();
   }
@@ -386,7 +403,7 @@ export abstract class Link<M, O extends LinkOptions = LinkOptions, H extends Lin
     this.bytesIn += chunk.length;
     // One clock read per socket read, for the heartbeat, the pongs and the frame deadline.
     const now = this.wheel.now();
-    this.monitor?.onInbound(now);
+    if (this.beat !== BEAT_OFF) this.hooks.heartbeat.onInbound(now);
     let partial: PartialFrame | undefined;
     try {
       partial = this.onChunk(chunk, now);

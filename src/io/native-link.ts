@@ -32,9 +32,10 @@ export interface NativeSession {
 export class NativeLink extends Link<Buffer, NativeLinkOptions, LinkHooks<Buffer> & NativeSession> implements PeerEvents {
   private readonly peer: NativePeer;
 
-  constructor(options: NativeLinkOptions, endpoint: Endpoint, owner: LinkHooks<Buffer> & NativeSession) {
-    super(options, endpoint, owner);
-    this.peer = new NativePeer('client', options.maxFrameBytes, this.writer, this);
+  /** @param owner its hooks, and the client's options (`owner.opts`, the NativeLinkOptions) */
+  constructor(endpoint: Endpoint, owner: LinkHooks<Buffer> & NativeSession) {
+    super(endpoint, owner);
+    this.peer = new NativePeer('client', this.cfg.maxFrameBytes, this.writer, this);
   }
 
   // PeerEvents: what the peer decoded (called by this.peer only).
@@ -97,7 +98,7 @@ export class NativeLink extends Link<Buffer, NativeLinkOptions, LinkHooks<Buffer
 
   /** The PING carries its seq from the client's ledger (the server's PONG echoes it) and our last RTT. */
   protected sendPing(now: number): void {
-    this.peer.sendPing(this.hooks.pings.sent(now), Date.now(), this.rttMs);
+    this.peer.sendPing(this.hooks.heartbeat.sent(now), Date.now(), this.rttMs);
   }
 
   protected onChunk(chunk: Buffer): PartialFrame {

@@ -51,6 +51,21 @@ export function configureSocket(socket: net.Socket, keepAliveMs: number | false)
 }
 
 /**
+ * The socket's local address, read without keeping Node's copy: `localAddress`
+ * calls getsockname once and caches the answer on the socket (`_sockname`, an
+ * object and its address string, 88 B per connection by
+ * bench/heap-per-client.ts) for the socket's life. The field is Node's own
+ * (lib/net.js `_getsockname`, initialised to null in the constructor); setting it
+ * back to null keeps the socket's shape, and a later read asks the kernel again.
+ */
+export function localAddressOnce(socket: net.Socket): string | undefined {
+  const address = socket.localAddress;
+  const s = socket as net.Socket & { _sockname?: unknown };
+  if (s._sockname !== undefined) s._sockname = null;
+  return address;
+}
+
+/**
  * Closes a socket whose peer is presumed dead with RST (SO_LINGER 0) instead
  * of FIN: a FIN sent into a dead link leaves the kernel retransmitting it in
  * FIN-WAIT-1 for ~100 s (tcp_orphan_retries), a zombie per flap; RST frees the
@@ -123,6 +138,20 @@ export function ownerHandlers(key: symbol): SocketHandlers {
 /** Attaches the handlers (once per socket). */
 export function attach(socket: net.Socket, h: SocketHandlers): void {
   for (const e of EVENTS) socket.on(e, h[e]);
+}
+
+/**
+ * Removes Node's own 'end' listener (lib/net.js `onReadableStreamEnd`, which
+ * only turns later writes into errors once the peer's FIN is in) from a socket
+ * whose owner tears it down on 'end' itself: with ours beside it the socket
+ * would keep its 'end' listeners in an array (64 B per connection,
+ * bench/heap-per-client.ts). Call after attach(), so the array collapses back to
+ * our one function. Nothing is removed if that listener is not there.
+ */
+export function dropStreamEndListener(socket: net.Socket): void {
+  for (const l of socket.listeners('end')) {
+    if (l.name === 'onReadableStreamEnd') socket.off('end', l as () => void);
+  }
 }
 
 /** Removes the handlers, keeping a no-op 'error' listener: a late error on a destroyed socket must not crash the process. */

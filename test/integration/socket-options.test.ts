@@ -97,6 +97,29 @@ describe('socket options, read back', () => {
     expect(err).toMatchObject({ code: 'ERR_RETRIES_EXHAUSTED', cause: { code: 'ENOTFOUND' } });
   });
 
+  it("the network watch reads the socket's local address without leaving Node's cached copy on the socket", async () => {
+    const server = new HeartbeatServer({ host: '127.0.0.1' });
+    const { port } = await server.listen();
+    const client = new ResilientClient({ host: '127.0.0.1', port });
+    cleanup.push(() => client.close(), () => server.close());
+    await client.connect();
+    // Internals on purpose: the cache (lib/net.js `_sockname`) is what an idle connection would keep (88 B, bench/heap-per-client.ts).
+    const socket = (client as unknown as { life: { link: { socket: import('node:net').Socket & { _sockname?: unknown } } } }).life.link.socket;
+    expect(socket._sockname).toBeNull();
+    // A later read still answers: Node asks the kernel again.
+    expect(socket.localAddress).toBe('127.0.0.1');
+  });
+
+  it("an open client's socket has one 'end' listener, the link's (Node's own is dropped: no listener array per socket)", async () => {
+    const server = new HeartbeatServer({ host: '127.0.0.1' });
+    const { port } = await server.listen();
+    const client = new ResilientClient({ host: '127.0.0.1', port });
+    cleanup.push(() => client.close(), () => server.close());
+    await client.connect();
+    const socket = (client as unknown as { life: { link: { socket: import('node:net').Socket } } }).life.link.socket;
+    expect(socket.listenerCount('end')).toBe(1);
+  });
+
   it('lookup must be a function', () => {
     expect(() => new ResilientClient({ host: 'x', port: 1, lookup: 'dns' as never })).toThrow(/lookup/);
     expect(() => new ResilientClient({ host: 'x', port: 1, lookup: 'dns' as never })).toThrow(TypeError);

@@ -58,6 +58,23 @@ describe('frames and FrameDecoder', () => {
     expect(d.bufferedBytes).toBe(0);
   });
 
+  it('a length prefix cut byte by byte keeps its value, its high bytes included, and counts as buffered until complete', () => {
+    const d = new FrameDecoder(1 << 24);
+    const prefix = [0x00, 0xff, 0xfe, 0x10];
+    prefix.slice(0, 3).forEach((b, i) => {
+      expect(d.push(Buffer.from([b]))).toEqual([]);
+      expect(d.bufferedBytes).toBe(i + 1);
+      expect(d.midFrame).toBe(true);
+    });
+    d.push(Buffer.from([prefix[3] as number, FrameType.DATA]));
+    // 0x00fffe10 bytes declared, one in: the prefix no longer counts, the body's byte does.
+    expect(d.bufferedBytes).toBe(1);
+    const big = new FrameDecoder(1 << 24);
+    for (const b of [0xff, 0xff, 0xff]) big.push(Buffer.from([b]));
+    expect(() => big.push(Buffer.from([0xfe]))).toThrow(/frame of 4294967294 bytes exceeds/);
+    expect(big.bufferedBytes).toBe(0);
+  });
+
   it('rejects length 0, unknown types and "GET " as a length prefix', () => {
     expect(() => new FrameDecoder(1024).push(Buffer.from([0, 0, 0, 0]))).toThrow(/length 0/);
     expect(() => new FrameDecoder(1024).push(Buffer.from([0, 0, 0, 1, 99]))).toThrow(/unknown frame type 99/);

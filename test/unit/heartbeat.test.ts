@@ -128,3 +128,37 @@ describe('HeartbeatMonitor keeps whole ms (small integers V8 stores in the objec
     expect(m.wakeAt()).toBe(101_000);
   });
 });
+
+describe("HeartbeatMonitor is the client's one ping ledger, restarted by each link that opens", () => {
+  it("restart() starts a fresh schedule (silence, stalls, traffic) and keeps the ledger: seqs keep rising, an old link's pong matches nothing", () => {
+    const m = new HeartbeatMonitor({ intervalMs: 1000, timeoutMs: 3000 }, 0);
+    expect(m.sent(1000)).toBe(0);
+    expect(m.match(0, 1040)).toEqual({ seq: 0, rttMs: 40, mark: 0 });
+    expect(m.sent(2000)).toBe(1);
+    // A stall, then the link is lost: the client clears the pings that can never be answered, the next link restarts.
+    expect(m.tick(9000, 7000)).toBe('ping');
+    expect(m.stalledMs).toBeGreaterThan(0);
+    m.clear();
+    m.restart({ intervalMs: 500, timeoutMs: 1500 }, 20_000);
+    expect(m.stalledMs).toBe(0);
+    expect(m.wakeAt()).toBe(20_500);
+    expect(m.silentMs(20_100)).toBe(100);
+    // Nothing heard since the restart: not dead before 1500 ms of the new link's silence, dead at it.
+    expect(m.tick(20_500, 0)).toBe('ping');
+    expect(m.tick(21_000, 0)).toBe('ping');
+    expect(m.tick(21_499, 0)).toBe('wait');
+    expect(m.tick(21_500, 0)).toBe('dead');
+    // The ledger went on: the next seq is 2, the old link's ping 1 is not matched, and the last RTT is kept.
+    expect(m.match(1, 20_600)).toBeUndefined();
+    expect(m.rttMs).toBe(40);
+    expect(m.sent(20_600)).toBe(2);
+  });
+
+  it('traffic seen before a restart does not skip the first ping of the next link', () => {
+    const m = new HeartbeatMonitor({ intervalMs: 1000, timeoutMs: 3000 }, 0);
+    m.onInbound(100);
+    m.onOutbound();
+    m.restart({ intervalMs: 1000, timeoutMs: 3000 }, 200);
+    expect(m.tick(1200, 0)).toBe('ping');
+  });
+});
