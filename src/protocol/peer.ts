@@ -147,14 +147,14 @@ export class NativePeer {
     this.sink.write(encodeJson(FrameType.HELLO, hello));
   }
 
-  /** Server: completes the handshake with `welcome`; acks are then taken from `inbound`. */
-  accept(welcome: Welcome, inbound: InboundTracker, peerMaxFrameBytes: number | undefined): void {
+  /** Server: completes the handshake with `welcome`; acks are then taken from `inbound` (none yet: see track()). */
+  accept(welcome: Welcome, inbound: InboundTracker | undefined, peerMaxFrameBytes: number | undefined): void {
     if (this.phaseNow !== 'auth') return;
     this.open(inbound, peerMaxFrameBytes);
     this.sink.write(encodeJson(FrameType.WELCOME, welcome));
   }
 
-  /** Client: the session's inbound tracker for the batched ACKs (call from the welcome handler). */
+  /** The session's inbound tracker for the batched ACKs (client: from the welcome handler; server: when its first DATA frame made one). */
   track(inbound: InboundTracker): void {
     this.inbound = inbound;
   }

@@ -64,10 +64,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
         if (blocked) this.sweeper.blockedOutput.touch(c.blockedSince(), this.clock());
         else this.sweeper.blockedOutput.remove(c.blockedNode);
       },
-      onData: (c, id, payload) => {
-        const s = c.session as Session;
-        if (!s.inbound.accept(id)) return;
-        s.messagesIn++;
+      onMessage: (s, id, payload) => {
         this.emit('message', s, payload, { id, sessionId: s.id });
       },
       onClose: (c, err, graceful) => this.onConnClose(c, err, graceful),
@@ -182,7 +179,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
   }
 
   /** Runs one sweep now (also run every sweepIntervalMs). Cost: O(expired). */
-  sweep(now = this.clock()): void {
+  sweep(now?: number): void {
     this.sweeper.sweep(now);
   }
 
@@ -264,7 +261,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
         heartbeatMs: grantedHeartbeatMs(hello.heartbeatMs, this.opts.heartbeatMs),
         idleTimeoutMs: this.opts.idleTimeoutMs,
         maxFrameBytes: this.opts.maxFrameBytes,
-        acked: session.inbound.lastDelivered,
+        acked: session.lastDelivered,
         resumed,
       },
       hello.maxFrameBytes,
