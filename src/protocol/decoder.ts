@@ -91,23 +91,6 @@ export class FrameDecoder {
     let pos = 0;
     let frames = 0;
     while (pos < end) {
-      // The fast path, between frames: each frame that lies whole in this chunk is handed out in place, no copy, no view,
-      // with no state written. A frame cut by the chunk's end, or one to refuse, goes the general way below.
-      if (this.length < 0 && this.headerRead === 0 && this.body.length === 0) {
-        while (end - pos > LENGTH_BYTES) {
-          const len = u32At(chunk, pos);
-          const start = pos + LENGTH_BYTES;
-          const type = chunk[start] as number;
-          if (len > this.maxFrameBytes || len === 0 || end - start < len || !isFrameType(type)) break;
-          pos = start + len;
-          frames++;
-          if (onFrame.call(self as T, type, chunk, start, pos) === false) {
-            if (pos < end) this.rest = chunk.subarray(pos);
-            return frames;
-          }
-        }
-        if (pos >= end) return frames;
-      }
       if (this.length < 0) {
         if (this.headerRead === 0 && end - pos >= LENGTH_BYTES) {
           this.setLength(u32At(chunk, pos));
@@ -121,6 +104,7 @@ export class FrameDecoder {
       let buf: Buffer;
       let start: number;
       if (this.body.length === 0 && end - pos >= len) {
+        // The fast path: the frame lies in this chunk; handed out in place, no copy, no view.
         buf = chunk;
         start = pos;
         pos += len;
