@@ -84,14 +84,16 @@ export class FrameDecoder {
    * `onFrame` to stop (the rest stays buffered). Throws like push().
    * `self` is `this` in `onFrame`: a prototype method serves every decoder's
    * owner with no closure per connection (protocol/peer.ts).
+   * Returns how many frames it completed.
    */
-  pushEach<T>(chunk: Buffer, onFrame: FrameHandler<T>, self?: T): void {
+  pushEach<T>(chunk: Buffer, onFrame: FrameHandler<T>, self?: T): number {
     if (this.rest !== undefined) {
       chunk = chunk.length === 0 ? this.rest : Buffer.concat([this.rest, chunk]);
       this.rest = undefined;
     }
     const end = chunk.length;
     let pos = 0;
+    let frames = 0;
     while (pos < end) {
       if (this.length < 0) {
         if (this.length === NO_LENGTH && end - pos >= LENGTH_BYTES) {
@@ -99,7 +101,7 @@ export class FrameDecoder {
           pos += LENGTH_BYTES;
         } else {
           pos = this.readSplitLength(chunk, pos);
-          if (this.length < 0) return;
+          if (this.length < 0) return frames;
         }
       }
       const len = this.length;
@@ -115,7 +117,7 @@ export class FrameDecoder {
         if (this.body === NO_BODY) this.body = new PartialBuffer();
         this.body.append(chunk, pos, pos + n, len);
         pos += n;
-        if (this.body.length < len) return;
+        if (this.body.length < len) return frames;
         buf = this.body.take();
         start = 0;
       }
@@ -125,11 +127,13 @@ export class FrameDecoder {
         this.reset();
         throw sdkError('ERR_PROTOCOL', `unknown frame type ${type}`);
       }
+      frames++;
       if (onFrame.call(self as T, type, buf, start, start + len) === false) {
         if (pos < end) this.rest = chunk.subarray(pos);
-        return;
+        return frames;
       }
     }
+    return frames;
   }
 
   /** Drops everything buffered. */

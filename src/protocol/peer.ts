@@ -94,13 +94,10 @@ export function grantedHeartbeatMs(clientHeartbeatMs: number, serverCapMs: numbe
 export class NativePeer {
   private phaseNow: PeerPhase = 'handshake';
   private readonly decoder: FrameDecoder;
-  private framesInChunk = 0;
   /** The peer's own frame bound (client: from WELCOME; server: from HELLO); our own until it is known (an integer, not Infinity: a heap number per peer). */
   private peerMaxFrameBytes: number;
   /** The delivery state of the open connection: acks are taken from `inbound` after each chunk. */
   private inbound: InboundTracker | undefined;
-  /** The heartbeat frame this end receives: PING on the server, PONG on the client. */
-  private readonly heartbeatIn: FrameType;
 
   /**
    * True (the default): push() writes the ACK after each chunk. False: the
@@ -119,7 +116,6 @@ export class NativePeer {
     // WELCOME and the frames queued behind it in one chunk, so they must all
     // be judged by the same limit.
     this.decoder = new FrameDecoder(role === 'server' ? Math.min(maxFrameBytes, MAX_HANDSHAKE_FRAME_BYTES) : maxFrameBytes);
-    this.heartbeatIn = role === 'server' ? FrameType.PING : FrameType.PONG;
     this.peerMaxFrameBytes = maxFrameBytes;
   }
 
@@ -147,14 +143,14 @@ export class NativePeer {
     this.sink.write(encodeJson(FrameType.HELLO, hello));
   }
 
-  /** Server: completes the handshake with `welcome`; acks are then taken from `inbound`. */
-  accept(welcome: Welcome, inbound: InboundTracker, peerMaxFrameBytes: number | undefined): void {
+  /** Server: completes the handshake with `welcome`; acks are then taken from `inbound` (none yet: see track()). */
+  accept(welcome: Welcome, inbound: InboundTracker | undefined, peerMaxFrameBytes: number | undefined): void {
     if (this.phaseNow !== 'auth') return;
     this.open(inbound, peerMaxFrameBytes);
     this.sink.write(encodeJson(FrameType.WELCOME, welcome));
   }
 
-  /** Client: the session's inbound tracker for the batched ACKs (call from the welcome handler). */
+  /** The session's inbound tracker for the batched ACKs (client: from the welcome handler; server: when its first DATA frame made one). */
   track(inbound: InboundTracker): void {
     this.inbound = inbound;
   }
@@ -186,14 +182,13 @@ export class NativePeer {
    */
   push(chunk: Buffer): PartialFrame {
     const wasPartial = this.decoder.midFrame;
-    this.framesInChunk = 0;
     // Frames are handled as they are decoded: no Frame objects, no array.
-    this.decoder.pushEach(chunk, this.onFrame, this);
+    const frames = this.decoder.pushEach(chunk, this.onFrame, this);
     if (this.stopped()) return 'none';
     if (this.ackEachChunk) this.flushAck();
     if (!this.decoder.midFrame) return wasPartial ? 'done' : 'none';
     // A new frame if any completed in this chunk or none was pending.
-    return this.framesInChunk > 0 || !wasPartial ? 'started' : 'continuing';
+    return frames > 0 || !wasPartial ? 'started' : 'continuing';
   }
 
   /** Writes one ACK for the highest id delivered, if it advanced since the last ACK (open only). */
@@ -215,12 +210,14 @@ export class NativePeer {
    * A method the decoder calls with this peer as `this`: an arrow field was a closure and a context per connection.
    */
   private onFrame(type: FrameType, buf: Buffer, start: number, end: number): boolean {
-    if (this.stopped()) return false;
-    this.framesInChunk++;
-    if (type === FrameType.DATA && this.phaseNow === 'open') {
+    const phase = this.phaseNow;
+    if (type === FrameType.DATA && phase === 'open') {
       // The hot path: the id read in place, one view (the payload handed to the owner).
       this.events.data(readIdAt(buf, start + 1, end), buf.subarray(start + DATA_BODY_OFFSET, end));
-    } else if (type === this.heartbeatIn && this.phaseNow === 'open') {
+    } else if (phase === 'done') {
+      return false;
+    } else if (phase === 'open' && type === (this.role === 'server' ? FrameType.PING : FrameType.PONG)) {
+      // The heartbeat frame this end receives: PING on the server, PONG on the client.
       this.onHeartbeat(buf, start + 1, end);
     } else {
       this.handle(type, buf.subarray(start + 1, end));

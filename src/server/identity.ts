@@ -11,9 +11,16 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 /** A SHA-256 digest, its 32 bytes as a latin1 string. */
 export type TokenDigest = string & { readonly __tokenDigest: true };
 
+function sha256(token: string): TokenDigest {
+  return createHash('sha256').update(token, 'utf8').digest('binary') as TokenDigest;
+}
+
+/** The digest of '': one string for every session created without a token. */
+const NO_TOKEN = sha256('');
+
 /** SHA-256 of a HELLO's token; a HELLO without a token has the digest of ''. */
 export function tokenDigest(token: string | undefined): TokenDigest {
-  return createHash('sha256').update(token ?? '', 'utf8').digest('binary') as TokenDigest;
+  return token ? sha256(token) : NO_TOKEN;
 }
 
 /** True when two digests from tokenDigest() are equal; constant time (run on a resume only). */

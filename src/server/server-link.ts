@@ -10,14 +10,19 @@
  * on the socket, as src/io/link.ts does), the link is its peer's events
  * object, and the partial-frame and blocked-output list nodes and the
  * `closed` promise are made on first use.
+ * Over 300 lines: the socket's listeners and the peer's events share one
+ * connection's state (flags, the ACK turn, how the socket is let go); split,
+ * each half would reach into the other's fields.
  */
 import type { Socket } from 'node:net';
+import type { InboundTracker } from '../core/delivery';
 import { ResilientError, sdkError } from '../core/errors';
 import { attach, detach, ownerHandlers, resetSocket } from '../io/socket';
 import { FrameWriter } from '../io/writer';
 import { encodeError } from '../protocol/frames';
 import type { Hello, PingPayload, Welcome } from '../protocol/frames';
 import { NativePeer, PartialFrame, PeerEvents, pump } from '../protocol/peer';
+import { epochMark, epochOf } from './epoch';
 import { ExpiryNode, expiryNode } from './expiry-list';
 import type { Session } from './session';
 
@@ -30,7 +35,8 @@ export interface ServerLinkHooks {
   onPartialFrame(link: ServerLink, state: PartialFrame): void;
   /** Our output to this client became blocked (true) or flows again (false). */
   onOutputBlocked(link: ServerLink, blocked: boolean): void;
-  onData(link: ServerLink, id: number, payload: Buffer): void;
+  /** A new message (duplicates are dropped before, and counted in the session's messagesIn). */
+  onMessage(session: Session, id: number, payload: Buffer): void;
   /** Called once, whatever ended the connection. `graceful` when the client said BYE. */
   onClose(link: ServerLink, err: ResilientError | undefined, graceful: boolean): void;
 }
@@ -58,6 +64,12 @@ function ackTurnOf(link: ServerLink): void {
   link.ackTurnDue();
 }
 
+/** ServerLink.flags: not reading as our output is blocked; the output blocked (as last reported); the socket's 'close' came; the client said BYE. */
+const READING_PAUSED = 1;
+const OUTPUT_BLOCKED = 2;
+const SOCKET_RELEASED = 4;
+const SAID_BYE = 8;
+
 /** `closed` of every link whose socket was released before anybody asked. */
 const RELEASED = Promise.resolve();
 
@@ -72,17 +84,14 @@ export class ServerLink implements PeerEvents {
   partialNode: ExpiryNode<ServerLink> | undefined = undefined;
   /** Node in the server's blocked-output list (slow consumer); made the first time the output blocks. */
   blockedNode: ExpiryNode<ServerLink> | undefined = undefined;
-  /** True while we do not read from the client because our output to it is blocked: its silence is ours. */
-  readingPaused = false;
-  private outputBlocked = false;
-  readonly connectedAt = Date.now();
-  /** The RTT the client last reported in a PING; NaN until one did (a number field: no box per ping). */
-  private reportedRtt = NaN;
-  private said: 'bye' | undefined;
+  /** READING_PAUSED, OUTPUT_BLOCKED, SOCKET_RELEASED, SAID_BYE: one small integer, not four fields. */
+  private flags = 0;
+  /** When the socket was accepted, as epochMark() (a small integer: no heap number per connection). */
+  private readonly connectedMark = epochMark();
+  /** The RTT the client last reported in a PING, in whole µs (a small integer: no heap number per link); -1 until one did. */
+  private reportedRttUs = -1;
   /** Set from this turn's first ACK to its check phase, which acknowledges the turn's later reads (see onSocketData). */
   private ackTurn: NodeJS.Immediate | undefined;
-  /** True once the socket's 'close' came (its handle is released). */
-  private socketReleased: boolean;
   /** Made on first use of `closed`, or RELEASED when the socket was released first. */
   private closedPromise: Promise<void> | undefined = undefined;
   private resolveClosed: (() => void) | undefined = undefined;
@@ -96,7 +105,7 @@ export class ServerLink implements PeerEvents {
     this.peer = new NativePeer('server', maxFrameBytes, this.writer, this);
     this.peer.ackEachChunk = false;
     this.idle = expiryNode<ServerLink>(this);
-    this.socketReleased = socket.destroyed;
+    if (socket.destroyed) this.flags = SOCKET_RELEASED;
     socket.setNoDelay(true);
     (socket as LinkedSocket)[LINK] = this;
     attach(socket, HANDLERS);
@@ -112,7 +121,7 @@ export class ServerLink implements PeerEvents {
 
   /** Resolves when the socket has fully closed (its handle released); made on first use. */
   get closed(): Promise<void> {
-    return (this.closedPromise ??= this.socketReleased ? RELEASED : new Promise<void>((resolve) => (this.resolveClosed = resolve)));
+    return (this.closedPromise ??= (this.flags & SOCKET_RELEASED) !== 0 ? RELEASED : new Promise<void>((resolve) => (this.resolveClosed = resolve)));
   }
 
   /** The partial-frame list's node, made on first use. */
@@ -129,7 +138,12 @@ export class ServerLink implements PeerEvents {
     this.hooks.onHello(this, hello);
   }
   data(id: number, payload: Buffer): void {
-    this.hooks.onData(this, id, payload);
+    const s = this.session as Session;
+    // The session's first DATA frame makes its inbound tracker; the peer acknowledges from it.
+    if (s.inboundIfAny === undefined) this.peer.track(s.inbound);
+    if (!(s.inboundIfAny as InboundTracker).accept(id)) return;
+    s.messagesIn++;
+    this.hooks.onMessage(s, id, payload);
   }
   ack(id: number): void {
     const s = this.session as Session;
@@ -137,11 +151,11 @@ export class ServerLink implements PeerEvents {
   }
   /** The PING, already answered with its PONG. */
   ping(p: PingPayload): void {
-    if (p.rttMs !== undefined) this.reportedRtt = p.rttMs;
+    if (p.rttMs !== undefined && p.rttMs >= 0) this.reportedRttUs = Math.round(p.rttMs * 1000);
   }
   /** The client said BYE. */
   bye(): void {
-    this.said = 'bye';
+    this.flags |= SAID_BYE;
     this.finish(undefined, true, 'flush');
   }
   /** The client sent ERROR. */
@@ -152,10 +166,19 @@ export class ServerLink implements PeerEvents {
   get isOpen(): boolean {
     return this.peer.phase === 'open';
   }
-  /** The round trip the client last reported (the RTT extension of its PING, docs/protocol.md), in ms. */
+  /** The round trip the client last reported (the RTT extension of its PING, docs/protocol.md), in ms to the µs. */
   get rttMs(): number | undefined {
-    return Number.isNaN(this.reportedRtt) ? undefined : this.reportedRtt;
+    return this.reportedRttUs < 0 ? undefined : this.reportedRttUs / 1000;
   }
+  /** Epoch ms when the socket was accepted. */
+  get connectedAt(): number {
+    return epochOf(this.connectedMark);
+  }
+  /** True while we do not read from the client because our output to it is blocked: its silence is ours. */
+  get readingPaused(): boolean {
+    return (this.flags & READING_PAUSED) !== 0;
+  }
+
   get isDone(): boolean {
     return this.peer.phase === 'done';
   }
@@ -164,7 +187,7 @@ export class ServerLink implements PeerEvents {
   admit(session: Session, w: Welcome, peerMaxFrameBytes: number | undefined): void {
     if (this.peer.phase !== 'auth') return;
     this.session = session;
-    this.peer.accept(w, session.inbound, peerMaxFrameBytes);
+    this.peer.accept(w, session.inboundIfAny, peerMaxFrameBytes);
     this.pump();
   }
 
@@ -178,8 +201,8 @@ export class ServerLink implements PeerEvents {
   /** Tells the server when the output starts or stops being blocked. */
   private noteOutput(): void {
     const blocked = this.writer.blocked && !this.isDone;
-    if (blocked === this.outputBlocked) return;
-    this.outputBlocked = blocked;
+    if (blocked === ((this.flags & OUTPUT_BLOCKED) !== 0)) return;
+    this.flags ^= OUTPUT_BLOCKED;
     this.hooks.onOutputBlocked(this, blocked);
   }
 
@@ -213,7 +236,7 @@ export class ServerLink implements PeerEvents {
     this.peer.stop();
     const s = this.socket;
     detach(s, HANDLERS);
-    if (!this.socketReleased) s.on('close', onReleased);
+    if ((this.flags & SOCKET_RELEASED) === 0) s.on('close', onReleased);
     if (release === 'flush') {
       this.writer.flush();
       this.writer.close();
@@ -248,7 +271,7 @@ export class ServerLink implements PeerEvents {
     // be a write() per 64 KiB. The turn's first read is acknowledged at once
     // (a sender waiting on its window hears of it without delay); the later
     // reads of the same turn together, in the check phase that follows.
-    if (this.ackTurn === undefined && this.session?.inbound.ackDue === true) {
+    if (this.ackTurn === undefined && this.session?.inboundIfAny?.ackDue === true) {
       this.peer.flushAck();
       this.ackTurn = setImmediate(ackTurnOf, this);
     }
@@ -258,7 +281,7 @@ export class ServerLink implements PeerEvents {
     // grow our output buffer: stop reading until it drains.
     if (this.writer.blocked) {
       this.socket.pause();
-      this.readingPaused = true;
+      this.flags |= READING_PAUSED;
     }
     this.noteOutput();
   }
@@ -272,7 +295,7 @@ export class ServerLink implements PeerEvents {
 
   /** The socket's 'close' after finish() let go of it (onReleased), or with it (onSocketClose). */
   released(): void {
-    this.socketReleased = true;
+    this.flags |= SOCKET_RELEASED;
     this.resolveClosed?.();
     this.resolveClosed = undefined;
   }
@@ -283,7 +306,7 @@ export class ServerLink implements PeerEvents {
   }
   /** From the shared socket listeners (HANDLERS). */
   onSocketEnd(): void {
-    this.finish(sdkError('ERR_CONNECTION_LOST', 'client closed the connection'), this.said === 'bye', 'destroy');
+    this.finish(sdkError('ERR_CONNECTION_LOST', 'client closed the connection'), (this.flags & SAID_BYE) !== 0, 'destroy');
   }
   /** From the shared socket listeners (HANDLERS). */
   onSocketClose(): void {
@@ -294,7 +317,7 @@ export class ServerLink implements PeerEvents {
   /** From the shared socket listeners (HANDLERS). */
   onSocketDrain(): void {
     if (!this.isDone) this.socket.resume();
-    this.readingPaused = false;
+    this.flags &= ~READING_PAUSED;
     this.pump();
   }
 }

@@ -4,7 +4,7 @@
  * expired sessions in O(expired), and evicts a session's older connection the
  * moment the session reconnects.
  * Over 300 lines: the session table (create, resume, bound, end) is one
- * set of invariants over `sessions`, `links` and the retained list.
+ * set of invariants over `sessions`, each session's open link (`wake`) and the retained list.
  */
 import { EventEmitter } from 'eventemitter3';
 import { randomUUID } from 'node:crypto';
@@ -25,13 +25,20 @@ import { noop } from '../core/noop';
 
 export type { ConnectionInfo, ServerEvents, ServerMessageMeta } from './types';
 
+/**
+ * The open link of a connected session: its `wake`, which only this server
+ * sets, and only to a ServerLink (no Map beside the sessions: one entry and
+ * its share of a hash table less per connection).
+ */
+function linkOf(s: Session): ServerLink | undefined {
+  return s.wake as ServerLink | undefined;
+}
+
 export class HeartbeatServer extends EventEmitter<ServerEvents> {
   private readonly opts: ResolvedServerOptions;
   private server: net.Server | undefined;
   private readonly sessions = new Map<string, Session>();
   private readonly conns = new Set<ServerLink>();
-  /** The open link of each connected session. */
-  private readonly links = new Map<Session, ServerLink>();
   private readonly sweeper: Sweeper;
   private closing: Promise<void> | undefined;
   private readonly hooks: ServerLinkHooks;
@@ -64,10 +71,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
         if (blocked) this.sweeper.blockedOutput.touch(c.blockedSince(), this.clock());
         else this.sweeper.blockedOutput.remove(c.blockedNode);
       },
-      onData: (c, id, payload) => {
-        const s = c.session as Session;
-        if (!s.inbound.accept(id)) return;
-        s.messagesIn++;
+      onMessage: (s, id, payload) => {
         this.emit('message', s, payload, { id, sessionId: s.id });
       },
       onClose: (c, err, graceful) => this.onConnClose(c, err, graceful),
@@ -113,7 +117,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
   connections(): ConnectionInfo[] {
     const rows: ConnectionInfo[] = [];
     for (const s of this.sessions.values()) {
-      const c = this.links.get(s);
+      const c = linkOf(s);
       if (!c) continue;
       rows.push({
         id: s.id,
@@ -182,7 +186,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
   }
 
   /** Runs one sweep now (also run every sweepIntervalMs). Cost: O(expired). */
-  sweep(now = this.clock()): void {
+  sweep(now?: number): void {
     this.sweeper.sweep(now);
   }
 
@@ -240,7 +244,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
     }
     if (session) {
       this.sweeper.retained.remove(session.retention);
-      const old = this.links.get(session);
+      const old = linkOf(session);
       if (old) {
         // Takeover: the client reconnected before we noticed its old link died.
         this.detach(session);
@@ -254,7 +258,6 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
       session = new Session(randomUUID(), hello.clientId, this.opts.queue, digest);
       this.sessions.set(session.id, session);
     }
-    this.links.set(session, c);
     session.wake = c;
     this.sweeper.active.touch(c.idle, this.clock());
     c.admit(
@@ -264,7 +267,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
         heartbeatMs: grantedHeartbeatMs(hello.heartbeatMs, this.opts.heartbeatMs),
         idleTimeoutMs: this.opts.idleTimeoutMs,
         maxFrameBytes: this.opts.maxFrameBytes,
-        acked: session.inbound.lastDelivered,
+        acked: session.lastDelivered,
         resumed,
       },
       hello.maxFrameBytes,
@@ -283,7 +286,7 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
       this.emit('error', err, { remoteAddress: c.remoteAddress, remotePort: c.remotePort });
     }
     const s = c.session;
-    if (!s || this.links.get(s) !== c) return;
+    if (!s || s.wake !== c) return;
     this.detach(s);
     s.outboundIfAny?.rewind();
     this.emit('disconnect', s, err);
@@ -309,7 +312,6 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
 
   /** The session has no open link any more. */
   private detach(s: Session): void {
-    this.links.delete(s);
     s.wake = undefined;
   }
 

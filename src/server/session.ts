@@ -5,6 +5,7 @@
  */
 import { InboundTracker, OutboundWindow, QueueOptions } from '../core/delivery';
 import { ResilientError, sdkError } from '../core/errors';
+import { epochMark, epochOf } from './epoch';
 import { ExpiryNode, expiryNode } from './expiry-list';
 import type { TokenDigest } from './identity';
 
@@ -17,7 +18,8 @@ export class Session {
   /** Stable id the client presents to resume. */
   readonly id: string;
   readonly clientId: string;
-  readonly createdAt = Date.now();
+  /** When it was created, as epochMark() (a small integer: no heap number per session). */
+  private readonly createdMark = epochMark();
   /** Messages this server has delivered from the client. */
   messagesIn = 0;
   /** Messages the client acknowledged. */
@@ -28,7 +30,8 @@ export class Session {
    * was queued. The session knows nothing else of connections.
    */
   wake: Pump | undefined = undefined;
-  /** @internal */ readonly inbound = new InboundTracker();
+  /** @internal The delivery state of the client's messages, made by the first DATA frame (inbound): a session that only pings holds none. */
+  inboundIfAny: InboundTracker | undefined = undefined;
   /** @internal The window of sends, made by the first send (or resume): a session that only pings holds none. */
   outboundIfAny: OutboundWindow | undefined = undefined;
   private readonly queue: QueueOptions;
@@ -43,6 +46,21 @@ export class Session {
     this.clientId = clientId;
     this.tokenDigest = tokenDigest;
     this.queue = queue;
+  }
+
+  /** Epoch ms when the session was created. */
+  get createdAt(): number {
+    return epochOf(this.createdMark);
+  }
+
+  /** @internal The delivery state of the client's messages, made on first use. */
+  get inbound(): InboundTracker {
+    return (this.inboundIfAny ??= new InboundTracker());
+  }
+
+  /** @internal The highest message id delivered from the client (0 before any). */
+  get lastDelivered(): number {
+    return this.inboundIfAny?.lastDelivered ?? 0;
   }
 
   /** @internal The window of sends, made on first use. */

@@ -80,13 +80,25 @@ export class Sweeper {
     this.timer = undefined;
   }
 
-  /** performance.now() minus the time our own process was stalled. */
+  /**
+   * The time to record a touch at: performance.now() minus the time our own
+   * process was stalled, rounded up to a whole ms. Whole ms stay small
+   * integers in the list nodes (`at`, `placedAt`), where a fractional ms is
+   * a 16-byte heap number each. Rounded up, and the sweep's time down
+   * (sweepClock()): a member is never swept before its full timeout, only up
+   * to 2 ms after it.
+   */
   clock(): number {
-    return this.stalls.credited(performance.now());
+    return Math.ceil(this.stalls.credited(performance.now()));
+  }
+
+  /** The time a sweep judges by: the credited clock rounded down to a whole ms (see clock()). */
+  sweepClock(): number {
+    return Math.floor(this.stalls.credited(performance.now()));
   }
 
   /** Runs one sweep at `now` on the credited clock. Cost: O(expired). */
-  sweep(now = this.clock()): void {
+  sweep(now = this.sweepClock()): void {
     const { opts, verdicts: v } = this;
     this.stats.ticks++;
     this.expire(this.handshaking, now, opts.handshakeTimeoutMs, 'handshakeClosed', (c) => v.handshakeTimeout(c));

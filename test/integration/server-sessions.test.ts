@@ -44,6 +44,38 @@ describe('server sessions and slow peers', () => {
     expect((await got)[0].toString()).toBe('first');
   });
 
+  it('a session holds no inbound tracker until the first DATA frame; the ACK and the WELCOME of a resume then count from it', async () => {
+    const server = new HeartbeatServer({ host: '127.0.0.1', sessionTtlMs: 60_000 });
+    const { port } = await server.listen();
+    cleanup.push(() => server.close());
+    const first = await RawClient.connect(port);
+    cleanup.push(() => first.destroy());
+    const connected = waitFor<[Session]>(server, 'connection');
+    first.hello({ clientId: 'meter' });
+    const [session] = await connected;
+    const welcome = JSON.parse((await first.nextFrame(FrameType.WELCOME)).payload.toString());
+    expect(welcome.acked).toBe(0);
+    expect(session.inboundIfAny).toBeUndefined();
+    const got = waitFor(server, 'message');
+    first.socket.write(Buffer.concat([encodeDataHeader(1, 2), Buffer.from('hi')]));
+    expect((await got)[1].toString()).toBe('hi');
+    expect(session.inboundIfAny?.lastDelivered).toBe(1);
+    expect((await first.nextFrame(FrameType.ACK)).payload.readUInt32BE(4)).toBe(1);
+
+    first.socket.resetAndDestroy();
+    await waitFor(server, 'disconnect');
+    const again = await RawClient.connect(port);
+    cleanup.push(() => again.destroy());
+    again.hello({ clientId: 'meter', sessionId: welcome.sessionId, lastSeen: 0 });
+    const w2 = JSON.parse((await again.nextFrame(FrameType.WELCOME)).payload.toString());
+    expect(w2).toMatchObject({ resumed: true, acked: 1 });
+    const next = waitFor(server, 'message');
+    again.socket.write(Buffer.concat([encodeDataHeader(1, 3), Buffer.from('dup'), encodeDataHeader(2, 3), Buffer.from('new')]));
+    expect((await next)[1].toString()).toBe('new'); // id 1 was delivered on the first connection
+    expect((await again.nextFrame(FrameType.ACK)).payload.readUInt32BE(4)).toBe(2);
+    expect(session.messagesIn).toBe(2);
+  });
+
   it('a session not resumed within sessionTtlMs is swept: its pending sends reject with ERR_CLOSED; presenting it later starts a new session', async () => {
     const server = new HeartbeatServer({ host: '127.0.0.1', sessionTtlMs: 100, sweepIntervalMs: 20 });
     const { port } = await server.listen();

@@ -5,7 +5,9 @@
  * silent for idleTimeoutMs, never one that read since. Time is driven through
  * server.sweep(now): the sweep timer (sweepIntervalMs 1 h) never fires, so
  * no stall is credited and the server's clock is this process's
- * performance.now().
+ * performance.now(), which the server records in whole ms rounded up
+ * (sweeper.ts clock()): a connection last read at t is swept by a sweep at
+ * ceil(t) + idleTimeoutMs, never before t + idleTimeoutMs.
  */
 import { performance } from 'node:perf_hooks';
 import type { ResilientError } from '../../src';
@@ -22,6 +24,11 @@ async function open(raw: RawClient, clientId: string): Promise<{ id: string; wel
   raw.hello({ clientId });
   const w = JSON.parse((await raw.nextFrame(FrameType.WELCOME)).payload.toString()) as { sessionId: string };
   return { id: w.sessionId, welcomedAt: performance.now() };
+}
+
+/** Resolves once performance.now() has passed the whole ms after `t`, so a touch from now on is recorded after ceil(t). */
+async function pastWholeMs(t: number): Promise<void> {
+  for (let i = 0; i < 1000 && performance.now() <= Math.ceil(t); i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
 /** One PING; resolves with when it was sent (the server read it at or after that) once its PONG is back. */
@@ -42,15 +49,17 @@ describe('idle sweep with the lazy touch', () => {
     const disconnects = record<[Session, ResilientError | undefined]>(ctx.server, 'disconnect');
     const sa = await open(a, 'a');
     const sb = await open(b, 'b'); // b is placed behind a
+    await pastWholeMs(sb.welcomedAt); // b's last touch is recorded at or before ceil(welcomedAt), a's next one after it
     const aReadAt = await ping(a); // within half of IDLE_MS of a's place: a is not moved, only its time is written
 
     // The cutoff (now - IDLE_MS) between b's last byte and a's: b silent for more than IDLE_MS, a for less.
-    expect(sb.welcomedAt).toBeLessThan(aReadAt);
-    ctx.server.sweep((sb.welcomedAt + aReadAt) / 2 + IDLE_MS);
+    const cutoff = Math.ceil(sb.welcomedAt);
+    expect(cutoff).toBeLessThan(aReadAt);
+    ctx.server.sweep(cutoff + IDLE_MS);
     expect(disconnects.map(([s, err]) => [s.id, err?.code])).toEqual([[sb.id, 'ERR_HEARTBEAT_TIMEOUT']]);
     expect(ctx.server.sweepStats.idleClosed).toBe(1);
 
-    ctx.server.sweep(performance.now() + IDLE_MS); // a silent for IDLE_MS since its PONG came back
+    ctx.server.sweep(performance.now() + 1 + IDLE_MS); // a silent for IDLE_MS since its PONG came back (+ 1: whole ms)
     expect(disconnects.map(([s]) => s.id)).toEqual([sb.id, sa.id]);
   });
 
@@ -63,7 +72,7 @@ describe('idle sweep with the lazy touch', () => {
       ctx.server.sweep(readAt + IDLE_MS - 0.01); // silent for just under IDLE_MS
       expect(disconnects).toHaveLength(0);
     }
-    ctx.server.sweep(performance.now() + IDLE_MS);
+    ctx.server.sweep(performance.now() + 1 + IDLE_MS);
     expect(disconnects).toHaveLength(1);
   });
 });

@@ -12,7 +12,6 @@ export function serverSockets(server: HeartbeatServer): Socket[] {
 
 /** The socket of the open connection of session `sessionId`, if any. */
 export function sessionSocket(server: HeartbeatServer, sessionId: string): Socket | undefined {
-  const session = server.session(sessionId);
-  const links = (server as unknown as { links: Map<unknown, { socket: Socket }> }).links;
-  return session ? links.get(session)?.socket : undefined;
+  // A connected session's `wake` is its open link (server.ts linkOf).
+  return (server.session(sessionId)?.wake as { socket: Socket } | undefined)?.socket;
 }
