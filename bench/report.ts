@@ -144,7 +144,7 @@ export function renderMarkdown(sections: readonly Section[], machine: string, me
     table({
       columns: ['benchmark', 'target', 'measured', 'verdict'],
       rows: sections.flatMap((s) =>
-        s.verdicts.map((v) => [s.title, v.target, v.measured, v.met === null ? (meta.smoke ? 'not judged (smoke)' : 'not measured') : v.met ? 'met' : '**missed**']),
+        s.verdicts.map((v) => [s.title, v.target, v.measured, v.met === null ? (meta.smoke ? 'not judged (smoke)' : 'not judged') : v.met ? 'met' : '**missed**']),
       ),
     }),
   );
