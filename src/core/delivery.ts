@@ -46,6 +46,8 @@ const NO_SLOTS: never[] = Object.freeze([]) as never[];
 
 /** Slots of a window's first ring; it doubles when full, and is kept (see emptied()). */
 const FIRST_CAPACITY = 8;
+/** Holes beyond the messages held that make removeAt() close up the never-written tail (see closeHoles()). */
+const SPARE_HOLES = 1024;
 
 /** What enqueueAhead() returns: the message's id, or why it was refused (already rejected). */
 export interface Enqueued {
@@ -466,7 +468,33 @@ export class OutboundWindow {
     this.flags[i] = HOLE;
     this.count--;
     if (this.count === 0) this.emptied();
+    else if (this.len - this.count > this.count + SPARE_HOLES) this.closeHoles();
     reject(err);
+  }
+
+  /**
+   * Holes are freed when the head passes them, i.e. by acks. With the head
+   * unacknowledged (offline, the window held for a reconnect) and sends that
+   * expire or are aborted behind it, they would pile up without bound; so
+   * past SPARE_HOLES more holes than messages, the slots above the highest id
+   * ever written close up. Those messages were never on the wire: moving them
+   * down renumbers them above maxWritten, as a handshake message put ahead of
+   * them already may. Holes among written messages stay (their ids are fixed)
+   * and go with the acks. O(slots), at most once per SPARE_HOLES removals
+   * while the tail has holes to close.
+   */
+  private closeHoles(): void {
+    const from = Math.min(this.len, Math.max(0, this.maxWritten - this.baseId + 1));
+    let to = from;
+    for (let at = from; at < this.len; at++) {
+      if (this.flagsAt(at) & HOLE) continue;
+      if (at !== to) this.moveSlot(at, to);
+      to++;
+    }
+    for (let at = to; at < this.len; at++) this.clearSlot((this.head + at) & (this.cap - 1));
+    this.len = to;
+    // Past `from` the current connection took nothing but holes (takeNext skipped them).
+    if (this.cursor > from) this.cursor = from;
   }
 
   /**

@@ -345,3 +345,36 @@ describe('OutboundWindow (ring) settles, numbers and counts as the array-of-entr
     expect(cap()).toBe(8);
   });
 });
+
+describe('OutboundWindow (ring): holes behind an unacknowledged head', () => {
+  it('an offline window whose sends keep expiring stays bounded, and what it still holds goes out above every id written', () => {
+    const w = new OutboundWindow({ maxMessages: 100, maxBytes: 1 << 20, overflow: 'reject' });
+    const settled: string[] = [];
+    // The head: written on a connection that then died, never acknowledged.
+    w.enqueue(Buffer.from('head'), Infinity, () => settled.push('ok head'), () => settled.push('err head'));
+    expect(w.takeNext()?.toString()).toBe('head');
+    w.rewind();
+    // Offline for a long time: a send every tick, each expiring before a reconnect.
+    let now = 0;
+    for (let i = 0; i < 50_000; i++) {
+      w.enqueue(Buffer.from(`e${i}`), now + 1, () => settled.push(`ok e${i}`), () => undefined);
+      now += 2;
+      expect(w.expire(now)).toBe(1);
+    }
+    const cap = (): number => (w as unknown as { cap: number }).cap;
+    // 50,000 holes would need a 65,536-slot ring; closed up, it stays near SPARE_HOLES.
+    expect(cap()).toBeLessThanOrEqual(4096);
+    expect(w.size).toBe(1);
+    // Back online: a new message, then the resend of the head and the new one, both acknowledged.
+    w.enqueue(Buffer.from('late'), Infinity, () => settled.push('ok late'), () => undefined);
+    expect(w.takeNext()?.toString()).toBe('head');
+    expect(w.takenId).toBe(1);
+    expect(w.takeNext()?.toString()).toBe('late');
+    const lateId = w.takenId;
+    expect(lateId).toBeGreaterThan(1);
+    expect(w.takeNext()).toBeUndefined();
+    expect(w.ack(lateId)).toBe(2);
+    expect(settled).toEqual(['ok head', 'ok late']);
+    expect(w.size).toBe(0);
+  });
+});
