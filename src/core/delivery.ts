@@ -253,11 +253,18 @@ export class OutboundWindow {
     return this.payloads[i];
   }
 
-  /** Removes the message last returned by takeNext() and rejects it with `err`. */
+  /**
+   * Removes the message last returned by takeNext() and rejects it with `err`.
+   * A takeNext() that found nothing may have moved the cursor past holes: the
+   * message is the last one before the cursor that is not a hole.
+   */
   discardTaken(err: ResilientError): void {
     if (this.sent === 0) return;
+    let at = this.cursor - 1;
+    while (at >= 0 && this.flagsAt(at) & HOLE) at--;
+    if (at < 0) return;
     this.sent--;
-    this.removeAt(this.cursor - 1, err);
+    this.removeAt(at, err);
   }
 
   /** The peer has everything up to `id`: resolves those messages. Returns how many. Throws ERR_PROTOCOL, resolving nothing, beyond the highest id written. */

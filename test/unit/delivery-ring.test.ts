@@ -313,6 +313,24 @@ describe('OutboundWindow (ring) settles, numbers and counts as the array-of-entr
     );
   });
 
+  it('discardTaken() after a takeNext() that found only holes removes the message taken, not a hole (fast-check counterexample)', () => {
+    const w = new OutboundWindow({ maxMessages: 2, maxBytes: 4, overflow: 'reject' });
+    const log: string[] = [];
+    const rejectOf = (name: string) => (e: ResilientError) => void log.push(`${e.code} ${name}`);
+    const rejectB = rejectOf('m1');
+    w.enqueue(Buffer.from('m0'), Infinity, () => log.push('ok m0'), rejectOf('m0'));
+    w.enqueue(Buffer.from('m1'), Infinity, () => log.push('ok m1'), rejectB);
+    // m1 withdrawn: a hole behind m0.
+    expect(w.withdraw(rejectB, sdkError('ERR_ABORTED', 'aborted'))).toBe(1);
+    expect(String(w.takeNext())).toBe('m0');
+    // Finds nothing: the cursor moves past the hole.
+    expect(w.takeNext()).toBeUndefined();
+    w.discardTaken(sdkError('ERR_FRAME_TOO_LARGE', 'too large'));
+    expect(log).toEqual(['ERR_ABORTED m1', 'ERR_FRAME_TOO_LARGE m0']);
+    expect(w.size).toBe(0);
+    expect(w.inFlight).toBe(0);
+  });
+
   it('holds thousands of messages across growth and wrap-around, keeps its ring while runs fill it and lets it go after a small one', () => {
     const w = new OutboundWindow({ maxMessages: 100_000, maxBytes: 1 << 30, overflow: 'reject' });
     const resolved: number[] = [];
