@@ -9,7 +9,7 @@
  * first write to the receiver's last message (epoch clock, shared by both
  * processes); for `acknowledged`, to the client's last resolved send().
  *
- *   node --require bench/ts-require.cjs bench/throughput.ts receiver <sink|hb>
+ *   node --require bench/ts-require.cjs bench/throughput.ts receiver <sink|hb|hb-each>
  *   node --require bench/ts-require.cjs bench/throughput.ts client
  */
 import { once } from 'node:events';
@@ -20,8 +20,9 @@ import { HeartbeatServer } from '../src/server';
 import { Child, emit, epochNow, pinning, serve, startChild, withTimeout } from './proc';
 import { Section, Table, Verdict, fmt, median, mmm } from './report';
 
-type Variant = 'raw-framed' | 'raw-prebuilt' | 'raw-per-write' | 'reconnect-net' | 'raw-framed-hb' | 'rc-ff' | 'rc-acked' | 'rc-many';
-type Receiver = 'sink' | 'hb';
+type Variant = 'raw-framed' | 'raw-prebuilt' | 'raw-per-write' | 'reconnect-net' | 'raw-framed-hb' | 'raw-framed-hb-each' | 'rc-ff' | 'rc-acked' | 'rc-many';
+/** sink: counts frames by their length prefixes; hb: a HeartbeatServer counting its `messages` batches; hb-each: one counting each `message` event. */
+type Receiver = 'sink' | 'hb' | 'hb-each';
 
 /** Client CPU (share of one core) the limit row's sender must reach for ratios against it to be judged. */
 const LIMIT_SENDER_BUSY = 0.9;
@@ -31,6 +32,7 @@ const VARIANTS: ReadonlyArray<{ v: Variant; label: string; receiver: Receiver }>
   { v: 'raw-per-write', label: 'raw net.Socket, one write() per frame', receiver: 'sink' },
   { v: 'reconnect-net', label: 'reconnect-net, one write() per frame', receiver: 'sink' },
   { v: 'raw-framed-hb', label: 'raw net.Socket as the limit, with HELLO → HeartbeatServer', receiver: 'hb' },
+  { v: 'raw-framed-hb-each', label: 'the same → HeartbeatServer counted per `message` event', receiver: 'hb-each' },
   { v: 'rc-ff', label: 'ResilientClient fire-and-forget → HeartbeatServer', receiver: 'hb' },
   { v: 'rc-acked', label: 'ResilientClient acknowledged, window 1000 → HeartbeatServer', receiver: 'hb' },
   { v: 'rc-many', label: 'ResilientClient sendMany(), batches of 256, fire-and-forget → HeartbeatServer', receiver: 'hb' },
@@ -76,9 +78,11 @@ async function receiver(mode: Receiver): Promise<void> {
     }
   };
   let port: number;
-  if (mode === 'hb') {
+  if (mode === 'hb' || mode === 'hb-each') {
     const server = new HeartbeatServer({ host: '127.0.0.1' });
-    server.on('message', () => onMessages(1));
+    // An application taking many small messages listens to `messages` (one batch per read); `message` costs a view and a meta object each.
+    if (mode === 'hb') server.on('messages', (_s, b) => onMessages(b.length));
+    else server.on('message', () => onMessages(1));
     port = (await server.listen()).port;
   } else {
     const server = net.createServer((sock) => {
@@ -191,7 +195,7 @@ async function runRaw(variant: Variant, n: number, size: number, port: number): 
     sock = await connectRaw(port);
   }
   sock.on('error', () => undefined);
-  if (variant === 'raw-framed-hb') await handshake(sock);
+  if (variant === 'raw-framed-hb' || variant === 'raw-framed-hb-each') await handshake(sock);
   const frameLen = 13 + size;
   let next: () => Buffer | undefined;
   let sent = 0;
@@ -204,7 +208,7 @@ async function runRaw(variant: Variant, n: number, size: number, port: number): 
       sent += k;
       return k === perChunk ? chunk : chunk.subarray(0, k * frameLen);
     };
-  } else if (variant === 'raw-framed' || variant === 'raw-framed-hb') {
+  } else if (variant === 'raw-framed' || variant === 'raw-framed-hb' || variant === 'raw-framed-hb-each') {
     // What any framed sender must do per message: encodeData with a fresh id (a
     // HeartbeatServer drops duplicates), then one concat per chunk, as src/io/writer.ts does.
     const payload = Buffer.alloc(size, 0x61);
@@ -472,8 +476,8 @@ Sender and receiver run in **separate processes**, ${pin.ok ? `pinned with \`tas
 - **Limit**: a raw \`net.Socket\` framing each message with \`encodeData\` (fresh id) and writing them in ${CHUNK_BYTES / 1024} KiB \`Buffer.concat\`s (the size at which src/io/writer.ts flushes), to a receiver process that walks the length prefixes and counts whole frames. This is the "framed messages with coalesced writes" reference: the least per-message work any framed sender does.
 - **Wire ceiling** (context only): the same bytes pre-built once and written again and again; no per-message work at all, so it shows the kernel and the receiver, not a sender.
 - **One write() per frame**, raw (\`setNoDelay(true)\`, as ResilientClient sets it) and through **reconnect-net** (which hands out a plain \`net.Socket\` with Nagle left on, its default, and does no batching of its own), to the same receiver.
-- **ResilientClient** (default options) to a **HeartbeatServer** in the other process, counted by its \`message\` event. *Fire-and-forget* calls \`send()\` without awaiting, ${BATCH} at a time; to stay under the default queue bounds (10,000 messages, 16 MiB) it pauses while more than ${FF_HIGH.msgs} messages or ${FF_HIGH.bytes / 2 ** 20} MiB are held, by awaiting the promise of a message half that far back (acks are cumulative); timed until the server has counted the last message. *Acknowledged* keeps ${ACK_WINDOW} \`send()\` promises outstanding and is timed until the last one resolves. *sendMany()* is the fire-and-forget row with one \`sendMany()\` of ${BATCH} messages (one promise) where the other makes ${BATCH} \`send()\` calls, under the same flow control; issue 12's targets are judged on the \`send()\` rows.
-- The raw → HeartbeatServer row separates the server's cost from the client's: the limit's sender, after a HELLO/WELCOME handshake, to a HeartbeatServer.
+- **ResilientClient** (default options) to a **HeartbeatServer** in the other process, counted by its \`messages\` event (one batch per socket read, docs/server.md), as an application taking many small messages would. *Fire-and-forget* calls \`send()\` without awaiting, ${BATCH} at a time; to stay under the default queue bounds (10,000 messages, 16 MiB) it pauses while more than ${FF_HIGH.msgs} messages or ${FF_HIGH.bytes / 2 ** 20} MiB are held, by awaiting the promise of a message half that far back (acks are cumulative); timed until the server has counted the last message. *Acknowledged* keeps ${ACK_WINDOW} \`send()\` promises outstanding and is timed until the last one resolves. *sendMany()* is the fire-and-forget row with one \`sendMany()\` of ${BATCH} messages (one promise) where the other makes ${BATCH} \`send()\` calls, under the same flow control; issue 12's targets are judged on the \`send()\` rows.
+- The raw → HeartbeatServer row separates the server's cost from the client's: the limit's sender, after a HELLO/WELCOME handshake, to a HeartbeatServer counting \`messages\` batches; the row after it is the same counted by the per-message \`message\` event (a view and a \`{ id, sessionId }\` per message), the cost of that API.
 
 MB/s counts payload bytes (10⁶ B). "× limit" is the median msgs/s over the limit's median in the same table. CPU columns are CPU time over wall time of each process during the run (100% = one core saturated), which shows which side is the bottleneck. A target is judged only when the limit's sender ran at ${Math.round(LIMIT_SENDER_BUSY * 100)}% CPU or more: below that something else (the receiver, the machine) held the limit back, and a ratio against it would flatter ours.
 `,
@@ -488,7 +492,7 @@ if (require.main === module) {
   if (role === 'receiver') void receiver(process.argv[3] as Receiver);
   else if (role === 'client') clientProcess();
   else {
-    process.stderr.write('usage: throughput.ts receiver <sink|hb> | client\n');
+    process.stderr.write('usage: throughput.ts receiver <sink|hb|hb-each> | client\n');
     process.exit(2);
   }
 }

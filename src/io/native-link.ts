@@ -47,8 +47,8 @@ export class NativeLink extends Link<Buffer, NativeLinkOptions, LinkHooks<Buffer
     this.peer.track(this.hooks.sessionInbound());
   }
 
-  data(id: number, payload: Buffer): void {
-    this.hooks.onData(id, payload);
+  data(id: number, buf: Buffer, start: number, end: number): void {
+    this.hooks.onData(id, buf.subarray(start, end));
   }
 
   ack(id: number): void {

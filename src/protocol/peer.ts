@@ -57,7 +57,13 @@ export interface PeerEvents {
   hello?(hello: Hello): void;
   /** Client: the WELCOME arrived (phase is now 'open'). */
   welcome?(welcome: Welcome): void;
-  data(id: number, payload: Buffer): void;
+  /**
+   * A DATA frame: its payload is `buf[start, end)`. No view is made for it:
+   * the owner makes one if it needs one (the server's `messages` batch does
+   * not). `buf` is the read's own chunk or the frame assembled across chunks,
+   * never reused: a view of it may be kept.
+   */
+  data(id: number, buf: Buffer, start: number, end: number): void;
   ack(id: number): void;
   /** Client: a PONG. Server: a PING, already answered with a PONG. `p` is reused: read it during the call, do not keep it. */
   ping(p: PingPayload): void;
@@ -212,8 +218,8 @@ export class NativePeer {
   private onFrame(type: FrameType, buf: Buffer, start: number, end: number): boolean {
     const phase = this.phaseNow;
     if (type === FrameType.DATA && phase === 'open') {
-      // The hot path: the id read in place, one view (the payload handed to the owner).
-      this.events.data(readIdAt(buf, start + 1, end), buf.subarray(start + DATA_BODY_OFFSET, end));
+      // The hot path: the id read in place, the payload handed over as offsets (no view).
+      this.events.data(readIdAt(buf, start + 1, end), buf, start + DATA_BODY_OFFSET, end);
     } else if (phase === 'done') {
       return false;
     } else if (phase === 'open' && type === (this.role === 'server' ? FrameType.PING : FrameType.PONG)) {
@@ -257,7 +263,7 @@ export class NativePeer {
     }
     switch (type) {
       case FrameType.DATA:
-        return this.events.data(readIdAt(payload, 0), payload.subarray(ID_BYTES));
+        return this.events.data(readIdAt(payload, 0), payload, ID_BYTES, payload.length);
       case FrameType.ACK:
         return this.events.ack(readIdAt(payload, 0));
       case FrameType.BYE:

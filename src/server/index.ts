@@ -4,6 +4,7 @@
 export { HeartbeatServer } from './server';
 export type { ConnectionInfo, ServerEvents, ServerMessageMeta } from './server';
 export { Session } from './session';
+export type { MessageBatch } from './batch';
 export { SERVER_DEFAULTS } from './options';
 export type { Credentials, PeerInfo, ServerOptions } from './options';
 export { ExpiryList } from './expiry-list';

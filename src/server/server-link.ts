@@ -35,8 +35,10 @@ export interface ServerLinkHooks {
   onPartialFrame(link: ServerLink, state: PartialFrame): void;
   /** Our output to this client became blocked (true) or flows again (false). */
   onOutputBlocked(link: ServerLink, blocked: boolean): void;
-  /** A new message (duplicates are dropped before, and counted in the session's messagesIn). */
-  onMessage(session: Session, id: number, payload: Buffer): void;
+  /** A new message, its payload at `buf[start, end)` (duplicates are dropped before, and counted in the session's messagesIn). */
+  onMessage(session: Session, id: number, buf: Buffer, start: number, end: number): void;
+  /** This link's read delivered what it will: hand its batch over (the `messages` event), before its ACK is written or the link closes. */
+  onReadDone(link: ServerLink): void;
   /** Called once, whatever ended the connection. `graceful` when the client said BYE. */
   onClose(link: ServerLink, err: ResilientError | undefined, graceful: boolean): void;
 }
@@ -137,13 +139,13 @@ export class ServerLink implements PeerEvents {
   hello(hello: Hello): void {
     this.hooks.onHello(this, hello);
   }
-  data(id: number, payload: Buffer): void {
+  data(id: number, buf: Buffer, start: number, end: number): void {
     const s = this.session as Session;
     // The session's first DATA frame makes its inbound tracker; the peer acknowledges from it.
     if (s.inboundIfAny === undefined) this.peer.track(s.inbound);
     if (!(s.inboundIfAny as InboundTracker).accept(id)) return;
     s.messagesIn++;
-    this.hooks.onMessage(s, id, payload);
+    this.hooks.onMessage(s, id, buf, start, end);
   }
   ack(id: number): void {
     const s = this.session as Session;
@@ -227,12 +229,15 @@ export class ServerLink implements PeerEvents {
 
   private finish(err: ResilientError | undefined, graceful: boolean, release: Release): void {
     if (this.isDone) return;
+    // What this read delivered before a BYE, a bad frame or a close reaches the app before the close and its ACK.
+    this.readDone();
+    if (this.isDone) return;
     if (this.ackTurn !== undefined) {
       clearImmediate(this.ackTurn);
       this.ackTurn = undefined;
-      // What was delivered is acknowledged on the way out when the socket is flushed.
-      if (release === 'flush') this.peer.flushAck();
     }
+    // What was delivered is acknowledged on the way out when the socket is flushed (also what the read that brought a BYE delivered).
+    if (release === 'flush') this.peer.flushAck();
     this.peer.stop();
     const s = this.socket;
     detach(s, HANDLERS);
@@ -261,6 +266,7 @@ export class ServerLink implements PeerEvents {
     this.writer.hold();
     try {
       partial = this.peer.push(chunk);
+      this.hooks.onReadDone(this);
     } catch (err) {
       this.fail(ResilientError.from(err));
       return;
@@ -284,6 +290,15 @@ export class ServerLink implements PeerEvents {
       this.flags |= READING_PAUSED;
     }
     this.noteOutput();
+  }
+
+  /** Hands this read's batch over; a listener that throws closes this connection (as a throwing `message` listener does). */
+  private readDone(): void {
+    try {
+      this.hooks.onReadDone(this);
+    } catch (err) {
+      this.fail(ResilientError.from(err));
+    }
   }
 
   /** The check phase after a read turn whose first read was acknowledged at once (ackTurnOf). */

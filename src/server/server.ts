@@ -17,6 +17,7 @@ import { grantedHeartbeatMs } from '../protocol/peer';
 import { encodeError } from '../protocol/frames';
 import { ResolvedServerOptions, ServerOptions, resolveServerOptions } from './options';
 import { sameDigest, tokenDigest } from './identity';
+import { MessageBatch } from './batch';
 import { ServerLink, ServerLinkHooks } from './server-link';
 import { Session } from './session';
 import { Sweeper } from './sweeper';
@@ -42,6 +43,8 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
   private readonly sweeper: Sweeper;
   private closing: Promise<void> | undefined;
   private readonly hooks: ServerLinkHooks;
+  /** The `messages` event's batch, one for every connection: reads do not nest (server/batch.ts). */
+  private readonly batch = new MessageBatch();
   /** Sweep ticks run and connections they closed (for tests and benchmarks). */
   readonly sweepStats: Sweeper['stats'];
 
@@ -71,9 +74,15 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
         if (blocked) this.sweeper.blockedOutput.touch(c.blockedSince(), this.clock());
         else this.sweeper.blockedOutput.remove(c.blockedNode);
       },
-      onMessage: (s, id, payload) => {
-        this.emit('message', s, payload, { id, sessionId: s.id });
+      onMessage: (s, id, buf, start, end) => {
+        // Each event costs only when listened to: a view and a meta object per message for `message`, four numbers for `messages`.
+        if (this.listenerCount('message') > 0) this.emit('message', s, buf.subarray(start, end), { id, sessionId: s.id });
+        if (this.listenerCount('messages') > 0) {
+          this.batch.owner = s;
+          this.batch.add(id, buf, start, end);
+        }
       },
+      onReadDone: (c) => this.handOver(c),
       onClose: (c, err, graceful) => this.onConnClose(c, err, graceful),
     };
   }
@@ -188,6 +197,25 @@ export class HeartbeatServer extends EventEmitter<ServerEvents> {
   /** Runs one sweep now (also run every sweepIntervalMs). Cost: O(expired). */
   sweep(now?: number): void {
     this.sweeper.sweep(now);
+  }
+
+  /**
+   * The `messages` event for what `c`'s read delivered, if the batch is its
+   * session's. Emptied before anything else can run: a listener that closes
+   * the connection finds nothing more to hand over, and one that throws
+   * (closing the connection, as a throwing `message` listener does) leaves
+   * an empty batch behind.
+   */
+  private handOver(c: ServerLink): void {
+    const b = this.batch;
+    const s = b.owner;
+    if (s === undefined || s !== c.session) return;
+    b.owner = undefined;
+    try {
+      this.emit('messages', s, b);
+    } finally {
+      b.clear();
+    }
   }
 
   private onSocket(socket: net.Socket): void {

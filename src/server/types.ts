@@ -2,6 +2,7 @@
  * The types of HeartbeatServer's events and connection table.
  */
 import type { ResilientError } from '../core/errors';
+import type { MessageBatch } from './batch';
 import type { Session } from './session';
 
 export interface ConnectionInfo {
@@ -33,7 +34,14 @@ export interface ServerEvents {
   disconnect: (session: Session, error: ResilientError | undefined) => void;
   /** A session ended for good: BYE, expiry or server close. */
   sessionEnd: (session: Session, reason: ResilientError | undefined) => void;
+  /** A client message was delivered (duplicates are dropped before). A view and a meta object per message: for many small messages, see `messages`. */
   message: (session: Session, payload: Buffer, meta: ServerMessageMeta) => void;
+  /**
+   * The new messages one socket read delivered from `session`, in order,
+   * once per read (after their `message` events, before their ACK). `batch`
+   * is reused: read it during the call (its payload views may be kept).
+   */
+  messages: (session: Session, batch: MessageBatch) => void;
   /** A connection was refused or failed (bad frames, auth, capacity). Informational. */
   error: (err: ResilientError, peer: { remoteAddress: string | undefined; remotePort: number | undefined }) => void;
   close: () => void;

@@ -57,9 +57,9 @@ function endpoint(role: Role, maxFrameBytes = 1 << 16, then: Partial<PeerEvents>
       then.hello?.(h);
     },
     welcome: (w) => seen.push(['welcome', w.sessionId]),
-    data: (id, p) => {
-      seen.push(['data', id, p.toString()]);
-      then.data?.(id, p);
+    data: (id, buf, start, end) => {
+      seen.push(['data', id, buf.toString('utf8', start, end)]);
+      then.data?.(id, buf, start, end);
     },
     ack: (id) => seen.push(['ack', id]),
     ping: (p) => seen.push(['ping', p.seq]),
