@@ -24,9 +24,9 @@ import type { UserTimeoutSetter } from '../io/user-timeout';
 import { payloadLimit, pump } from '../protocol/peer';
 import { drain, emitClose, finishClose, release } from './closing';
 import { ClientIdSource, clientIdText } from './client-id';
-import { EndpointRotation } from './endpoints';
+import { EndpointRotation, firstEndpoint, rotationFor } from './endpoints';
 import { openLink } from './open-link';
-import { RetryPlanner } from './retry';
+import { NEVER_OPENED, giveUpError, isStable, lostEvent, openedNow, retryDelay } from './retry';
 import { LifecycleTimers, NamedTimers } from './timers';
 import type { ResolvedOptions } from './options';
 import type { ClientEvents } from './types';
@@ -54,6 +54,8 @@ class History<M> {
   bytesIn = 0;
   bytesOut = 0;
   abandoned: Buffer[] = NO_PAYLOADS;
+  /** The last retry delay waited: decorrelated jitter grows from it; a stable connection resets it (client/retry.ts). */
+  lastDelay = 0;
 }
 
 /** A connect() caller waiting for open (resolved) or for failure or close (rejected). */
@@ -71,8 +73,10 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
   link: Link<M> | undefined;
   /** What the first lost link, duplicate, timer, close or abandoned payload starts keeping: an idle client on its first link has none. */
   private past: History<M> | undefined = undefined;
-  private readonly retry: RetryPlanner;
-  private readonly endpoints: EndpointRotation;
+  /** When the client last became open (client/retry.ts openedNow(): whole ms), NEVER_OPENED before. */
+  private openedAt = NEVER_OPENED;
+  /** Which endpoint to try next: none for a client of one endpoint (client/endpoints.ts). */
+  private readonly rotation: EndpointRotation | undefined;
   readonly outbound: OutboundWindow;
   private inbound = new InboundTracker();
   sessionId: string | undefined;
@@ -104,9 +108,8 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
     private readonly id: ClientIdSource,
   ) {
     this.outbound = new OutboundWindow(opts.queue);
-    this.endpoints = new EndpointRotation(opts);
+    this.rotation = rotationFor(opts);
     this.maxPayload = opts.codec ? Infinity : payloadLimit(opts.maxFrameBytes);
-    this.retry = new RetryPlanner(opts);
     this.confirm = opts.delivery === 'confirmed' ? new ConfirmLedger<number>() : undefined;
     this.handshake = opts.handshake ? new UserHandshake(opts, this) : undefined;
   }
@@ -197,7 +200,7 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
 
   /** Consecutive retries (`stats().retries`): 0 once the open connection has been open resetAfterMs. */
   get retries(): number {
-    return this.machine.state === 'open' && this.retry.isStable() ? 0 : this.machine.retries;
+    return this.machine.state === 'open' && isStable(this.opts, this.openedAt) ? 0 : this.machine.retries;
   }
 
   /** The last round trip measured, in ms (the ping ledger's: one copy per client). */
@@ -213,7 +216,7 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
 
   /** Computes and applies an event (the table throws on an illegal move). */
   dispatch(event: MachineEvent, reason?: ResilientError): void {
-    this.apply(transition(this.machine, event, this.retry.policy), reason);
+    this.apply(transition(this.machine, event, this.opts.reconnect), reason);
   }
 
   /** The one place the machine changes: logs `from -> to`, emits stateChange, runs the entry effects. */
@@ -274,7 +277,7 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
   private openLink(): void {
     this.lastLink = undefined;
     this.attempts++;
-    this.link = openLink(this.endpoints.next(), this);
+    this.link = openLink(this.rotation ? this.rotation.next() : firstEndpoint(this.opts), this);
   }
 
   /** LinkHooks: the socket is connected; TCP_USER_TIMEOUT when `deadAfterMs` asks for it. */
@@ -313,10 +316,10 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
 
   /** The connection is usable (the user's handshake, if any, done): open. */
   private established(info: OpenInfo, resumed: boolean): void {
-    if (this.retry.everOpened) this.history.reconnects++;
+    if (this.openedAt !== NEVER_OPENED) this.history.reconnects++;
     const attempt = this.machine.retries;
     this.dispatch({ type: 'established' });
-    this.retry.opened();
+    this.openedAt = openedNow();
     for (const waiter of this.takeWaiters()) waiter.resolve();
     this.events.emit('open', { sessionId: info.sessionId, resumed, attempt });
     publish(channels.clientConnect, () => ({ client: this.events, remote: this.link?.remote, sessionId: info.sessionId, resumed, attempt }));
@@ -358,7 +361,10 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
     this.confirm?.drop();
     this.outbound.rewind();
     // Open resetAfterMs or longer (no timer while open, docs/decisions.md): the retry count and the backoff start again, then the loss counts.
-    if (this.machine.state === 'open' && this.retry.stable()) this.dispatch({ type: 'stable' });
+    if (this.machine.state === 'open' && isStable(this.opts, this.openedAt)) {
+      if (this.past) this.past.lastDelay = 0;
+      this.dispatch({ type: 'stable' });
+    }
     const before = this.machine;
     if (before.state === 'closing') {
       emitClose(this.events, c, undefined, false);
@@ -367,9 +373,9 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
     const kind = this.opts.classifyError?.(err);
     if (kind !== undefined && kind !== err.kind) err = new ResilientError(err.code, err.message, kind, err.cause);
     this.opts.logger?.debug({ remote: c?.remote, code: err.code, err }, `connection to ${c?.remote ?? '?'} ended: ${err.code} ${err.message}`);
-    const t = transition(before, this.retry.lost(before, err), this.retry.policy);
+    const t = transition(before, lostEvent(this.opts, before, err), this.opts.reconnect);
     if (before.state === 'open') {
-      this.endpoints.lost();
+      this.rotation?.lost();
       emitClose(this.events, c, err, t.machine.state === 'reconnecting');
     }
     this.events.emit('error', err);
@@ -379,7 +385,8 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
   }
 
   private scheduleRetry(m: MachineIn<'reconnecting'>, error: ResilientError): void {
-    const delayMs = this.retry.delay(m);
+    const past = this.history;
+    const delayMs = (past.lastDelay = retryDelay(this.opts, m, past.lastDelay));
     this.events.emit('reconnecting', { attempt: m.retries, delayMs, error });
     this.timers.set('retry', delayMs, () => {
       if (this.machine.state === 'reconnecting') this.dispatch({ type: 'retryDue' });
@@ -388,7 +395,7 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
 
   private onFailed(m: MachineIn<'failed'>, reason: ResilientError | undefined): void {
     this.timers.clearAll();
-    const err = this.retry.giveUpError(m, reason);
+    const err = giveUpError(m, reason);
     // pending() keeps showing what was never acknowledged, for the app to persist.
     this.abandoned = this.outbound.rejectAll(err);
     this.events.emit('giveUp', err);
