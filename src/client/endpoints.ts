@@ -6,6 +6,16 @@
  */
 import type { Endpoint } from './options';
 
+/** A rotation for `opts`, or undefined when there is one endpoint (every attempt goes to it: firstEndpoint()). */
+export function rotationFor(opts: RotationOptions): EndpointRotation | undefined {
+  return opts.endpoints.length > 1 ? new EndpointRotation(opts) : undefined;
+}
+
+/** The one endpoint of a client without a rotation. */
+export function firstEndpoint(opts: RotationOptions): Endpoint {
+  return opts.endpoints[0] as Endpoint;
+}
+
 /** What the rotation reads of the client's options (the resolved options themselves, shared: no copy of the three per client). */
 export interface RotationOptions {
   readonly endpoints: readonly Endpoint[];
@@ -13,6 +23,10 @@ export interface RotationOptions {
   readonly random: () => number;
 }
 
+/**
+ * The rotation over two endpoints or more. A client of one endpoint makes
+ * none (firstEndpoint() is every attempt's: 48 B per client, bench/heap-per-client.ts).
+ */
 export class EndpointRotation {
   private order: readonly Endpoint[];
   private index = 0;

@@ -24,9 +24,9 @@ import type { UserTimeoutSetter } from '../io/user-timeout';
 import { payloadLimit, pump } from '../protocol/peer';
 import { drain, emitClose, finishClose, release } from './closing';
 import { ClientIdSource, clientIdText } from './client-id';
-import { EndpointRotation } from './endpoints';
+import { EndpointRotation, firstEndpoint, rotationFor } from './endpoints';
 import { openLink } from './open-link';
-import { RetryPlanner } from './retry';
+import { NEVER_OPENED, giveUpError, isStable, lostEvent, openedNow, retryDelay } from './retry';
 import { LifecycleTimers, NamedTimers } from './timers';
 import type { ResolvedOptions } from './options';
 import type { ClientEvents } from './types';
@@ -54,6 +54,26 @@ class History<M> {
   bytesIn = 0;
   bytesOut = 0;
   abandoned: Buffer[] = NO_PAYLOADS;
+  /** The last retry delay waited: decorrelated jitter grows from it; a stable connection resets it (client/retry.ts). */
+  lastDelay = 0;
+}
+
+/**
+ * What some options add to a client (two endpoints or more, a `handshake`,
+ * `delivery: 'confirmed'`), in one object made only for a client with one of
+ * them: one field of the lifecycle instead of four (24 B per plain client, bench/heap-per-client.ts).
+ */
+class Extras<M> {
+  /** Connection attempts so far (the user handshake's `attempt`). */
+  attempts = 0;
+  constructor(
+    /** Which endpoint to try next: none for one endpoint (client/endpoints.ts). */
+    readonly rotation: EndpointRotation | undefined,
+    /** The user's handshake (the `handshake` option). */
+    readonly handshake: UserHandshake<M> | undefined,
+    /** With confirmed delivery, what the heartbeat's pings confirm. */
+    readonly confirm: ConfirmLedger<number> | undefined,
+  ) {}
 }
 
 /** A connect() caller waiting for open (resolved) or for failure or close (rejected). */
@@ -71,9 +91,15 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
   link: Link<M> | undefined;
   /** What the first lost link, duplicate, timer, close or abandoned payload starts keeping: an idle client on its first link has none. */
   private past: History<M> | undefined = undefined;
-  private readonly retry: RetryPlanner;
-  private readonly endpoints: EndpointRotation;
-  readonly outbound: OutboundWindow;
+  /** When the client last became open (client/retry.ts openedNow(): whole ms), NEVER_OPENED before. */
+  private openedAt = NEVER_OPENED;
+  /** The rotation, the user's handshake and the confirm ledger, for a client whose options ask for one of them. */
+  private readonly extras: Extras<M> | undefined;
+  /**
+   * The window of sends, made by the first use (a send, a resume past 0, stats()): a client that has never sent holds
+   * none (168 B per idle client, bench/heap-per-client.ts), as the server's sessions (server/session.ts).
+   */
+  outboundIfAny: OutboundWindow | undefined = undefined;
   private inbound = new InboundTracker();
   sessionId: string | undefined;
   /** Largest payload of one message: the frame limit until the server tells its own. */
@@ -83,16 +109,11 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
   messagesOut = 0;
   /** connect() callers waiting for open: the shared empty array while there are none (an array per idle client otherwise). */
   connectWaiters: readonly Waiter[] = NO_WAITERS;
-  /** Connection attempts so far (`link.attempt`). */
-  private attempts = 0;
-  /** The user's handshake (the `handshake` option): none without one. */
-  readonly handshake: UserHandshake<M> | undefined;
   /**
    * The client's heartbeat: its pings (both kinds of link) across connections, and the open link's schedule, restarted
    * by each link that opens (one object per client, core/heartbeat.ts). With confirmed delivery, `confirm` is what they confirm.
    */
   readonly heartbeat = new HeartbeatMonitor();
-  readonly confirm: ConfirmLedger<number> | undefined;
 
   /**
    * @param opts the resolved options (shared by every client built from equal options)
@@ -103,12 +124,26 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
     readonly events: EventEmitter<ClientEvents<M>>,
     private readonly id: ClientIdSource,
   ) {
-    this.outbound = new OutboundWindow(opts.queue);
-    this.endpoints = new EndpointRotation(opts);
     this.maxPayload = opts.codec ? Infinity : payloadLimit(opts.maxFrameBytes);
-    this.retry = new RetryPlanner(opts);
-    this.confirm = opts.delivery === 'confirmed' ? new ConfirmLedger<number>() : undefined;
-    this.handshake = opts.handshake ? new UserHandshake(opts, this) : undefined;
+    const rotation = rotationFor(opts);
+    const handshake = opts.handshake ? new UserHandshake(opts, this) : undefined;
+    const confirm = opts.delivery === 'confirmed' ? new ConfirmLedger<number>() : undefined;
+    this.extras = rotation || handshake || confirm ? new Extras<M>(rotation, handshake, confirm) : undefined;
+  }
+
+  /** The user's handshake (the `handshake` option): none without one. */
+  get handshake(): UserHandshake<M> | undefined {
+    return this.extras?.handshake;
+  }
+
+  /** With `delivery: 'confirmed'`, what the heartbeat's pings confirm (LinkHooks.confirm): none otherwise. */
+  get confirm(): ConfirmLedger<number> | undefined {
+    return this.extras?.confirm;
+  }
+
+  /** The window of sends, made on first use. */
+  get outbound(): OutboundWindow {
+    return (this.outboundIfAny ??= new OutboundWindow(this.opts.queue));
   }
 
   /** The rarely set fields, made on the first write. */
@@ -197,7 +232,7 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
 
   /** Consecutive retries (`stats().retries`): 0 once the open connection has been open resetAfterMs. */
   get retries(): number {
-    return this.machine.state === 'open' && this.retry.isStable() ? 0 : this.machine.retries;
+    return this.machine.state === 'open' && isStable(this.opts, this.openedAt) ? 0 : this.machine.retries;
   }
 
   /** The last round trip measured, in ms (the ping ledger's: one copy per client). */
@@ -213,7 +248,7 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
 
   /** Computes and applies an event (the table throws on an illegal move). */
   dispatch(event: MachineEvent, reason?: ResilientError): void {
-    this.apply(transition(this.machine, event, this.retry.policy), reason);
+    this.apply(transition(this.machine, event, this.opts.reconnect), reason);
   }
 
   /** The one place the machine changes: logs `from -> to`, emits stateChange, runs the entry effects. */
@@ -254,10 +289,12 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
   /** Writes queued messages while the link takes them. */
   pump(): void {
     const c = this.link;
-    if (!c) return;
-    if (c.isOpen) pump(this.outbound, c, this.maxPayload);
+    const w = this.outboundIfAny;
+    // No window: nothing was ever sent, nothing to write.
+    if (!c || !w) return;
+    if (c.isOpen) pump(w, c, this.maxPayload);
     // Native protocol, handshake running: resends and the handshake's own messages only (the queue is held).
-    else if (c.held && !this.opts.codec) pump(this.outbound, c, this.maxPayload, true);
+    else if (c.held && !this.opts.codec) pump(w, c, this.maxPayload, true);
   }
 
   /** Arms the ttl timer for the earliest expiry, if none is armed. */
@@ -273,8 +310,9 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
 
   private openLink(): void {
     this.lastLink = undefined;
-    this.attempts++;
-    this.link = openLink(this.endpoints.next(), this);
+    const x = this.extras;
+    if (x) x.attempts++;
+    this.link = openLink(x?.rotation ? x.rotation.next() : firstEndpoint(this.opts), this);
   }
 
   /** LinkHooks: the socket is connected; TCP_USER_TIMEOUT when `deadAfterMs` asks for it. */
@@ -297,7 +335,8 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
   /** LinkHooks: the link is up (protocol handshake done). */
   onOpen(info: OpenInfo): void {
     // First, before anything changes: WELCOME's acked beyond what we ever wrote is ERR_PROTOCOL (the link drops).
-    const acked = this.outbound.resume(info.acked);
+    // Without a window nothing was written: a resume at 0 is a no-op, one past 0 goes to a window, which refuses it.
+    const acked = info.acked === 0 && !this.outboundIfAny ? 0 : this.outbound.resume(info.acked);
     const resumed = info.resumed && info.sessionId === this.sessionId;
     if (!resumed) {
       // A new session: the server's ids start again; ours keep counting so
@@ -308,15 +347,15 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
     this.maxPayload = info.maxPayloadBytes;
     this.messagesOut += acked;
     const done = (): void => this.established(info, resumed);
-    if (!this.handshake?.start(this.link, { attempt: this.attempts, resumed }, done)) done();
+    if (!this.handshake?.start(this.link, { attempt: this.extras?.attempts ?? 0, resumed }, done)) done();
   }
 
   /** The connection is usable (the user's handshake, if any, done): open. */
   private established(info: OpenInfo, resumed: boolean): void {
-    if (this.retry.everOpened) this.history.reconnects++;
+    if (this.openedAt !== NEVER_OPENED) this.history.reconnects++;
     const attempt = this.machine.retries;
     this.dispatch({ type: 'established' });
-    this.retry.opened();
+    this.openedAt = openedNow();
     for (const waiter of this.takeWaiters()) waiter.resolve();
     this.events.emit('open', { sessionId: info.sessionId, resumed, attempt });
     publish(channels.clientConnect, () => ({ client: this.events, remote: this.link?.remote, sessionId: info.sessionId, resumed, attempt }));
@@ -356,9 +395,12 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
     this.heartbeat.clear();
     // Unconfirmed messages are still in the window: rewind writes them first again.
     this.confirm?.drop();
-    this.outbound.rewind();
+    this.outboundIfAny?.rewind();
     // Open resetAfterMs or longer (no timer while open, docs/decisions.md): the retry count and the backoff start again, then the loss counts.
-    if (this.machine.state === 'open' && this.retry.stable()) this.dispatch({ type: 'stable' });
+    if (this.machine.state === 'open' && isStable(this.opts, this.openedAt)) {
+      if (this.past) this.past.lastDelay = 0;
+      this.dispatch({ type: 'stable' });
+    }
     const before = this.machine;
     if (before.state === 'closing') {
       emitClose(this.events, c, undefined, false);
@@ -367,9 +409,9 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
     const kind = this.opts.classifyError?.(err);
     if (kind !== undefined && kind !== err.kind) err = new ResilientError(err.code, err.message, kind, err.cause);
     this.opts.logger?.debug({ remote: c?.remote, code: err.code, err }, `connection to ${c?.remote ?? '?'} ended: ${err.code} ${err.message}`);
-    const t = transition(before, this.retry.lost(before, err), this.retry.policy);
+    const t = transition(before, lostEvent(this.opts, before, err), this.opts.reconnect);
     if (before.state === 'open') {
-      this.endpoints.lost();
+      this.extras?.rotation?.lost();
       emitClose(this.events, c, err, t.machine.state === 'reconnecting');
     }
     this.events.emit('error', err);
@@ -379,7 +421,8 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
   }
 
   private scheduleRetry(m: MachineIn<'reconnecting'>, error: ResilientError): void {
-    const delayMs = this.retry.delay(m);
+    const past = this.history;
+    const delayMs = (past.lastDelay = retryDelay(this.opts, m, past.lastDelay));
     this.events.emit('reconnecting', { attempt: m.retries, delayMs, error });
     this.timers.set('retry', delayMs, () => {
       if (this.machine.state === 'reconnecting') this.dispatch({ type: 'retryDue' });
@@ -388,7 +431,7 @@ export class Lifecycle<M> implements LinkHooks<M>, NativeSession {
 
   private onFailed(m: MachineIn<'failed'>, reason: ResilientError | undefined): void {
     this.timers.clearAll();
-    const err = this.retry.giveUpError(m, reason);
+    const err = giveUpError(m, reason);
     // pending() keeps showing what was never acknowledged, for the app to persist.
     this.abandoned = this.outbound.rejectAll(err);
     this.events.emit('giveUp', err);

@@ -4,70 +4,63 @@
  * about the retry the table would schedule, before the one transition), the
  * delay of the retry `reconnecting` waits for, the error `giveUp`
  * carries, and whether a lost connection was stable (open resetAfterMs). The decisions themselves are the table's (core/state.ts).
+ *
+ * Functions of the resolved options and two numbers the lifecycle keeps (when
+ * it last opened, the last delay waited), not an object per client: a client
+ * that never loses its connection needs no retry state beside its open time
+ * (48 B per client, bench/heap-per-client.ts).
  */
+import { performance } from 'node:perf_hooks';
 import { askRetryDelay, backoffDelay } from '../core/backoff';
 import { ResilientError, retriesAtOnce, sdkError } from '../core/errors';
-import { type LostEvent, type Machine, type MachineIn, type RetryPolicy, nextRetry } from '../core/state';
+import { type LostEvent, type Machine, type MachineIn, nextRetry } from '../core/state';
 import type { ResolvedOptions } from './options';
 
-/** openedAt before the first open. */
-const NEVER = -1;
+/** What the retry policy reads of the client's options (the resolved options themselves, shared). */
+export type RetryOptions = Pick<ResolvedOptions<unknown>, 'reconnect' | 'random'>;
 
-export class RetryPlanner {
-  /** The last delay waited: decorrelated jitter grows from it; a stable connection resets it. */
-  private lastDelay = 0;
-  /** When the client last became open (performance.now() in whole ms: a small integer, not a boxed heap number per client; so stable up to 1 ms early). */
-  private openedAt = NEVER;
+/** An open time before the first open. */
+export const NEVER_OPENED = -1;
 
-  constructor(private readonly opts: Pick<ResolvedOptions<unknown>, 'reconnect' | 'random'>) {}
+/**
+ * Now, as an open time: performance.now() in whole ms (a small integer, not a
+ * boxed heap number per client; so a connection counts as stable up to 1 ms early).
+ */
+export function openedNow(): number {
+  return Math.floor(performance.now());
+}
 
-  /** The resolved reconnect options, a RetryPolicy already (often the one shared default object): read, not kept in a field of its own. */
-  get policy(): RetryPolicy {
-    return this.opts.reconnect;
-  }
+/** The `lost` event for `err` in `machine`, with the user's hook's answer when a retry would follow. */
+export function lostEvent(opts: RetryOptions, machine: Machine, err: ResilientError): LostEvent {
+  const event: LostEvent = { type: 'lost', kind: err.kind, retryAtOnce: retriesAtOnce(err.code) };
+  const hook = opts.reconnect.delay;
+  const attempt = hook ? nextRetry(machine, event, opts.reconnect) : undefined;
+  return hook && attempt !== undefined ? { ...event, hook: askRetryDelay(hook, attempt, err) } : event;
+}
 
-  /** The `lost` event for `err` in `machine`, with the user's hook's answer when a retry would follow. */
-  lost(machine: Machine, err: ResilientError): LostEvent {
-    const event: LostEvent = { type: 'lost', kind: err.kind, retryAtOnce: retriesAtOnce(err.code) };
-    const hook = this.opts.reconnect.delay;
-    const attempt = hook ? nextRetry(machine, event, this.policy) : undefined;
-    return hook && attempt !== undefined ? { ...event, hook: askRetryDelay(hook, attempt, err) } : event;
-  }
+/**
+ * The wait before the retry `m` is in, in ms: the hook's, 0 when immediate,
+ * else the backoff's, whose decorrelated jitter grows from `lastDelay` (the
+ * last delay waited; 0 after a stable connection). The caller keeps the
+ * result as the next `lastDelay`.
+ */
+export function retryDelay(opts: RetryOptions, m: MachineIn<'reconnecting'>, lastDelay: number): number {
+  return m.retry.delayMs ?? (m.retry.immediate ? 0 : backoffDelay(opts.reconnect, m.retries - 1, lastDelay, opts.random));
+}
 
-  /** The wait before the retry `m` is in, in ms: the hook's, 0 when immediate, else the backoff's. */
-  delay(m: MachineIn<'reconnecting'>): number {
-    const delayMs = m.retry.delayMs ?? (m.retry.immediate ? 0 : backoffDelay(this.opts.reconnect, m.retries - 1, this.lastDelay, this.opts.random));
-    this.lastDelay = delayMs;
-    return delayMs;
-  }
+/**
+ * A connection opened at `openedAt` (openedNow(); NEVER_OPENED: never) has
+ * been open resetAfterMs or longer: checked when it is lost, no timer runs
+ * while open (docs/decisions.md). If so, the backoff and the retry count start again.
+ */
+export function isStable(opts: RetryOptions, openedAt: number): boolean {
+  return openedAt !== NEVER_OPENED && performance.now() - openedAt >= opts.reconnect.resetAfterMs;
+}
 
-  /** Whether the client was ever open (the lifecycle counts the opens after the first as reconnects). */
-  get everOpened(): boolean {
-    return this.openedAt !== NEVER;
-  }
-
-  /** The client is open now (performance.now() is noted: no timer runs while open, docs/decisions.md). */
-  opened(): void {
-    this.openedAt = Math.floor(performance.now());
-  }
-
-  /** The open connection has been open resetAfterMs or longer. */
-  isStable(): boolean {
-    return performance.now() - this.openedAt >= this.opts.reconnect.resetAfterMs;
-  }
-
-  /** The open connection is lost: if it was stable, the backoff starts again and true says the retry count must too. */
-  stable(): boolean {
-    if (!this.isStable()) return false;
-    this.lastDelay = 0;
-    return true;
-  }
-
-  /** What `giveUp` carries for `m`: ERR_RETRIES_EXHAUSTED (cause: the hook's, else the last error) or the error itself. */
-  giveUpError(m: MachineIn<'failed'>, reason: ResilientError | undefined): ResilientError {
-    const { why, cause: hookCause } = m.giveUp;
-    if (why !== 'exhausted' && why !== 'declined') return reason ?? sdkError('ERR_CONNECTION_LOST', 'connection lost');
-    const by = why === 'declined' ? 'reconnect.delay gave up' : 'gave up';
-    return sdkError('ERR_RETRIES_EXHAUSTED', `${by} after ${m.retries} retries: ${reason?.code ?? 'unknown'}`, hookCause ?? reason);
-  }
+/** What `giveUp` carries for `m`: ERR_RETRIES_EXHAUSTED (cause: the hook's, else the last error) or the error itself. */
+export function giveUpError(m: MachineIn<'failed'>, reason: ResilientError | undefined): ResilientError {
+  const { why, cause: hookCause } = m.giveUp;
+  if (why !== 'exhausted' && why !== 'declined') return reason ?? sdkError('ERR_CONNECTION_LOST', 'connection lost');
+  const by = why === 'declined' ? 'reconnect.delay gave up' : 'gave up';
+  return sdkError('ERR_RETRIES_EXHAUSTED', `${by} after ${m.retries} retries: ${reason?.code ?? 'unknown'}`, hookCause ?? reason);
 }

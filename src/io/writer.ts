@@ -26,10 +26,16 @@ const FLUSH_EARLY_BYTES = 64 * 1024;
 /** Size of one slab: a batch of small frames fits in it. */
 const SLAB_BYTES = 256 * 1024;
 const EMPTY = Buffer.alloc(0);
-/** FrameWriter.scheduled: nothing queued, a process.nextTick flush queued, or held until release(). */
+/**
+ * FrameWriter.state, one small integer (no field per boolean; 8 B a field per
+ * connection, both ends): its low bits say what is scheduled (nothing, a
+ * process.nextTick flush, or held until release()), CLOSED that writes are ignored.
+ */
 const NONE = 0;
 const TICK = 1;
 const HELD = 2;
+const SCHEDULED = 3;
+const CLOSED = 4;
 /** `parts` and `flushCallbacks` while empty: one frozen array for every writer, so an idle connection holds none of its own. */
 const NO_PARTS = Object.freeze([]) as unknown as Buffer[];
 const NO_CALLBACKS = Object.freeze([]) as unknown as Array<() => void>;
@@ -47,21 +53,28 @@ export class FrameWriter {
   /** Finished parts of the current batch, in order (slab segments and large payloads). */
   private parts: Buffer[] = NO_PARTS;
   private pendingBytes = 0;
-  /** NONE, TICK (a process.nextTick flush is queued) or HELD (the caller flushes with release()). */
-  private scheduled = NONE;
-  private closed = false;
+  /** What is scheduled (state & SCHEDULED: NONE, TICK or HELD) and CLOSED. */
+  private state = NONE;
   private flushCallbacks: Array<() => void> = NO_CALLBACKS;
   /** Bytes handed to the socket in total. */
   bytesWritten = 0;
+  /**
+   * Above this many bytes buffered the writer is blocked: the prototype's
+   * DEFAULT_HIGH_WATER_BYTES (declared below the class), an own field only
+   * for a writer given another (no field per connection for the default).
+   */
+  declare private readonly highWaterBytes: number;
 
   constructor(
     private readonly stream: Writable,
-    private readonly highWaterBytes = DEFAULT_HIGH_WATER_BYTES,
-  ) {}
+    highWaterBytes = DEFAULT_HIGH_WATER_BYTES,
+  ) {
+    if (highWaterBytes !== DEFAULT_HIGH_WATER_BYTES) (this as unknown as { highWaterBytes: number }).highWaterBytes = highWaterBytes;
+  }
 
   /** Queues an encoded frame for this tick's write. */
   write(frame: Buffer): void {
-    if (this.closed) return;
+    if (this.state & CLOSED) return;
     if (frame.length >= COPY_PAYLOAD_BELOW) {
       this.cut();
       this.addPart(frame);
@@ -75,7 +88,7 @@ export class FrameWriter {
 
   /** Queues a DATA frame, encoding it in place; a large payload is written without a copy. */
   writeData(id: number, payload: Buffer): void {
-    if (this.closed) return;
+    if (this.state & CLOSED) return;
     const large = payload.length >= COPY_PAYLOAD_BELOW;
     this.reserve(large ? DATA_HEADER_BYTES : DATA_HEADER_BYTES + payload.length);
     writeDataHeader(this.slab, this.used, id, payload.length);
@@ -106,7 +119,7 @@ export class FrameWriter {
    * never if the stream fails first.
    */
   afterFlush(fn: () => void): void {
-    if (this.closed) return;
+    if (this.state & CLOSED) return;
     if (this.flushCallbacks === NO_CALLBACKS) this.flushCallbacks = [fn];
     else this.flushCallbacks.push(fn);
     this.schedule();
@@ -120,19 +133,19 @@ export class FrameWriter {
    * Does nothing while a tick is already queued (that tick flushes).
    */
   hold(): void {
-    if (this.scheduled === NONE) this.scheduled = HELD;
+    if (this.state === NONE) this.state = HELD;
   }
 
   /** Ends a hold(): writes what was queued since, now. */
   release(): void {
-    if (this.scheduled !== HELD) return;
-    this.scheduled = NONE;
+    if (this.state !== HELD) return;
+    this.state = NONE;
     if (this.pendingBytes > 0 || this.flushCallbacks !== NO_CALLBACKS) this.flush();
   }
 
   /** Writes everything pending now. */
   flush(): void {
-    if (this.closed) return;
+    if (this.state & CLOSED) return;
     if (this.parts === NO_PARTS && this.flushCallbacks === NO_CALLBACKS && this.used > this.start) {
       // The usual lone batch: one slab segment, written with no parts array.
       const part = this.slab.subarray(this.start, this.used);
@@ -172,7 +185,7 @@ export class FrameWriter {
 
   /** Drops what is pending; later writes are ignored. */
   close(): void {
-    this.closed = true;
+    this.state |= CLOSED;
     this.parts = NO_PARTS;
     this.pendingBytes = 0;
     this.flushCallbacks = NO_CALLBACKS;
@@ -233,17 +246,20 @@ export class FrameWriter {
   }
 
   private schedule(): void {
-    if (this.scheduled !== NONE) return;
-    this.scheduled = TICK;
+    if (this.state !== NONE) return;
+    this.state = TICK;
     process.nextTick(flushTick, this);
   }
 
   /** @internal The scheduled flush (flushTick below): a method, not a closure per writer. */
   flushScheduled(): void {
-    this.scheduled = NONE;
+    this.state &= ~SCHEDULED;
     this.flush();
   }
 }
+
+// The default every writer shares (see the field's declaration).
+(FrameWriter.prototype as unknown as { highWaterBytes: number }).highWaterBytes = DEFAULT_HIGH_WATER_BYTES;
 
 /** One function for every writer's scheduled flush: process.nextTick passes the writer. */
 function flushTick(w: FrameWriter): void {

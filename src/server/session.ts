@@ -3,7 +3,7 @@
  * outlives a dropped connection for `sessionTtlMs` so the client can resume
  * without loss or duplication.
  */
-import { InboundTracker, OutboundWindow, QueueOptions } from '../core/delivery';
+import { InboundTracker, OutboundWindow, QUEUE_DEFAULTS, QueueOptions } from '../core/delivery';
 import { ResilientError, sdkError } from '../core/errors';
 import { epochMark, epochOf } from './epoch';
 import { ExpiryNode, expiryNode } from './expiry-list';
@@ -18,8 +18,12 @@ export class Session {
   /** Stable id the client presents to resume. */
   readonly id: string;
   readonly clientId: string;
-  /** When it was created, as epochMark() (a small integer: no heap number per session). */
-  private readonly createdMark = epochMark();
+  /**
+   * When it was created, as epochMark() (a small integer: no heap number per
+   * session), and whether it has ended: an ended session keeps -1 - mark
+   * (negative), so the flag costs no field of its own (8 B per session).
+   */
+  private createdMark = epochMark();
   /** Messages this server has delivered from the client. */
   messagesIn = 0;
   /** Messages the client acknowledged. */
@@ -34,23 +38,28 @@ export class Session {
   inboundIfAny: InboundTracker | undefined = undefined;
   /** @internal The window of sends, made by the first send (or resume): a session that only pings holds none. */
   outboundIfAny: OutboundWindow | undefined = undefined;
-  private readonly queue: QueueOptions;
+  /**
+   * The server's queue options for the window: the prototype's QUEUE_DEFAULTS
+   * (set below the class; resolveQueue returns that one object for default
+   * options), an own field only for a server configured otherwise.
+   */
+  declare private readonly queue: QueueOptions;
   /** @internal node in the server's retention list while disconnected; made at the first disconnect. */
   retention: ExpiryNode<Session> | undefined = undefined;
   /** @internal SHA-256 of the token it was created with (server/identity.ts): a resume must present the same. */
   readonly tokenDigest: TokenDigest;
-  private ended = false;
 
   constructor(id: string, clientId: string, queue: QueueOptions, tokenDigest: TokenDigest) {
     this.id = id;
     this.clientId = clientId;
     this.tokenDigest = tokenDigest;
-    this.queue = queue;
+    if (queue !== QUEUE_DEFAULTS) (this as unknown as { queue: QueueOptions }).queue = queue;
   }
 
   /** Epoch ms when the session was created. */
   get createdAt(): number {
-    return epochOf(this.createdMark);
+    const mark = this.createdMark;
+    return epochOf(mark < 0 ? -1 - mark : mark);
   }
 
   /** @internal The delivery state of the client's messages, made on first use. */
@@ -84,7 +93,7 @@ export class Session {
    * ERR_QUEUE_FULL, ERR_FRAME_TOO_LARGE or ERR_CLOSED (session ended).
    */
   send(data: Buffer | Uint8Array | string): Promise<void> {
-    if (this.ended) return Promise.reject(sdkError('ERR_CLOSED', `session ${this.id} has ended`));
+    if (this.createdMark < 0) return Promise.reject(sdkError('ERR_CLOSED', `session ${this.id} has ended`));
     const payload = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     return new Promise<void>((resolve, reject) => {
       if (this.outbound.enqueue(payload, Infinity, resolve, reject)) this.wake?.pump();
@@ -93,12 +102,15 @@ export class Session {
 
   /** @internal Ends the session: every pending send is rejected. */
   end(err: ResilientError): void {
-    if (this.ended) return;
-    this.ended = true;
+    if (this.createdMark < 0) return;
+    this.createdMark = -1 - this.createdMark;
     this.outboundIfAny?.rejectAll(err);
   }
 
   get isEnded(): boolean {
-    return this.ended;
+    return this.createdMark < 0;
   }
 }
+
+// The queue options of every session of a server with the default ones (see the field's declaration).
+(Session.prototype as unknown as { queue: QueueOptions }).queue = QUEUE_DEFAULTS;

@@ -73,6 +73,23 @@ describe('client: acknowledgements beyond what was written', () => {
     await sends.settled;
     expect(sends.resolved()).toBe(0);
   });
+
+  it('a WELCOME acking a message to a client that has never sent (no outbound window yet) is ERR_PROTOCOL', async () => {
+    const raw = new RawServer({ welcome: false });
+    const port = await raw.listen();
+    const client = new ResilientClient({ host: '127.0.0.1', port, reconnect: false });
+    cleanup.push(() => client.close(), () => raw.close());
+    const hello = waitFor<[Socket, { type: number }]>(raw.server, 'frame', (_s: Socket, f: { type: number }) => f.type === FrameType.HELLO);
+    const connecting = client.connect().catch((e: ResilientError) => e.code);
+    const [socket] = await hello;
+    const error = waitFor<[ResilientError]>(client, 'error');
+    socket.write(
+      encodeJson(FrameType.WELCOME, { sessionId: 'forged', heartbeatMs: 1_000_000, idleTimeoutMs: 1_000_000, maxFrameBytes: 1 << 20, acked: 1, resumed: true }),
+    );
+    const [err] = await error;
+    expect(err.code).toBe('ERR_PROTOCOL');
+    expect(await connecting).toBe('ERR_PROTOCOL');
+  });
 });
 
 describe('server: acknowledgements beyond what was written', () => {

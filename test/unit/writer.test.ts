@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { FrameWriter } from '../../src/io/writer';
+import { DEFAULT_HIGH_WATER_BYTES, FrameWriter } from '../../src/io/writer';
 import { FrameDecoder } from '../../src/protocol/decoder';
 import { encodeData, readId } from '../../src/protocol/frames';
 import { gc, memoryAfterGc } from '../support/gc';
@@ -124,6 +124,42 @@ describe('FrameWriter', () => {
     w.write(Buffer.alloc(600));
     expect(w.blocked).toBe(true);
     expect(w.room).toBe(-200);
+  });
+
+  it('a writer of the default high-water mark keeps no field for it; one given another keeps its own', () => {
+    const sink = new Writable({ highWaterMark: 1, write: (_c, _e, _cb) => undefined }); // never drains
+    const plain = new FrameWriter(sink);
+    expect(Object.hasOwn(plain, 'highWaterBytes')).toBe(false);
+    expect(plain.room).toBe(DEFAULT_HIGH_WATER_BYTES);
+    const small = new FrameWriter(sink, 1000);
+    expect(Object.hasOwn(small, 'highWaterBytes')).toBe(true);
+    expect(small.room).toBe(1000);
+    expect(plain.room).toBe(DEFAULT_HIGH_WATER_BYTES);
+  });
+
+  it('close() while a flush tick is queued or a batch is held: nothing pending is written, later writes are ignored', async () => {
+    const sink = new CountingSink();
+    const w = new FrameWriter(sink);
+    w.write(Buffer.from([0, 0, 0, 1, 3]));
+    w.close();
+    await tick();
+    const held = new FrameWriter(sink);
+    held.hold();
+    held.write(Buffer.from([0, 0, 0, 1, 3]));
+    held.close();
+    held.release();
+    held.hold();
+    held.write(Buffer.from([0, 0, 0, 1, 3]));
+    held.release();
+    w.write(Buffer.from([0, 0, 0, 1, 3]));
+    w.flush();
+    await tick();
+    expect(sink.writes).toBe(0);
+    // An open writer beside them still writes (the closed ones took no slab bytes it would resend).
+    const open = new FrameWriter(sink);
+    open.write(Buffer.from([0, 0, 0, 1, 4]));
+    await tick();
+    expect(Buffer.concat(sink.chunks)).toEqual(Buffer.from([0, 0, 0, 1, 4]));
   });
 
   it('a writer allocates nothing until it writes: 200 idle writers cost no slab', () => {
