@@ -65,7 +65,7 @@ const WINDOW_MS = Number(process.env.BENCH_SCALE_WINDOW_MS) || 3000;
  */
 const MIN_PINGS = Number(process.env.BENCH_SCALE_MIN_PINGS) || 15_000;
 /** The event-loop delay window, ms: a window of its own, after the CPU window (see oneRun). */
-const DELAY_WINDOW_MS = 3000;
+const DELAY_WINDOW_MS = 2000;
 
 /**
  * The CPU window of one cell: long enough for MIN_PINGS pings at N clients
