@@ -57,6 +57,25 @@ const EMPTY = Buffer.alloc(0);
  */
 const CLIENT_CPU = 0;
 const RECEIVER_CPU = 1;
+/**
+ * glibc malloc settings of every helper process (BENCH_MALLOC=0 leaves
+ * glibc's defaults). Each socket read gets a fresh 64 KiB buffer from malloc,
+ * freed when V8 collects it; with the default trim threshold (128 KiB) glibc
+ * hands the top of its heap back to the kernel and the next reads fault it in
+ * again, or not, depending on where live chunks happen to sit. A receiver
+ * process settled in one regime or the other for its whole life: the
+ * wire-ceiling receiver read 3.8–6.3 M msg/s with 100–170 k minor page faults
+ * per 20 M frames, or 21–25 M with 12 k, at 99 % CPU both ways (standalone
+ * sink, pinned, 2026-12-04). Trimming off and a 64 MiB top pad, the same sink
+ * made 12 k faults in 5 runs of 5. Both sides of every row get the same setting.
+ */
+const MALLOC_TUNABLES = 'glibc.malloc.trim_threshold=268435456:glibc.malloc.top_pad=67108864';
+
+function childEnv(): NodeJS.ProcessEnv | undefined {
+  if (process.env.BENCH_MALLOC === '0') return undefined;
+  const own = process.env.GLIBC_TUNABLES;
+  return { GLIBC_TUNABLES: own ? `${own}:${MALLOC_TUNABLES}` : MALLOC_TUNABLES };
+}
 
 // ---- receiver process -------------------------------------------------------
 
@@ -65,13 +84,14 @@ async function receiver(mode: Receiver): Promise<void> {
   let count = 0;
   let firstAt = 0;
   let cpu0 = process.cpuUsage();
+  let faults0 = process.resourceUsage().minorPageFault;
   const onMessages = (k: number): void => {
     if (count === 0) firstAt = epochNow();
     count += k;
     if (expect > 0 && count >= expect) {
       const lastAt = epochNow();
       const u = process.cpuUsage(cpu0);
-      emit('done', { firstAt, lastAt, count, cpu: (u.user + u.system) / 1e6 });
+      emit('done', { firstAt, lastAt, count, cpu: (u.user + u.system) / 1e6, faults: process.resourceUsage().minorPageFault - faults0 });
       expect = 0;
     }
   };
@@ -118,6 +138,7 @@ async function receiver(mode: Receiver): Promise<void> {
       expect = n as number;
       count = 0;
       cpu0 = process.cpuUsage();
+      faults0 = process.resourceUsage().minorPageFault;
       return {};
     },
   });
@@ -315,6 +336,8 @@ interface RunResult {
   mbps: number;
   clientCpu: number;
   serverCpu: number;
+  /** The receiver's minor page faults per 1,000 messages. */
+  recvFaults: number;
 }
 
 /** One variant's pair of processes, kept for all its runs. */
@@ -328,21 +351,22 @@ interface Pair {
 }
 
 async function startPair(variant: Variant, receiver: Receiver, size: number): Promise<Pair> {
-  const recv = startChild(__filename, ['receiver', receiver], { cpu: RECEIVER_CPU });
-  const cli = startChild(__filename, ['client'], { cpu: CLIENT_CPU });
+  const env = childEnv();
+  const recv = startChild(__filename, ['receiver', receiver], { cpu: RECEIVER_CPU, env });
+  const cli = startChild(__filename, ['client'], { cpu: CLIENT_CPU, env });
   const [{ port }] = await Promise.all([recv.next<{ port: number }>('ready', 20_000), cli.next('ready', 20_000)]);
   return { recv, cli, port, variant, size, n: 0 };
 }
 
 async function runOnce(p: Pair, n: number): Promise<RunResult> {
   await p.recv.call('expect', { n });
-  const done = p.recv.next<{ lastAt: number; cpu: number }>('done', 120_000);
+  const done = p.recv.next<{ lastAt: number; cpu: number; faults: number }>('done', 120_000);
   const r = await p.cli.call<{ startAt: number; endAt: number }>('run', { variant: p.variant, n, size: p.size, port: p.port });
   const d = await done;
   const fin = await p.cli.call<{ cpu: number }>('finish');
   const end = p.variant === 'rc-acked' ? r.endAt : d.lastAt;
   const secs = (end - r.startAt) / 1000;
-  return { rate: n / secs, mbps: (n * p.size) / secs / 1e6, clientCpu: fin.cpu / secs, serverCpu: d.cpu / secs };
+  return { rate: n / secs, mbps: (n * p.size) / secs / 1e6, clientCpu: fin.cpu / secs, serverCpu: d.cpu / secs, recvFaults: (d.faults / n) * 1000 };
 }
 
 /** Seconds a measured run should last. */
@@ -397,6 +421,7 @@ export async function run(opts: { smoke: boolean; runs: number; log: (s: string)
   const results = new Map<string, RunResult[]>();
   const pin = pinning();
   opts.log(pin.ok ? `throughput: client on CPU ${CLIENT_CPU}, receiver on CPU ${RECEIVER_CPU}` : `throughput: processes not pinned (${pin.why})`);
+  opts.log(`throughput: GLIBC_TUNABLES=${childEnv()?.GLIBC_TUNABLES ?? '(glibc defaults: BENCH_MALLOC=0)'}`);
   // BENCH_VARIANTS=rc-ff,raw-framed measures only those (for profiling a fix); the table shows the rest as not measured.
   const only = process.env.BENCH_VARIANTS?.split(',');
   const variants = VARIANTS.filter(({ v }) => !only || only.includes(v));
@@ -404,7 +429,8 @@ export async function run(opts: { smoke: boolean; runs: number; log: (s: string)
     const bySize = await measureSize(variants, size, opts.runs, opts.smoke);
     for (const [v, r] of bySize) {
       results.set(`${v}/${size}`, r);
-      opts.log(`throughput ${v} ${size} B: ${fmt(median(r.map((x) => x.rate)))} msg/s`);
+      const runs = r.map((x) => `${fmt(x.rate)} (recv ${Math.round(x.serverCpu * 100)}%, ${fmt(x.recvFaults)} faults/1k)`).join(', ');
+      opts.log(`throughput ${v} ${size} B: ${fmt(median(r.map((x) => x.rate)))} msg/s; runs: ${runs}`);
     }
   }
   const limitRates = (size: number): number[] => (results.get(`raw-framed/${size}`) ?? []).map((x) => x.rate);
