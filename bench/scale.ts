@@ -59,9 +59,11 @@ const HEARTBEAT = { intervalMs: 1000, timeoutMs: 3000 };
 const WINDOW_MS = Number(process.env.BENCH_SCALE_WINDOW_MS) || 3000;
 /**
  * Pings a CPU window holds at least (BENCH_SCALE_MIN_PINGS overrides it): at
- * small N the window grows until it does. At N = 1,000 a 7.5 s window (≈ 7,500
- * pings) read the ResilientClient cell at 41.9–61.4 µs over five runs and the
- * floor at 20–41 µs; at 10,000 (≈ 30,000 pings) the ratio held at 1.21–1.23×.
+ * small N the window grows until it does (15 s at N = 1,000). At N = 1,000 a
+ * 7.5 s window (≈ 7,500 pings) with the delay monitor in it read the
+ * ResilientClient cell at 41.9–61.4 µs over five runs and the floor at
+ * 20–41 µs; a 15 s window without the monitor, runs round-robin, read them at
+ * 56.6–67.2 and 54.5–65.6 µs net (4 runs, load 2.5–6.9, 2026-12-04).
  */
 const MIN_PINGS = Number(process.env.BENCH_SCALE_MIN_PINGS) || 15_000;
 /** The event-loop delay window, ms: a window of its own, after the CPU window (see oneRun). */
