@@ -67,7 +67,7 @@ const WINDOW_MS = Number(process.env.BENCH_SCALE_WINDOW_MS) || 3000;
  * 58.3–75.8 and 51.2–71.2 (3 runs, load 1.6–2.3): 1.01× and 0.97× the floor.
  * Most of that came from taking the monitor out: at 7,500 pings (7.5 s) the
  * cells read 41.6–57.1 and 38.9–54.6 µs (4 runs, load 0.8–3.1), 1.03×, for
- * 47.5 s less per kind at N = 1,000 in a full run.
+ * 37.5 s less per kind at N = 1,000 in a full run (7.5 s × 5 runs).
  */
 const MIN_PINGS = Number(process.env.BENCH_SCALE_MIN_PINGS) || 15_000;
 /** The event-loop delay window, ms: a window of its own, after the CPU window (see oneRun). */
