@@ -22,7 +22,7 @@ import { ResilientClient } from '../src/client/client';
 import { FrameType, encodePing } from '../src/protocol';
 import { HeartbeatServer } from '../src/server';
 import { emit, serve, sleep, startChild, withTimeout } from './proc';
-import { Section, fmt, median, mmm } from './report';
+import { Section, fmt, loadAvg, median, mmm } from './report';
 
 type Kind = 'rc' | 'raw' | 'ping' | 'ping-spread' | 'mqtt' | 'rnet';
 const KINDS: Kind[] = ['raw', 'ping', 'ping-spread', 'rc', 'mqtt', 'rnet'];
@@ -58,20 +58,30 @@ const HEARTBEAT = { intervalMs: 1000, timeoutMs: 3000 };
 /** The CPU window of a cell, ms (BENCH_SCALE_WINDOW_MS overrides it for every cell, e.g. to profile one). */
 const WINDOW_MS = Number(process.env.BENCH_SCALE_WINDOW_MS) || 3000;
 /**
- * The window at N ≤ SMALL_N for the kinds whose CPU per ping is read (and raw
- * idle, which it is net of). At N = 1,000 a 3 s window holds 3,000 pings and
- * a few percent of a core, and the cell's range across runs (57.8–72.7 µs per
- * ping in the session-5 run) was wider than the gap to the target; 7.5 s holds
- * 2.5 times the pings for about 2 minutes more in a full run (5 kinds × 5 runs
- * × 4.5 s).
+ * Pings a CPU window holds at least (BENCH_SCALE_MIN_PINGS overrides it): at
+ * small N the window grows until it does (15 s at N = 1,000). At N = 1,000 a
+ * 7.5 s window (≈ 7,500 pings) with the delay monitor in it read the
+ * ResilientClient cell at 41.9–61.4 µs over five runs and the floor at
+ * 20–41 µs; a 15 s window without the monitor, runs round-robin, read them at
+ * 56.6–67.2 and 54.5–65.6 µs net (4 runs, load 2.5–6.9, 2026-12-04), then
+ * 58.3–75.8 and 51.2–71.2 (3 runs, load 1.6–2.3): 1.01× and 0.97× the floor.
+ * Most of that came from taking the monitor out: at 7,500 pings (7.5 s) the
+ * cells read 41.6–57.1 and 38.9–54.6 µs (4 runs, load 0.8–3.1), 1.03×, for
+ * 37.5 s less per kind at N = 1,000 in a full run (7.5 s × 5 runs).
  */
-const SMALL_N_WINDOW_MS = 7500;
-const SMALL_N = 1000;
+const MIN_PINGS = Number(process.env.BENCH_SCALE_MIN_PINGS) || 15_000;
+/** The event-loop delay window, ms: a window of its own, after the CPU window (see oneRun). */
+const DELAY_WINDOW_MS = 2000;
 
-/** The CPU window of one cell: longer at small N where a ping's cost is read (not for reconnect-net, which never pings). */
+/**
+ * The CPU window of one cell: long enough for MIN_PINGS pings at N clients
+ * (every kind that reads CPU: the pinging ones and raw idle, which they are
+ * read net of; not reconnect-net, which never pings).
+ */
 function windowFor(kind: Kind, n: number, windowMs: number): number {
   const readsCpu = pinging(kind) || kind === 'raw';
-  return !process.env.BENCH_SCALE_WINDOW_MS && windowMs === WINDOW_MS && n <= SMALL_N && readsCpu ? Math.max(windowMs, SMALL_N_WINDOW_MS) : windowMs;
+  if (process.env.BENCH_SCALE_WINDOW_MS || windowMs !== WINDOW_MS || !readsCpu) return windowMs;
+  return Math.max(windowMs, Math.ceil((MIN_PINGS / n) * HEARTBEAT.intervalMs));
 }
 const BATCH = 200;
 const FILES = 65_536;
@@ -94,19 +104,26 @@ function profileWindow(tag: string): () => Promise<void> {
   };
 }
 
-/** CPU and event-loop delay of this process over `ms`. */
-async function window(ms: number, tag: string): Promise<{ cpuPerSec: number; p99: number; max: number }> {
-  const stopProfile = profileWindow(tag);
-  const h = monitorEventLoopDelay({ resolution: 1 });
-  h.enable();
+/**
+ * CPU of this process over `ms`, or (with `delay`) its event-loop delay. Never
+ * both at once: the delay monitor wakes the loop every millisecond, which in
+ * the session-7 runs cost each process about 3 % of a core at N = 1,000 (as
+ * much as 1,000 pings), and the CPU per ping was read net of that, so the
+ * monitor's own swing (2.6–3.7 %) moved the cell by more than the gap to the
+ * target.
+ */
+async function window(ms: number, tag: string, delay: boolean): Promise<{ cpuPerSec: number; p99: number; max: number; secs: number }> {
+  const stopProfile = delay ? async () => undefined : profileWindow(tag);
+  const h = delay ? monitorEventLoopDelay({ resolution: 1 }) : undefined;
+  h?.enable();
   const u0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   await sleep(ms);
   const u = process.cpuUsage(u0);
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-  h.disable();
+  h?.disable();
   await stopProfile();
-  return { cpuPerSec: (u.user + u.system) / 1e6 / secs, p99: h.percentile(99) / 1e6, max: h.max / 1e6 };
+  return { cpuPerSec: (u.user + u.system) / 1e6 / secs, p99: h ? h.percentile(99) / 1e6 : NaN, max: h ? h.max / 1e6 : NaN, secs };
 }
 
 /** RSS and JS memory (heap used + external): the median of several readings, each after full garbage collections. */
@@ -156,7 +173,7 @@ async function serverProcess(kind: Kind): Promise<void> {
     await once(server, 'listening');
     port = (server.address() as net.AddressInfo).port;
   }
-  serve({ window: ({ ms }) => window(ms as number, `server-${kind}`), mem: () => memAfterGc() });
+  serve({ window: ({ ms, delay }) => window(ms as number, `server-${kind}`, delay === true), mem: () => memAfterGc() });
   emit('ready', { port });
 }
 
@@ -228,12 +245,12 @@ function clientsProcess(kind: Kind): void {
       for (const s of raws.splice(0)) s.destroy();
       return {};
     },
-    window: async ({ ms }) => {
+    window: async ({ ms, delay }) => {
       // Count pongs only inside the window; the listeners are gone before RSS is read.
       pongs = 0;
       counting = true;
       for (const c of rcs) c.on('heartbeat', onPong);
-      const w = await window(ms as number, `clients-${kind}`);
+      const w = await window(ms as number, `clients-${kind}`, delay === true);
       for (const c of rcs) c.off('heartbeat', onPong);
       counting = false;
       return { ...w, pongs };
@@ -256,7 +273,7 @@ interface RunResult {
   pingsPerSec: number;
 }
 
-async function oneRun(kind: Kind, n: number, windowMs: number, settleMs: number): Promise<RunResult> {
+async function oneRun(kind: Kind, n: number, windowMs: number, delayMs: number, settleMs: number): Promise<RunResult> {
   const opts = { ulimitFiles: FILES, nodeArgs: NODE_ARGS };
   const srv = startChild(__filename, ['server', kind], opts);
   const cli = startChild(__filename, ['clients', kind], opts);
@@ -282,10 +299,10 @@ async function oneRun(kind: Kind, n: number, windowMs: number, settleMs: number)
       srvMem.push(sm);
       cliMem.push(cm);
     }
-    const [sw, cw] = await Promise.all([
-      srv.call<{ cpuPerSec: number; p99: number; max: number }>('window', { ms: windowMs }),
-      cli.call<{ cpuPerSec: number; p99: number; max: number; pongs: number }>('window', { ms: windowMs }),
-    ]);
+    type W = { cpuPerSec: number; p99: number; max: number; secs: number };
+    // CPU first, with no delay monitor in either process; then the event-loop delay over a window of its own.
+    const [sw, cw] = await Promise.all([srv.call<W>('window', { ms: windowMs }), cli.call<W & { pongs: number }>('window', { ms: windowMs })]);
+    const [sd, cd] = await Promise.all([srv.call<W>('window', { ms: delayMs, delay: true }), cli.call<W>('window', { ms: delayMs, delay: true })]);
     const [s4, c4] = await mem();
     xs.push(open);
     srvMem.push(s4);
@@ -294,7 +311,8 @@ async function oneRun(kind: Kind, n: number, windowMs: number, settleMs: number)
       rssPerConn: slope(xs, ms.map((m) => m.rss)),
       jsPerConn: slope(xs, ms.map((m) => m.js)),
     });
-    return { client: { ...per(cliMem), ...cw }, server: { ...per(srvMem), ...sw }, pingsPerSec: cw.pongs / (windowMs / 1000) };
+    const side = (w: W, d: W): Pick<Side, 'cpuPerSec' | 'p99' | 'max'> => ({ cpuPerSec: w.cpuPerSec, p99: d.p99, max: d.max });
+    return { client: { ...per(cliMem), ...side(cw, cd) }, server: { ...per(srvMem), ...side(sw, sd) }, pingsPerSec: cw.pongs / cw.secs };
   } finally {
     // Clients first: their side keeps the TIME_WAIT sockets, which loopback reuses (tcp_tw_reuse).
     await cli.stop(10_000);
@@ -331,13 +349,19 @@ export async function run(opts: { smoke: boolean; runs: number; log: (s: string)
   const kinds = (process.env.BENCH_SCALE_KINDS?.split(',') as Kind[] | undefined) ?? KINDS;
   const windowMs = opts.smoke ? 500 : WINDOW_MS;
   const res = new Map<string, RunResult[]>();
+  const delayMs = opts.smoke ? 500 : DELAY_WINDOW_MS;
+  const perPingOf = (r: RunResult): number => ((r.client.cpuPerSec + r.server.cpuPerSec) / r.pingsPerSec) * 1e6;
   for (const n of sizes) {
-    for (const kind of kinds) {
-      const rs: RunResult[] = [];
-      for (let r = 0; r < opts.runs; r++) rs.push(await oneRun(kind, n, windowFor(kind, n, windowMs), opts.smoke ? 250 : 1000));
-      res.set(`${kind}/${n}`, rs);
-      opts.log(`scale ${kind} ${n}: client RSS/conn ${fmt(median(rs.map((x) => x.client.rssPerConn)))} B`);
+    // Round-robin: each run takes every kind once, so a change in the machine's load hits the floor and ours alike.
+    for (let r = 0; r < opts.runs; r++) {
+      for (const kind of kinds) {
+        const x = await oneRun(kind, n, windowFor(kind, n, windowMs), delayMs, opts.smoke ? 250 : 1000);
+        res.set(`${kind}/${n}`, [...(res.get(`${kind}/${n}`) ?? []), x]);
+        const cpu = `CPU ${fmt((x.client.cpuPerSec + x.server.cpuPerSec) * 100)}%`;
+        opts.log(`scale ${kind} ${n} run ${r + 1}: ${pinging(kind) ? `${cpu}, ${fmt(perPingOf(x))} µs per ping all-in` : cpu} (load average ${loadAvg()})`);
+      }
     }
+    for (const kind of kinds) opts.log(`scale ${kind} ${n}: client RSS/conn ${fmt(median((res.get(`${kind}/${n}`) ?? []).map((x) => x.client.rssPerConn)))} B`);
   }
   const get = (k: Kind, n: number): RunResult[] => res.get(`${k}/${n}`) ?? [];
   const med = (k: Kind, n: number, f: (r: RunResult) => number): number => median(get(k, n).map(f));
@@ -405,7 +429,7 @@ For each N and kind, fresh processes: the N clients in one, the server in anothe
 - **raw ping/pong floor**: \`net.Socket\`s with \`setNoDelay\`, each with a \`setInterval\` writing the same 17-byte PING frame every ${HEARTBEAT.intervalMs} ms, to a \`net.Server\` that writes each chunk back as the PONG: the same packets with the least code, i.e. what the kernel and libuv cost per heartbeat on this machine. *In bursts*: each timer starts when its socket connects (${BATCH} connect at once), so pings leave in bursts, as ResilientClient's do at first; *spread*: each timer starts at a random point of the interval, as for clients that connect at random times. The difference between the two is the price of one event-loop wake-up and a cold syscall path per ping.
 - Peers, in the same processes and tables: **mqtt.js** (\`keepalive: ${HEARTBEAT.intervalMs / 1000}\` s, its PINGREQ/PINGRESP; pongs counted from \`packetreceive\`) → an **aedes** broker, and **reconnect-net** (a reconnecting wrapper around \`net.Socket\` with no heartbeat of its own, so memory only) → a plain \`net.Server\`.
 
-Every helper process runs with \`${NODE_ARGS.join(' ')}\`: a young generation of one fixed size, so V8 cannot grow it with the allocation rate (it did, with the number of pinging connections and with CPU load, and the growth read as memory per connection). Each memory reading is the median of ${MEM_SAMPLES} readings, each after two full GCs. Clients connect ${BATCH} at a time. Memory per connection is the least-squares slope of memory after GC against connections open, read at N/4, N/2, 3N/4 and N in the same steady state (heartbeats running), so fixed costs cancel; *JS* is V8 heap used + external. RSS moves by a few MB on its own (heap sizing, malloc), so at N = 1,000 its slope is noise-prone: read the largest N. After the last quarter has run 2 s, a ${windowMs / 1000} s window (${SMALL_N_WINDOW_MS / 1000} s at N ≤ ${fmt(SMALL_N)} for every kind but reconnect-net: 2.5 times the pings, as the small cells' spread across runs was wider than the gap to the target) measures each process's CPU (\`process.cpuUsage\`) and event-loop delay (\`monitorEventLoopDelay\`, 1 ms resolution); pongs are counted on the clients. *CPU per ping, all-in* = (client + server CPU seconds in the window) / pongs received in it: timers, both sides' syscalls, codec, the pong. *Net* subtracts the raw idle kind's CPU (mostly the 1 ms loop monitor).
+Every helper process runs with \`${NODE_ARGS.join(' ')}\`: a young generation of one fixed size, so V8 cannot grow it with the allocation rate (it did, with the number of pinging connections and with CPU load, and the growth read as memory per connection). Each memory reading is the median of ${MEM_SAMPLES} readings, each after two full GCs. Clients connect ${BATCH} at a time. Memory per connection is the least-squares slope of memory after GC against connections open, read at N/4, N/2, 3N/4 and N in the same steady state (heartbeats running), so fixed costs cancel; *JS* is V8 heap used + external. RSS moves by a few MB on its own (heap sizing, malloc), so at N = 1,000 its slope is noise-prone: read the largest N. After the last quarter has run 2 s, a CPU window measures each process's CPU (\`process.cpuUsage\`) and counts the pongs on the clients: ${windowMs / 1000} s, or long enough for ${fmt(MIN_PINGS)} pings where N is smaller (${fmt(windowFor('ping', sizes[0] as number, windowMs) / 1000)} s at N = ${fmt(sizes[0] as number)}; not for reconnect-net, which never pings), with nothing else running in the processes. Then a window of its own (${delayMs / 1000} s) measures the event-loop delay (\`monitorEventLoopDelay\`, 1 ms resolution): that monitor wakes each loop every millisecond, which cost about as much CPU as 1,000 pings, so with it in the CPU window the cell at N = 1,000 read mostly the monitor and swung with it. The runs go round-robin across the kinds (each run takes every kind once), so a change in the machine's load hits the floor and ours alike. *CPU per ping, all-in* = (client + server CPU seconds in the window) / pongs received in it: timers, both sides' syscalls, codec, the pong. *Net* subtracts the raw idle kind's CPU (what the processes burn with idle sockets, now close to nothing).
 `,
     tables: [
       { title: 'Memory per connection', columns: ['kind', 'N', 'client RSS', 'client JS', 'server RSS', 'server JS'], rows: memRows },

@@ -59,6 +59,25 @@ const EMPTY = Buffer.alloc(0);
  */
 const CLIENT_CPU = 0;
 const RECEIVER_CPU = 1;
+/**
+ * glibc malloc settings of every helper process (BENCH_MALLOC=0 leaves
+ * glibc's defaults). Each socket read gets a fresh 64 KiB buffer from malloc,
+ * freed when V8 collects it; with the default trim threshold (128 KiB) glibc
+ * hands the top of its heap back to the kernel and the next reads fault it in
+ * again, or not, depending on where live chunks happen to sit. A receiver
+ * process settled in one regime or the other for its whole life: the
+ * wire-ceiling receiver read 3.8–6.3 M msg/s with 100–170 k minor page faults
+ * per 20 M frames, or 21–25 M with 12 k, at 99 % CPU both ways (standalone
+ * sink, pinned, 2026-12-04). Trimming off and a 64 MiB top pad, the same sink
+ * made 12 k faults in 5 runs of 5. Both sides of every row get the same setting.
+ */
+const MALLOC_TUNABLES = 'glibc.malloc.trim_threshold=268435456:glibc.malloc.top_pad=67108864';
+
+function childEnv(): NodeJS.ProcessEnv | undefined {
+  if (process.env.BENCH_MALLOC === '0') return undefined;
+  const own = process.env.GLIBC_TUNABLES;
+  return { GLIBC_TUNABLES: own ? `${own}:${MALLOC_TUNABLES}` : MALLOC_TUNABLES };
+}
 
 // ---- receiver process -------------------------------------------------------
 
@@ -67,13 +86,14 @@ async function receiver(mode: Receiver): Promise<void> {
   let count = 0;
   let firstAt = 0;
   let cpu0 = process.cpuUsage();
+  let faults0 = process.resourceUsage().minorPageFault;
   const onMessages = (k: number): void => {
     if (count === 0) firstAt = epochNow();
     count += k;
     if (expect > 0 && count >= expect) {
       const lastAt = epochNow();
       const u = process.cpuUsage(cpu0);
-      emit('done', { firstAt, lastAt, count, cpu: (u.user + u.system) / 1e6 });
+      emit('done', { firstAt, lastAt, count, cpu: (u.user + u.system) / 1e6, faults: process.resourceUsage().minorPageFault - faults0 });
       expect = 0;
     }
   };
@@ -122,6 +142,7 @@ async function receiver(mode: Receiver): Promise<void> {
       expect = n as number;
       count = 0;
       cpu0 = process.cpuUsage();
+      faults0 = process.resourceUsage().minorPageFault;
       return {};
     },
   });
@@ -319,6 +340,8 @@ interface RunResult {
   mbps: number;
   clientCpu: number;
   serverCpu: number;
+  /** The receiver's minor page faults per 1,000 messages. */
+  recvFaults: number;
 }
 
 /** One variant's pair of processes, kept for all its runs. */
@@ -332,21 +355,22 @@ interface Pair {
 }
 
 async function startPair(variant: Variant, receiver: Receiver, size: number): Promise<Pair> {
-  const recv = startChild(__filename, ['receiver', receiver], { cpu: RECEIVER_CPU });
-  const cli = startChild(__filename, ['client'], { cpu: CLIENT_CPU });
+  const env = childEnv();
+  const recv = startChild(__filename, ['receiver', receiver], { cpu: RECEIVER_CPU, env });
+  const cli = startChild(__filename, ['client'], { cpu: CLIENT_CPU, env });
   const [{ port }] = await Promise.all([recv.next<{ port: number }>('ready', 20_000), cli.next('ready', 20_000)]);
   return { recv, cli, port, variant, size, n: 0 };
 }
 
 async function runOnce(p: Pair, n: number): Promise<RunResult> {
   await p.recv.call('expect', { n });
-  const done = p.recv.next<{ lastAt: number; cpu: number }>('done', 120_000);
+  const done = p.recv.next<{ lastAt: number; cpu: number; faults: number }>('done', 120_000);
   const r = await p.cli.call<{ startAt: number; endAt: number }>('run', { variant: p.variant, n, size: p.size, port: p.port });
   const d = await done;
   const fin = await p.cli.call<{ cpu: number }>('finish');
   const end = p.variant === 'rc-acked' ? r.endAt : d.lastAt;
   const secs = (end - r.startAt) / 1000;
-  return { rate: n / secs, mbps: (n * p.size) / secs / 1e6, clientCpu: fin.cpu / secs, serverCpu: d.cpu / secs };
+  return { rate: n / secs, mbps: (n * p.size) / secs / 1e6, clientCpu: fin.cpu / secs, serverCpu: d.cpu / secs, recvFaults: (d.faults / n) * 1000 };
 }
 
 /** Seconds a measured run should last. */
@@ -401,6 +425,7 @@ export async function run(opts: { smoke: boolean; runs: number; log: (s: string)
   const results = new Map<string, RunResult[]>();
   const pin = pinning();
   opts.log(pin.ok ? `throughput: client on CPU ${CLIENT_CPU}, receiver on CPU ${RECEIVER_CPU}` : `throughput: processes not pinned (${pin.why})`);
+  opts.log(`throughput: GLIBC_TUNABLES=${childEnv()?.GLIBC_TUNABLES ?? '(glibc defaults: BENCH_MALLOC=0)'}`);
   // BENCH_VARIANTS=rc-ff,raw-framed measures only those (for profiling a fix); the table shows the rest as not measured.
   const only = process.env.BENCH_VARIANTS?.split(',');
   const variants = VARIANTS.filter(({ v }) => !only || only.includes(v));
@@ -408,7 +433,8 @@ export async function run(opts: { smoke: boolean; runs: number; log: (s: string)
     const bySize = await measureSize(variants, size, opts.runs, opts.smoke);
     for (const [v, r] of bySize) {
       results.set(`${v}/${size}`, r);
-      opts.log(`throughput ${v} ${size} B: ${fmt(median(r.map((x) => x.rate)))} msg/s`);
+      const runs = r.map((x) => `${fmt(x.rate)} (recv ${Math.round(x.serverCpu * 100)}%, ${fmt(x.recvFaults)} faults/1k)`).join(', ');
+      opts.log(`throughput ${v} ${size} B: ${fmt(median(r.map((x) => x.rate)))} msg/s; runs: ${runs}`);
     }
   }
   const limitRates = (size: number): number[] => (results.get(`raw-framed/${size}`) ?? []).map((x) => x.rate);
@@ -471,7 +497,7 @@ export async function run(opts: { smoke: boolean; runs: number; log: (s: string)
     id: 'throughput',
     title: '1. Throughput, one client → one server (127.0.0.1)',
     method: `
-Sender and receiver run in **separate processes**, ${pin.ok ? `pinned with \`taskset\` (client on CPU ${CLIENT_CPU}, receiver on CPU ${RECEIVER_CPU}), so that the limit row does not depend on where the scheduler puts its two processes` : `not pinned (${pin.why}), so the limit row depends on where the scheduler puts its two processes`} (one core each, as across a network; in one process they would share an event loop and the table would measure the sum of both sides). Each row has its own pair of processes, warm-up runs until one lasts at least ${RUN_SECONDS / 2} s (that one sizes the measured runs to about ${RUN_SECONDS} s), then ${opts.runs} measured runs on a new connection each, taken round-robin across the rows of a table so that a change in the machine's load hits every row alike.
+Sender and receiver run in **separate processes**, ${pin.ok ? `pinned with \`taskset\` (client on CPU ${CLIENT_CPU}, receiver on CPU ${RECEIVER_CPU}), so that the limit row does not depend on where the scheduler puts its two processes` : `not pinned (${pin.why}), so the limit row depends on where the scheduler puts its two processes`} (one core each, as across a network; in one process they would share an event loop and the table would measure the sum of both sides). ${childEnv() ? `Every helper process runs with \`GLIBC_TUNABLES=${MALLOC_TUNABLES}\` (glibc malloc never hands the top of its heap back to the kernel): each socket read gets a fresh 64 KiB buffer from malloc, and with glibc's default trimming a receiver settled for its whole life either in re-faulting those pages (100–170 k minor page faults per 20 M frames, 3.8–6.3 M msg/s at 99 % CPU for the wire ceiling) or not (12 k, 21–25 M msg/s); the same setting for both sides of every row, so the HeartbeatServer's receiver gets it too. ` : 'glibc malloc runs with its defaults (BENCH_MALLOC=0), so a receiver may spend its life re-faulting its read buffers or not, and the sink rows swing with it. '}Each row has its own pair of processes, warm-up runs until one lasts at least ${RUN_SECONDS / 2} s (that one sizes the measured runs to about ${RUN_SECONDS} s), then ${opts.runs} measured runs on a new connection each, taken round-robin across the rows of a table so that a change in the machine's load hits every row alike.
 
 - **Limit**: a raw \`net.Socket\` framing each message with \`encodeData\` (fresh id) and writing them in ${CHUNK_BYTES / 1024} KiB \`Buffer.concat\`s (the size at which src/io/writer.ts flushes), to a receiver process that walks the length prefixes and counts whole frames. This is the "framed messages with coalesced writes" reference: the least per-message work any framed sender does.
 - **Wire ceiling** (context only): the same bytes pre-built once and written again and again; no per-message work at all, so it shows the kernel and the receiver, not a sender.
