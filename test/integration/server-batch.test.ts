@@ -6,24 +6,11 @@
  * as libuv's read loop does (as test/integration/server-acks.test.ts), and
  * end to end with a real ResilientClient.
  */
-import type * as net from 'node:net';
 import { ResilientClient } from '../../src';
-import { FrameType, encodeData, encodeFrame, encodePing, readId } from '../../src/protocol/frames';
+import { FrameType, encodeData, encodeFrame } from '../../src/protocol/frames';
 import type { MessageBatch, Session } from '../../src/server';
-import { waitFor } from '../support/events';
 import { useServerWithRawClients } from '../support/lifecycle';
-import type { RawClient } from '../support/raw-client';
-
-function nextAccepted(server: unknown): Promise<net.Socket> {
-  const listener = (server as { server: net.Server }).server;
-  return waitFor<[net.Socket]>(listener, 'connection').then(([s]) => s);
-}
-
-function data(from: number, to: number): Buffer {
-  const frames: Buffer[] = [];
-  for (let id = from; id <= to; id++) frames.push(encodeData(id, Buffer.from(`m${id}`)));
-  return Buffer.concat(frames);
-}
+import { acksOf, dataFrames, roundTrip, welcomedRaw } from '../support/server-reads';
 
 /** What one `messages` call held, read during the call. */
 interface Seen {
@@ -47,25 +34,9 @@ function read(session: Session, b: MessageBatch): Seen {
   return seen;
 }
 
-async function roundTrip(raw: RawClient): Promise<void> {
-  const pongs = raw.frames.filter((f) => f.type === FrameType.PONG).length;
-  raw.socket.write(encodePing(FrameType.PING, { seq: 1, sentAt: 0 }));
-  while (raw.frames.filter((f) => f.type === FrameType.PONG).length === pongs) await waitFor(raw.socket, 'frame');
-}
-
-const acks = (raw: RawClient): number[] => raw.frames.filter((f) => f.type === FrameType.ACK).map((f) => readId(f.payload));
-
 describe('server: the messages event (one batch per read)', () => {
   const ctx = useServerWithRawClients({});
-
-  async function welcomed(): Promise<{ raw: RawClient; socket: net.Socket }> {
-    const accepted = nextAccepted(ctx.server);
-    const raw = await ctx.raw();
-    const socket = await accepted;
-    raw.hello();
-    await raw.nextFrame(FrameType.WELCOME);
-    return { raw, socket };
-  }
+  const welcomed = (): ReturnType<typeof welcomedRaw> => welcomedRaw(ctx.server, () => ctx.raw());
 
   it("hands each read's new messages over once, in order, after their message events; duplicates are left out", async () => {
     const { raw, socket } = await welcomed();
@@ -76,12 +47,12 @@ describe('server: the messages event (one batch per read)', () => {
       order.push(`messages ${b.length}`);
       batches.push(read(s, b));
     });
-    socket.emit('data', data(1, 3));
-    socket.emit('data', data(4, 5));
+    socket.emit('data', dataFrames(1, 3));
+    socket.emit('data', dataFrames(4, 5));
     // A read of duplicates only delivers nothing: no call.
-    socket.emit('data', data(2, 5));
+    socket.emit('data', dataFrames(2, 5));
     // A read with duplicates and new ones: the new ones only.
-    socket.emit('data', data(5, 6));
+    socket.emit('data', dataFrames(5, 6));
     expect(order).toEqual(['message m1', 'message m2', 'message m3', 'messages 3', 'message m4', 'message m5', 'messages 2', 'message m6', 'messages 1']);
     expect(batches.map((b) => b.ids)).toEqual([[1, 2, 3], [4, 5], [6]]);
     expect(batches[0]).toMatchObject({ payloads: ['m1', 'm2', 'm3'], sizes: [2, 2, 2], copies: ['.m1.', '.m2.', '.m3.'] });
@@ -90,7 +61,7 @@ describe('server: the messages event (one batch per read)', () => {
     expect(batches.every((b) => b.session === session)).toBe(true);
     expect(session?.messagesIn).toBe(6);
     await roundTrip(raw);
-    expect(acks(raw)).toEqual([3, 6]);
+    expect(acksOf(raw)).toEqual([3, 6]);
   });
 
   it('a frame cut across reads is in the batch of the read that completes it; views may be kept, the batch may not', async () => {
@@ -103,7 +74,7 @@ describe('server: the messages event (one batch per read)', () => {
       lengths.push(b.length);
       for (let i = 0; i < b.length; i++) kept.push(b.payload(i));
     });
-    const bytes = Buffer.concat([data(1, 1), encodeData(2, Buffer.alloc(3000, 0x61)), data(3, 3)]);
+    const bytes = Buffer.concat([dataFrames(1, 1), encodeData(2, Buffer.alloc(3000, 0x61)), dataFrames(3, 3)]);
     const cut = bytes.length - 100;
     socket.emit('data', bytes.subarray(0, cut));
     socket.emit('data', bytes.subarray(cut));
@@ -123,15 +94,15 @@ describe('server: the messages event (one batch per read)', () => {
     ctx.server.on('messages', (_s, b) => order.push(`messages ${b.id(0)}-${b.id(b.length - 1)}`));
     ctx.server.on('disconnect', (_s, err) => order.push(`disconnect ${err?.code ?? 'none'}`));
     ctx.server.on('sessionEnd', () => order.push('sessionEnd'));
-    socket.emit('data', Buffer.concat([data(1, 2), encodeFrame(FrameType.BYE, Buffer.from('done'))]));
+    socket.emit('data', Buffer.concat([dataFrames(1, 2), encodeFrame(FrameType.BYE, Buffer.from('done'))]));
     await raw.closed;
     expect(order).toEqual(['messages 1-2', 'disconnect none', 'sessionEnd']);
-    expect(acks(raw)).toEqual([2]);
+    expect(acksOf(raw)).toEqual([2]);
 
     order.length = 0;
     const second = await welcomed();
     // Frame type 0x7f is unknown: a protocol error after two good frames.
-    second.socket.emit('data', Buffer.concat([data(1, 2), Buffer.from([0, 0, 0, 1, 0x7f])]));
+    second.socket.emit('data', Buffer.concat([dataFrames(1, 2), Buffer.from([0, 0, 0, 1, 0x7f])]));
     await second.raw.closed;
     expect(order).toEqual(['messages 1-2', 'disconnect ERR_PROTOCOL']);
     expect(second.raw.errorCode()).toBe('ERR_PROTOCOL');
@@ -147,28 +118,28 @@ describe('server: the messages event (one batch per read)', () => {
       if (calls.length === 1) throw new Error('listener bug');
       closing = ctx.server.close();
     });
-    a.socket.emit('data', data(1, 2));
+    a.socket.emit('data', dataFrames(1, 2));
     await a.raw.closed;
     expect(a.raw.errorCode()).toBeDefined();
     // The batch was emptied: the next read of another connection hands over its own messages only,
     // and the close it starts (this connection's close hands over what is left: nothing) calls no listener again.
-    b.socket.emit('data', data(1, 3));
+    b.socket.emit('data', dataFrames(1, 3));
     await closing;
     await b.raw.closed;
     expect(calls).toEqual([2, 3]);
-    expect(acks(b.raw)).toEqual([3]);
+    expect(acksOf(b.raw)).toEqual([3]);
   });
 
   it('with no messages listener the server collects nothing; a listener added later gets the next read', async () => {
     const { socket } = await welcomed();
     const ids: number[] = [];
-    socket.emit('data', data(1, 2));
+    socket.emit('data', dataFrames(1, 2));
     const internal = ctx.server as unknown as { batch: MessageBatch };
     expect(internal.batch.length).toBe(0);
     ctx.server.on('messages', (_s, b) => {
       for (let i = 0; i < b.length; i++) ids.push(b.id(i));
     });
-    socket.emit('data', data(3, 4));
+    socket.emit('data', dataFrames(3, 4));
     expect(ids).toEqual([3, 4]);
   });
 
