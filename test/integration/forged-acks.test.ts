@@ -53,7 +53,8 @@ describe('client: acknowledgements beyond what was written', () => {
     expect(sends.codes.length).toBe(N);
   });
 
-  it('a WELCOME with acked 2^53 − 1 while messages are queued is ERR_PROTOCOL; nothing resolves', async () => {
+  /** A client whose HELLO a raw server has received and not answered: the test writes the WELCOME. */
+  async function helloReceived(): Promise<{ client: ResilientClient; socket: Socket; connecting: Promise<unknown> }> {
     const raw = new RawServer({ welcome: false });
     const port = await raw.listen();
     const client = new ResilientClient({ host: '127.0.0.1', port, reconnect: false });
@@ -61,6 +62,11 @@ describe('client: acknowledgements beyond what was written', () => {
     const hello = waitFor<[Socket, { type: number }]>(raw.server, 'frame', (_s: Socket, f: { type: number }) => f.type === FrameType.HELLO);
     const connecting = client.connect().catch((e: ResilientError) => e.code);
     const [socket] = await hello;
+    return { client, socket, connecting };
+  }
+
+  it('a WELCOME with acked 2^53 − 1 while messages are queued is ERR_PROTOCOL; nothing resolves', async () => {
+    const { client, socket, connecting } = await helloReceived();
     // Queued while the handshake is pending: none of these has been written.
     const sends = sendAll(client, 3, 10);
     const error = waitFor<[ResilientError]>(client, 'error');
@@ -75,13 +81,7 @@ describe('client: acknowledgements beyond what was written', () => {
   });
 
   it('a WELCOME acking a message to a client that has never sent (no outbound window yet) is ERR_PROTOCOL', async () => {
-    const raw = new RawServer({ welcome: false });
-    const port = await raw.listen();
-    const client = new ResilientClient({ host: '127.0.0.1', port, reconnect: false });
-    cleanup.push(() => client.close(), () => raw.close());
-    const hello = waitFor<[Socket, { type: number }]>(raw.server, 'frame', (_s: Socket, f: { type: number }) => f.type === FrameType.HELLO);
-    const connecting = client.connect().catch((e: ResilientError) => e.code);
-    const [socket] = await hello;
+    const { client, socket, connecting } = await helloReceived();
     const error = waitFor<[ResilientError]>(client, 'error');
     socket.write(
       encodeJson(FrameType.WELCOME, { sessionId: 'forged', heartbeatMs: 1_000_000, idleTimeoutMs: 1_000_000, maxFrameBytes: 1 << 20, acked: 1, resumed: true }),
