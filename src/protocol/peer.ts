@@ -261,9 +261,8 @@ export class NativePeer {
       }
       if (type !== FrameType.ERROR && type !== FrameType.BYE) throw sdkError('ERR_PROTOCOL', `frame type ${type} before WELCOME`);
     }
+    // DATA never comes here: onFrame hands it over when open, and before that it is refused above.
     switch (type) {
-      case FrameType.DATA:
-        return this.events.data(readIdAt(payload, 0), payload, ID_BYTES, payload.length);
       case FrameType.ACK:
         return this.events.ack(readIdAt(payload, 0));
       case FrameType.BYE:

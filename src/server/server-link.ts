@@ -266,11 +266,11 @@ export class ServerLink implements PeerEvents {
     this.writer.hold();
     try {
       partial = this.peer.push(chunk);
-      this.hooks.onReadDone(this);
     } catch (err) {
       this.fail(ResilientError.from(err));
       return;
     }
+    this.readDone();
     if (this.isDone) return;
     // libuv reads a busy socket up to 32 times per poll phase, and each read
     // ends in a flush of the writer (process.nextTick): an ACK per read would
